@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the builder and its test suite call. Safe to run again.
+set -euo pipefail
+packages=(
+  mmdebstrap arch-test uidmap        # rootfs bootstrap
+  systemd-container util-linux       # systemd-nspawn, nsenter
+  tar xz-utils zstd                  # packing and compression
+  gnupg openssl ca-certificates      # signature interop tests, TLS material
+  iproute2                           # network namespaces for booted test containers
+  lua5.4 nginx-light coturn tmux     # config checks (luac -p, nginx -t), TURN client, terminal tests
+  pebble certbot                     # local ACME server and client for the Let's Encrypt path
+)
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${packages[@]}" >/dev/null
+# Debian starts these services on install; the tests start their own instances.
+for service in nginx coturn; do
+  if [ -x "/etc/init.d/$service" ]; then "/etc/init.d/$service" stop >/dev/null 2>&1 || true; fi
+done

@@ -1,0 +1,9 @@
+/**
+ * Every subcommand of `nspawn-jitsi`, in the order `--help` lists them. Each lives in its own
+ * file and exports one CommandSpec: its option table is its parser and its help.
+ */
+import type { CommandSpec } from '../options.js';
+
+export const commands: CommandSpec[] = [
+  // one entry per command file, e.g. build, run, keygen, sign, verify, inspect
+];

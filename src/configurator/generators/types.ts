@@ -1,0 +1,32 @@
+/**
+ * The generator interface: one pure function per component, from the typed master config
+ * (and a few facts about the image) to file contents. No file system, no processes: the
+ * apply step is the only code that writes files or runs programs.
+ */
+import type { MasterConfig } from '../master-config.js';
+
+/** Facts about the image that change what a generator writes, gathered by the apply step. */
+export interface HostFacts {
+  /** Directory of Jitsi's prosody plugins (jitsi-meet-prosody), when installed. */
+  prosodyPluginsDir?: string;
+  /** Init system of the image. */
+  init: 'systemd' | 'openrc';
+}
+
+export interface GeneratedFile {
+  /** Absolute path inside the image. */
+  path: string;
+  content: string;
+  /** Octal mode, 0o644 unless said otherwise (secrets: 0o640 or 0o600). */
+  mode?: number;
+  /** `user:group` owner; root:root unless said otherwise. */
+  owner?: string;
+  /** Symlink instead of a file: `content` is ignored, the link points here. */
+  linkTo?: string;
+}
+
+export interface Generator {
+  /** Component name as shown to admins: `prosody`, `nginx`, ... */
+  name: string;
+  generate(config: MasterConfig, facts: HostFacts): GeneratedFile[];
+}
