@@ -1,0 +1,66 @@
+/**
+ * Writing configuration files so that nothing is ever half-written: content goes to a
+ * temporary file in the same directory, is flushed, gets its mode and owner, and is renamed
+ * over the target. A file whose content and mode are already right is not touched at all, so
+ * re-running the configurator with the same master config changes nothing.
+ */
+import { copyFile, chown, mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { dirname, join } from 'node:path';
+
+export type WriteOutcome = 'unchanged' | 'created' | 'replaced';
+
+export interface WriteOptions {
+  /** File mode; 0o644 when not given. */
+  mode?: number;
+  uid?: number;
+  gid?: number;
+  /**
+   * Directory under which the previous version of a replaced file is kept, at its absolute
+   * path (`<backupDir>/etc/nginx/...`). No backup when not given.
+   */
+  backupDir?: string;
+  /** Path prefix for backups: the root the target lives under (tests use a temporary root). */
+  root?: string;
+}
+
+export async function writeFileAtomic(path: string, content: string | Buffer, options: WriteOptions = {}): Promise<WriteOutcome> {
+  const mode = options.mode ?? 0o644;
+  const data = typeof content === 'string' ? Buffer.from(content) : content;
+  const existing = await stat(path).catch(() => undefined);
+  if (existing?.isFile()) {
+    const same =
+      (existing.mode & 0o7777) === mode &&
+      (options.uid === undefined || existing.uid === options.uid) &&
+      (options.gid === undefined || existing.gid === options.gid) &&
+      (await readFile(path)).equals(data);
+    if (same) return 'unchanged';
+    if (options.backupDir) {
+      const relative = options.root && path.startsWith(options.root) ? path.slice(options.root.length) : path;
+      const backup = join(options.backupDir, relative);
+      await mkdir(dirname(backup), { recursive: true, mode: 0o700 });
+      await copyFile(path, backup);
+    }
+  }
+  await mkdir(dirname(path), { recursive: true });
+  const temporary = join(dirname(path), `.${randomBytes(6).toString('hex')}.tmp`);
+  try {
+    // Created with the final mode from the start: a secret is never world-readable, not even briefly.
+    const handle = await open(temporary, 'wx', mode);
+    try {
+      await handle.writeFile(data);
+      await handle.chmod(mode);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    if (options.uid !== undefined || options.gid !== undefined) {
+      await chown(temporary, options.uid ?? -1, options.gid ?? -1);
+    }
+    await rename(temporary, path);
+  } catch (error) {
+    await rm(temporary, { force: true });
+    throw error;
+  }
+  return existing ? 'replaced' : 'created';
+}
