@@ -3,12 +3,26 @@
  * fine, else one sentence saying what is wrong and what a valid value looks like; the
  * prompts show that sentence and ask again, `--answers` lists it with its key.
  */
+import { createPrivateKey, createPublicKey, X509Certificate, type KeyObject } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { isAbsolute, join } from 'node:path';
 import { isIP } from 'node:net';
 
 const LABEL = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/;
 
 export function isLocalHostname(hostname: string): boolean {
   return hostname === 'localhost';
+}
+
+/**
+ * Names no public CA will certify: localhost, single labels and the reserved or local-only
+ * top-level domains (RFC 2606, RFC 6761, RFC 6762, home.arpa).
+ */
+const NON_PUBLIC_SUFFIXES = ['localhost', 'test', 'example', 'invalid', 'local', 'internal', 'lan', 'home.arpa'];
+
+export function isPublicHostname(hostname: string): boolean {
+  if (isLocalHostname(hostname) || !hostname.includes('.')) return false;
+  return !NON_PUBLIC_SUFFIXES.some((suffix) => hostname === suffix || hostname.endsWith(`.${suffix}`));
 }
 
 export function checkHostname(value: string): string | undefined {
@@ -74,4 +88,78 @@ export function checkUsername(value: string): string | undefined {
   return /^[a-z][a-z0-9._-]{0,63}$/.test(value)
     ? undefined
     : `"${value}" is not a valid user name: use lower-case letters, digits, dot, dash or underscore, starting with a letter`;
+}
+
+/** The convener's password ends up in a prosody account: printable, no surrounding blanks, not trivially short. */
+export function checkPassword(value: string): string | undefined {
+  if (value.length < 8) return 'the password is too short: give at least 8 characters';
+  if (value !== value.trim()) return 'the password must not start or end with a blank';
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f\u007f]/.test(value)) return 'the password must not contain control characters';
+  return undefined;
+}
+
+/** Where a path the admin typed lives when the configurator runs on a root prefix (tests, builds). */
+export function pathInRoot(root: string, path: string): string {
+  return root === '/' ? path : join(root, path);
+}
+
+function readPem(root: string, path: string, what: string): { text: string } | { problem: string } {
+  if (!isAbsolute(path)) return { problem: `give the absolute path of the ${what} (like /root/${what === 'certificate' ? 'meet.crt' : 'meet.key'}), not "${path}"` };
+  try {
+    return { text: readFileSync(pathInRoot(root, path), 'utf8') };
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return { problem: `${path} does not exist: give the path of your ${what}` };
+    if (code === 'EISDIR') return { problem: `${path} is a directory: give the path of your ${what} file` };
+    return { problem: `cannot read ${path} (${code ?? (error as Error).message})` };
+  }
+}
+
+function certificateOf(root: string, path: string): { cert: X509Certificate } | { problem: string } {
+  const read = readPem(root, path, 'certificate');
+  if ('problem' in read) return read;
+  if (!read.text.includes('-----BEGIN CERTIFICATE-----')) {
+    return { problem: `${path} is not a PEM certificate (no "-----BEGIN CERTIFICATE-----" line): give the certificate, not the key or a DER file` };
+  }
+  try {
+    return { cert: new X509Certificate(read.text) };
+  } catch (error) {
+    return { problem: `${path} does not hold a readable certificate (${(error as Error).message})` };
+  }
+}
+
+/** The admin's own certificate: an existing PEM X.509 certificate (the first one is the server's). */
+export function checkCertificateFile(path: string, root = '/'): string | undefined {
+  const result = certificateOf(root, path);
+  return 'problem' in result ? result.problem : undefined;
+}
+
+/**
+ * The admin's own private key: an existing, unencrypted PEM private key whose public key is
+ * the certificate's. Compared as SPKI DER, so any key type (RSA, EC, Ed25519) works.
+ */
+export function checkKeyMatchesCertificate(keyPath: string, certPath: string, root = '/'): string | undefined {
+  const read = readPem(root, keyPath, 'private key');
+  if ('problem' in read) return read.problem;
+  if (!/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(read.text)) {
+    return `${keyPath} is not a PEM private key (no "-----BEGIN ... PRIVATE KEY-----" line)`;
+  }
+  let publicOfKey: KeyObject;
+  try {
+    publicOfKey = createPublicKey(createPrivateKey(read.text));
+  } catch (error) {
+    const message = (error as Error).message;
+    if (/passphrase/i.test(message) || read.text.includes('ENCRYPTED')) {
+      return `${keyPath} is encrypted with a passphrase: nginx and coturn need it unencrypted (openssl pkey -in KEY -out NEW)`;
+    }
+    return `${keyPath} does not hold a readable private key (${message})`;
+  }
+  const certificate = certificateOf(root, certPath);
+  if ('problem' in certificate) return `cannot compare with the certificate: ${certificate.problem}`;
+  const spki = (key: KeyObject) => key.export({ type: 'spki', format: 'der' });
+  if (!spki(publicOfKey).equals(spki(certificate.cert.publicKey))) {
+    return `${keyPath} and ${certPath} are not a pair: the key does not belong to that certificate`;
+  }
+  return undefined;
 }
