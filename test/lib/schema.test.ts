@@ -1,0 +1,46 @@
+import test from 'ava';
+import { boolean, integer, list, object, oneOf, optional, parseYaml, SchemaError, schemaRows, string, validate } from '../../src/lib/schema.js';
+
+const recipeLike = object(
+  {
+    name: string({ doc: 'recipe name' }),
+    suite: oneOf(['bookworm', 'trixie'], { doc: 'Debian release', default: 'bookworm' }),
+    packages: list(string({ doc: 'package' }), { doc: 'packages', default: [] }),
+    level: integer({ doc: 'compression level', min: 0, max: 9, default: 6 }),
+    keep: boolean({ doc: 'keep', default: false }),
+    note: optional(string({ doc: 'free text' })),
+    nested: object({ deep: string({ doc: 'deep value', default: 'x' }) }, { doc: 'nested' }),
+  },
+  { doc: 'test' },
+);
+
+test('defaults fill absent keys, including whole default-only mappings', (t) => {
+  const value = parseYaml(recipeLike, 'name: a\n', 'r.yaml');
+  t.deepEqual(value, { name: 'a', suite: 'bookworm', packages: [], level: 6, keep: false, note: undefined, nested: { deep: 'x' } });
+});
+
+test('errors name file, line and key, all of them at once', (t) => {
+  const text = ['name: a', 'suite: sid', 'packages:', '  - nginx', '  - 42', 'level: 12', 'colour: blue', 'nested:', '  deeep: 1', ''].join('\n');
+  const error = t.throws(() => parseYaml(recipeLike, text, 'r.yaml'), { instanceOf: SchemaError });
+  const lines = error!.message.split('\n');
+  t.true(lines.includes('r.yaml:2: suite: expected one of bookworm, trixie, got string "sid"'), error!.message);
+  t.true(lines.includes('r.yaml:5: packages[1]: expected string, got number 42'), error!.message);
+  t.true(lines.includes('r.yaml:6: level: must be at most 9, got 12'), error!.message);
+  t.true(lines.some((l) => l.startsWith('r.yaml:7: colour: unknown key')), error!.message);
+  t.true(lines.some((l) => l.startsWith('r.yaml:9: nested.deeep: unknown key')), error!.message);
+  t.is(lines.length, 5);
+});
+
+test('missing required key and YAML syntax errors are reported with a line', (t) => {
+  const missing = t.throws(() => parseYaml(recipeLike, 'suite: trixie\n', 'r.yaml'));
+  t.regex(missing!.message, /^r\.yaml: name: required key is missing/);
+  const syntax = t.throws(() => parseYaml(recipeLike, 'name: a\n  bad: [\n', 'r.yaml'));
+  t.regex(syntax!.message, /^r\.yaml:\d+: not valid YAML/);
+});
+
+test('validate works on in-memory values and docs rows come from the same table', (t) => {
+  t.false(validate(recipeLike, { name: 1 }).ok);
+  const rows = schemaRows(recipeLike);
+  t.deepEqual(rows.map((r) => r.key), ['name', 'suite', 'packages', 'level', 'keep', 'note', 'nested', 'nested.deep']);
+  t.is(rows.find((r) => r.key === 'level')!.default, '6');
+});
