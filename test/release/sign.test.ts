@@ -1,0 +1,103 @@
+import test from 'ava';
+import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { UserError } from '../../src/lib/errors.js';
+import { sha256File } from '../../src/release/checksums.js';
+import { signRelease } from '../../src/release/sign.js';
+import { verifyRelease } from '../../src/release/verify.js';
+import { makeKey, makeReleaseDir } from './helpers.js';
+
+test('signs every artifact, lists each in SHA256SUMS and the result verifies', async (t) => {
+  const dir = await makeReleaseDir();
+  const { privateKey, publicKey } = await makeKey();
+  const outcome = await signRelease(dir, privateKey);
+  t.deepEqual((await readdir(dir)).sort(), [
+    'SHA256SUMS',
+    'SHA256SUMS.gpg',
+    'debian-jitsi-systemd.nspawn',
+    'debian-jitsi-systemd.nspawn.asc',
+    'debian-jitsi-systemd.packages',
+    'debian-jitsi-systemd.packages.asc',
+    'debian-jitsi-systemd.tar.zst',
+    'debian-jitsi-systemd.tar.zst.asc',
+  ]);
+  t.is(outcome.written.length, 5);
+  const sums = await readFile(join(dir, 'SHA256SUMS'), 'utf8');
+  t.is(
+    sums,
+    [
+      `${await sha256File(join(dir, 'debian-jitsi-systemd.nspawn'))} *debian-jitsi-systemd.nspawn`,
+      `${await sha256File(join(dir, 'debian-jitsi-systemd.packages'))} *debian-jitsi-systemd.packages`,
+      `${await sha256File(join(dir, 'debian-jitsi-systemd.tar.zst'))} *debian-jitsi-systemd.tar.zst`,
+      '',
+    ].join('\n'),
+  );
+  t.regex(await readFile(join(dir, 'debian-jitsi-systemd.tar.zst.asc'), 'utf8'), /^-----BEGIN PGP SIGNATURE-----/);
+  // SHA256SUMS.gpg is a binary signature packet (tag 2; old or new packet format).
+  const sumsSignature = await readFile(join(dir, 'SHA256SUMS.gpg'));
+  t.true(sumsSignature[0] === 0xc2 || (sumsSignature[0] & 0xbc) === 0x88, `first byte ${sumsSignature[0].toString(16)}`);
+  const report = await verifyRelease(dir, [publicKey]);
+  t.deepEqual(report.failures, []);
+  t.is(report.passed.length, 7);
+});
+
+test('re-signing an unchanged directory writes nothing', async (t) => {
+  const dir = await makeReleaseDir();
+  const { privateKey } = await makeKey();
+  await signRelease(dir, privateKey);
+  const before = await Promise.all((await readdir(dir)).sort().map(async (name) => [name, await readFile(join(dir, name)), (await stat(join(dir, name))).mtimeMs] as const));
+  const again = await signRelease(dir, privateKey);
+  t.deepEqual(again.written, []);
+  const after = await Promise.all((await readdir(dir)).sort().map(async (name) => [name, await readFile(join(dir, name)), (await stat(join(dir, name))).mtimeMs] as const));
+  t.deepEqual(after, before);
+});
+
+test('a changed artifact is re-signed and SHA256SUMS follows', async (t) => {
+  const dir = await makeReleaseDir();
+  const { privateKey, publicKey } = await makeKey();
+  await signRelease(dir, privateKey);
+  await writeFile(join(dir, 'debian-jitsi-systemd.nspawn'), '[Exec]\nBoot=yes\nKillSignal=SIGRTMIN+4\n');
+  const outcome = await signRelease(dir, privateKey);
+  t.deepEqual(outcome.written.sort(), ['SHA256SUMS', 'SHA256SUMS.gpg', 'debian-jitsi-systemd.nspawn.asc']);
+  t.deepEqual((await verifyRelease(dir, [publicKey])).failures, []);
+});
+
+test('signing with another key replaces every signature', async (t) => {
+  const dir = await makeReleaseDir();
+  await signRelease(dir, (await makeKey('Old')).privateKey);
+  const fresh = await makeKey('New');
+  const outcome = await signRelease(dir, fresh.privateKey);
+  t.is(outcome.written.length, 5);
+  t.deepEqual((await verifyRelease(dir, [fresh.publicKey])).failures, []);
+});
+
+test('files that would be published uncovered are refused and nothing is written', async (t) => {
+  const dir = await makeReleaseDir();
+  await writeFile(join(dir, 'notes.txt'), 'hello');
+  await writeFile(join(dir, 'gone.tar.xz.asc'), 'stale');
+  const { privateKey } = await makeKey();
+  const error = await t.throwsAsync(signRelease(dir, privateKey), { instanceOf: UserError });
+  t.regex(error!.message, /notes\.txt: neither an artifact/);
+  t.regex(error!.message, /gone\.tar\.xz\.asc: signature of gone\.tar\.xz, which is not in the directory/);
+  t.deepEqual((await readdir(dir)).sort(), ['debian-jitsi-systemd.nspawn', 'debian-jitsi-systemd.packages', 'debian-jitsi-systemd.tar.zst', 'gone.tar.xz.asc', 'notes.txt']);
+});
+
+test('a failure half-way leaves the directory as it was', async (t) => {
+  const dir = await makeReleaseDir();
+  const { privateKey } = await makeKey();
+  // A dangling symbolic link is listed like an artifact but cannot be read: signing it fails
+  // after the other artifacts' signatures were already staged.
+  const { symlink } = await import('node:fs/promises');
+  await symlink(join(dir, 'nowhere'), join(dir, 'zz-broken.tar.xz'));
+  await t.throwsAsync(signRelease(dir, privateKey), { code: 'ENOENT' });
+  t.deepEqual((await readdir(dir)).sort(), ['debian-jitsi-systemd.nspawn', 'debian-jitsi-systemd.packages', 'debian-jitsi-systemd.tar.zst', 'zz-broken.tar.xz']);
+});
+
+test('an empty directory or a missing one is a clear error', async (t) => {
+  const { privateKey } = await makeKey();
+  const { mkdtemp } = await import('node:fs/promises');
+  const { tmpdir } = await import('node:os');
+  const empty = await mkdtemp(join(tmpdir(), 'release-empty-'));
+  await t.throwsAsync(signRelease(empty, privateKey), { message: /no artifacts to sign/ });
+  await t.throwsAsync(signRelease(join(empty, 'nope'), privateKey), { message: /nope: not a directory/ });
+});
