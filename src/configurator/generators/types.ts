@@ -23,6 +23,12 @@ export interface GeneratedFile {
   owner?: string;
   /** Symlink instead of a file: `content` is ignored, the link points here. */
   linkTo?: string;
+  /**
+   * The path must NOT exist after applying (a distribution default that conflicts with ours,
+   * such as nginx's default site). `content` is empty, so an apply step that ignored this flag
+   * would still leave a harmless empty file rather than the conflicting one.
+   */
+  remove?: boolean;
 }
 
 export interface Generator {

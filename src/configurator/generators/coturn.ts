@@ -1,0 +1,115 @@
+/**
+ * coturn: STUN and TURN for clients whose UDP to the videobridge is blocked. Credentials are
+ * not accounts but HMACs of the shared secret that prosody hands out (TURN REST scheme), and
+ * the relay refuses to reach private and loopback addresses, so TURN cannot be used to reach
+ * services that listen only inside this machine or its network.
+ */
+import { webTls } from '../paths.js';
+import { behindNat, PORTS, secret } from './names.js';
+import { isPublicAddress } from '../validators.js';
+import type { Generator } from './types.js';
+
+export const TURNSERVER_CONF = '/etc/turnserver.conf';
+export const COTURN_DEFAULTS = '/etc/default/coturn';
+
+/**
+ * Peer ranges the relay must not reach: "this network", private, CGNAT, loopback, link-local,
+ * IETF protocol assignments, benchmarking, reserved, and the IPv6 counterparts. Multicast is
+ * covered by `no-multicast-peers`.
+ */
+export const DENIED_PEER_RANGES = [
+  '0.0.0.0-0.255.255.255',
+  '10.0.0.0-10.255.255.255',
+  '100.64.0.0-100.127.255.255',
+  '127.0.0.0-127.255.255.255',
+  '169.254.0.0-169.254.255.255',
+  '172.16.0.0-172.31.255.255',
+  '192.0.0.0-192.0.0.255',
+  '192.168.0.0-192.168.255.255',
+  '198.18.0.0-198.19.255.255',
+  '240.0.0.0-255.255.255.255',
+  '::1',
+  '64:ff9b::-64:ff9b::ffff:ffff',
+  '::ffff:0.0.0.0-::ffff:255.255.255.255',
+  'fc00::-fdff:ffff:ffff:ffff:ffff:ffff:ffff:ffff',
+  'fe80::-febf:ffff:ffff:ffff:ffff:ffff:ffff:ffff',
+] as const;
+
+export const coturnGenerator: Generator = {
+  name: 'coturn',
+  generate(config) {
+    const tls = webTls(config.hostname);
+    const lines = [
+      `# coturn for Jitsi Meet on ${config.hostname}. Written by jitsi-meet-config from`,
+      '# /etc/jitsi/master-config.yaml; edits here are replaced on the next run.',
+      '',
+      `listening-port=${PORTS.turn}`,
+      `tls-listening-port=${PORTS.turns}`,
+      `realm=${config.hostname}`,
+      '',
+      '# Time-limited credentials derived from the secret shared with prosody (external_service_secret).',
+      'use-auth-secret',
+      `static-auth-secret=${secret(config, 'turn_secret')}`,
+      '',
+      '# The web certificate, the same files nginx serves.',
+      `cert=${tls.cert}`,
+      `pkey=${tls.key}`,
+      'no-tlsv1',
+      'no-tlsv1_1',
+      '',
+    ];
+    if (behindNat(config)) {
+      lines.push(
+        '# Behind NAT: relayed addresses are announced with the public address.',
+        `external-ip=${config.external_ip}/${config.internal_ip}`,
+        '',
+      );
+    }
+    lines.push(
+      'fingerprint',
+      'no-cli',
+      'no-multicast-peers',
+      // keep the relay and the client on the same address family, as browsers expect
+      'keep-address-family',
+      '',
+      '# No relaying into private networks or this machine\'s loopback services.',
+      ...DENIED_PEER_RANGES.map((range) => `denied-peer-ip=${range}`),
+    );
+    // On a LAN-only server (no public address at all) the videobridge's own address is private,
+    // yet it is the one peer TURN exists to reach, and every TURN user is on that LAN already.
+    // Allowing exactly this machine's address (never loopback) keeps TURN useful there. With a
+    // public address the relay reaches the bridge at that address, and the internal one stays
+    // denied: it would expose this machine's unforwarded ports to anyone holding credentials.
+    const ownPrivate = isPublicAddress(config.external_ip)
+      ? []
+      : [...new Set([config.internal_ip, config.external_ip])].filter((address) => !isLoopback(address));
+    if (ownPrivate.length > 0) {
+      lines.push(
+        '# LAN-only server: its own address is the one private peer TURN may relay to (the videobridge).',
+        ...ownPrivate.map((address) => `allowed-peer-ip=${address}`),
+      );
+    }
+    lines.push(
+      '',
+      '# Log to a file (the directory is created by the apply step); coturn falls back to /var/tmp.',
+      'log-file=/var/log/turnserver/turnserver.log',
+      'simple-log',
+      '# No pidfile here: the systemd unit passes --pidfile= and the init script names its own.',
+      '',
+    );
+    return [
+      // Holds the TURN secret; coturn runs as turnserver and reads it.
+      { path: TURNSERVER_CONF, content: lines.join('\n'), mode: 0o640, owner: 'root:turnserver' },
+      {
+        path: COTURN_DEFAULTS,
+        content: '# Written by jitsi-meet-config: the init script starts coturn only when this is set.\nTURNSERVER_ENABLED=1\n',
+        mode: 0o644,
+        owner: 'root:root',
+      },
+    ];
+  },
+};
+
+function isLoopback(address: string): boolean {
+  return address.startsWith('127.') || address === '::1' || address.toLowerCase().startsWith('::ffff:127.');
+}

@@ -1,0 +1,219 @@
+/**
+ * Prosody (XMPP): the main config we own (`prosody.cfg.lua`) and one file per Jitsi host
+ * (`conf.avail/<H>.cfg.lua`, enabled by a link from `conf.d/`).
+ *
+ * Layout of the host file, the "secure domain" Jitsi documents:
+ * - `<H>` authenticates with passwords: the convener logs in here and only users of this
+ *   domain may open a room;
+ * - `guest.<H>` is anonymous: guests join rooms without credentials;
+ * - `auth.<H>` holds the component accounts focus and jvb;
+ * - `conference.<H>` is the conference MUC, `internal.auth.<H>` the bridges' brewery MUC;
+ * - `focus.<H>` forwards conference requests to focus@auth.<H> (needs Jitsi's plugins).
+ */
+import { authTls, webTls } from '../paths.js';
+import type { MasterConfig } from '../master-config.js';
+import { LOOPBACK, PORTS, secret, xmppNames } from './names.js';
+import type { GeneratedFile, Generator, HostFacts } from './types.js';
+
+export const PROSODY_CONFIG = '/etc/prosody/prosody.cfg.lua';
+
+export function prosodyHostFiles(hostname: string): { available: string; enabled: string } {
+  return {
+    available: `/etc/prosody/conf.avail/${hostname}.cfg.lua`,
+    enabled: `/etc/prosody/conf.d/${hostname}.cfg.lua`,
+  };
+}
+
+/** A Lua string literal holding exactly `value`. */
+export function luaString(value: string): string {
+  let out = '"';
+  for (const char of value) {
+    const code = char.codePointAt(0)!;
+    if (char === '\\' || char === '"') out += `\\${char}`;
+    else if (char === '\n') out += '\\n';
+    else if (code < 0x20 || code === 0x7f) out += `\\${code.toString().padStart(3, '0')}`;
+    else out += char;
+  }
+  return `${out}"`;
+}
+
+function luaList(values: readonly string[]): string {
+  return `{ ${values.map(luaString).join(', ')} }`;
+}
+
+/** Lua table of modules, one per line, as prosody's own examples write them. */
+function moduleList(indent: string, modules: readonly string[]): string {
+  return ['{', ...modules.map((name) => `${indent}    ${luaString(name)};`), `${indent}}`].join('\n');
+}
+
+function mainConfig(facts: HostFacts): string {
+  const lines = [
+    '-- Written by jitsi-meet-config from /etc/jitsi/master-config.yaml; edits here are replaced.',
+    '-- Server-wide settings. Everything about the Jitsi host lives in conf.d/<hostname>.cfg.lua.',
+    '',
+    '-- Per-host admins are set where they are needed (the MUC components); nobody is a server-wide admin.',
+    'admins = { }',
+    '',
+  ];
+  if (facts.prosodyPluginsDir) {
+    lines.push("-- Jitsi's prosody plugins (jitsi-meet-prosody): client_proxy, jitsi-anonymous auth, MUC helpers.");
+    lines.push(`plugin_paths = ${luaList([facts.prosodyPluginsDir])}`);
+  } else {
+    lines.push("-- Jitsi's prosody plugins (jitsi-meet-prosody) are not installed in this image: no plugin_paths.");
+  }
+  lines.push(
+    '',
+    'modules_enabled = ' +
+      moduleList('', [
+        'roster', // focus's subscription to the focus.<H> client proxy lives in its roster
+        'saslauth',
+        'tls',
+        'disco',
+        'ping',
+        'posix', // pidfile and daemonizing for the sysvinit/OpenRC script
+        'smacks', // stream resumption for flaky client connections
+      ]),
+    '',
+    '-- No federation: an all-in-one Jitsi server talks to nobody but its own components and clients.',
+    'modules_disabled = { "s2s" }',
+    '',
+    '-- Client connections (c2s) on loopback only: jicofo and the videobridge log in here;',
+    '-- browsers and apps reach prosody through nginx (BOSH and websocket), never directly.',
+    `c2s_ports = { ${PORTS.xmppClient} }`,
+    `c2s_interfaces = ${luaList([LOOPBACK])}`,
+    '',
+    "-- prosody's HTTP server (BOSH, websocket) on loopback, behind nginx, which terminates TLS.",
+    `http_ports = { ${PORTS.prosodyHttp} }`,
+    `http_interfaces = ${luaList([LOOPBACK])}`,
+    'https_ports = { }',
+    '-- nginx terminates TLS and proxies to loopback, so these sessions are as secure as the HTTPS in front.',
+    'consider_bosh_secure = true',
+    'consider_websocket_secure = true',
+    '',
+    'pidfile = "/run/prosody/prosody.pid"',
+    'log = {',
+    '    info = "/var/log/prosody/prosody.log";',
+    '    error = "/var/log/prosody/prosody.err";',
+    '}',
+    '',
+    'Include "conf.d/*.cfg.lua"',
+    '',
+  );
+  return lines.join('\n');
+}
+
+function hostConfig(config: MasterConfig, facts: HostFacts): string {
+  const names = xmppNames(config.hostname);
+  const web = webTls(config.hostname);
+  const auth = authTls(config.hostname);
+  const turnSecret = secret(config, 'turn_secret');
+  const plugins = Boolean(facts.prosodyPluginsDir);
+  const ssl = (pair: { cert: string; key: string }) =>
+    ['    ssl = {', `        certificate = ${luaString(pair.cert)};`, `        key = ${luaString(pair.key)};`, '    }'].join('\n');
+  const clientModules = ['bosh', 'websocket', 'external_services'];
+
+  const lines = [
+    `-- Jitsi Meet on ${names.domain}. Written by jitsi-meet-config from /etc/jitsi/master-config.yaml;`,
+    '-- edits here are replaced on the next run.',
+    '',
+    '-- Requests to prosody\'s HTTP port that name no known host (health checks on 127.0.0.1) go to the Jitsi host.',
+    `http_default_host = ${luaString(names.domain)}`,
+    '',
+    '-- STUN/TURN for clients (XEP-0215), served by coturn on this machine. TURN credentials are',
+    '-- derived from the shared secret that coturn checks (coturn: use-auth-secret, static-auth-secret).',
+    `external_service_secret = ${luaString(turnSecret)}`,
+    'external_services = {',
+    `    { type = "stun", host = ${luaString(names.domain)}, port = ${PORTS.turn}, transport = "udp" },`,
+    `    { type = "turn", host = ${luaString(names.domain)}, port = ${PORTS.turn}, transport = "udp", secret = true, ttl = 86400, algorithm = "turn" },`,
+    `    { type = "turn", host = ${luaString(names.domain)}, port = ${PORTS.turn}, transport = "tcp", secret = true, ttl = 86400, algorithm = "turn" },`,
+    `    { type = "turns", host = ${luaString(names.domain)}, port = ${PORTS.turns}, transport = "tcp", secret = true, ttl = 86400, algorithm = "turn" },`,
+    '}',
+    '',
+    '-- The secure domain: the convener logs in here with a password. Being a user of this domain',
+    '-- is what allows opening a room (restrict_room_creation = "local" on the conference MUC).',
+    `VirtualHost ${luaString(names.domain)}`,
+    '    authentication = "internal_hashed"',
+    ssl(web),
+    `    modules_enabled = ${moduleList('    ', clientModules)}`,
+    '',
+    '-- Guests: anonymous logins, as config.js hosts.anonymousdomain says. They may join rooms, not open them.',
+    `VirtualHost ${luaString(names.guestDomain)}`,
+    `    authentication = ${luaString(plugins ? 'jitsi-anonymous' : 'anonymous')}`,
+    // No ssl: guests arrive over BOSH/websocket, whose TLS is nginx's; c2s is loopback only.
+    `    modules_enabled = ${moduleList('    ', clientModules)}`,
+    '',
+    '-- Accounts of Jitsi\'s own components (focus for jicofo, jvb for the videobridge).',
+    `VirtualHost ${luaString(names.authDomain)}`,
+    '    authentication = "internal_hashed"',
+    ssl(auth),
+    '',
+    '-- Conference rooms. Only admins (focus) and users of the parent domain (the convener) create',
+    '-- rooms; guests of guest.<H> may only join existing ones. A new room is open at once',
+    '-- (no locking until configured), and its occupants see each other\'s real JIDs, which jicofo needs.',
+    `Component ${luaString(names.conferenceMuc)} "muc"`,
+    '    storage = "memory"',
+    `    admins = ${luaList([names.focusJid])}`,
+    '    restrict_room_creation = "local"',
+    '    muc_room_locking = false',
+    '    muc_room_default_public = false',
+    '    muc_room_default_public_jids = true',
+    '    muc_room_default_persistent = false',
+    '    muc_room_allow_persistent = false',
+    '    muc_tombstones = false',
+    '    muc_room_cache_size = 1000',
+  ];
+  if (plugins) {
+    lines.push(`    modules_enabled = ${moduleList('    ', ['muc_meeting_id', 'muc_hide_all'])}`);
+  } else {
+    lines.push("    -- Jitsi's MUC plugins (meeting ids, hidden rooms) are not installed: plain prosody MUC.");
+  }
+  lines.push(
+    '',
+    '-- The brewery, where jicofo finds the videobridges. Only focus and jvb (admins, hence room',
+    '-- owners) may enter: rooms are members-only, so a guest cannot pose as a bridge.',
+    `Component ${luaString(names.internalMuc)} "muc"`,
+    '    storage = "memory"',
+    `    admins = ${luaList([names.focusJid, names.jvbJid])}`,
+    '    restrict_room_creation = true',
+    '    muc_room_locking = false',
+    '    muc_room_default_public = false',
+    '    muc_room_default_public_jids = true',
+    '    muc_room_default_members_only = true',
+    '    muc_tombstones = false',
+    '',
+  );
+  const proxy = [
+    `Component ${luaString(names.focusComponent)} "client_proxy"`,
+    `    target_address = ${luaString(names.focusJid)}`,
+  ];
+  if (plugins) {
+    lines.push(
+      '-- Clients send conference requests to focus.<H>; the proxy hands them to jicofo\'s account.',
+      ...proxy,
+      '',
+    );
+  } else {
+    lines.push(
+      "-- Clients send conference requests to focus.<H>, which mod_client_proxy (part of Jitsi's prosody",
+      '-- plugins, not installed in this image) hands to focus@auth.<H>. Without the module prosody would',
+      '-- fail to load the component, so it stays disabled until the plugins are installed:',
+      ...proxy.map((line) => `-- ${line}`),
+      '',
+    );
+  }
+  return lines.join('\n');
+}
+
+export const prosodyGenerator: Generator = {
+  name: 'prosody',
+  generate(config, facts) {
+    const host = prosodyHostFiles(config.hostname);
+    const files: GeneratedFile[] = [
+      // prosody reads both; the host file holds the TURN secret, so neither is world-readable.
+      { path: PROSODY_CONFIG, content: mainConfig(facts), mode: 0o640, owner: 'root:prosody' },
+      { path: host.available, content: hostConfig(config, facts), mode: 0o640, owner: 'root:prosody' },
+      { path: host.enabled, content: '', linkTo: `../conf.avail/${config.hostname}.cfg.lua` },
+    ];
+    return files;
+  },
+};
