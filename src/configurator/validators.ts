@@ -18,7 +18,7 @@ export function isLocalHostname(hostname: string): boolean {
  * Names no public CA will certify: localhost, single labels and the reserved or local-only
  * top-level domains (RFC 2606, RFC 6761, RFC 6762, home.arpa).
  */
-const NON_PUBLIC_SUFFIXES = ['localhost', 'test', 'example', 'invalid', 'local', 'internal', 'lan', 'home.arpa'];
+const NON_PUBLIC_SUFFIXES = ['localhost', 'test', 'example', 'invalid', 'local', 'internal', 'lan', 'home.arpa', 'example.com', 'example.net', 'example.org'];
 
 export function isPublicHostname(hostname: string): boolean {
   if (isLocalHostname(hostname) || !hostname.includes('.')) return false;

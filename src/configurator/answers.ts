@@ -1,0 +1,185 @@
+/**
+ * Non-interactive answers: `--answers FILE` (YAML with the master config's keys, secrets
+ * excepted) and `--yes` (no file: every default). Each key left out takes the default the
+ * prompt would have offered, computed by the same questions in the same order. Every
+ * problem is collected (schema types and checks with file:line, the questions' own checks
+ * such as the own-cert pair, missing answers that have no default, cross-field rules), so
+ * one run lists them all.
+ */
+import { readFile } from 'node:fs/promises';
+import { object, optional, validate, type Issue, type Schema } from '../lib/schema.js';
+import { loadYamlWithPositions, type Key } from '../lib/yaml-positions.js';
+import { crossFieldProblems, masterConfigSchema, type MasterConfig } from './master-config.js';
+import {
+  buildMasterConfig,
+  checkMessage,
+  isAsked,
+  QUESTIONS,
+  UNASKED_KEYS,
+  unaskedDefault,
+  yesNoDefault,
+  type AnswerValue,
+  type Answers,
+  type Environment,
+} from './questions.js';
+
+export interface ResolvedAnswers {
+  answers: Answers;
+  /** Keys whose value came from a default rather than the file. */
+  defaulted: Set<string>;
+}
+
+export type AnswersOutcome = { ok: true; resolved: ResolvedAnswers } | { ok: false; issues: Issue[] };
+
+/** The master config schema with every key optional and without secrets: what an answers file may hold. */
+function answersSchemaOf(schema: Schema<unknown>): Schema<unknown> {
+  const fields: Record<string, Schema<unknown>> = {};
+  for (const [key, field] of Object.entries(schema.fields ?? {})) {
+    if (key === 'secrets') continue;
+    fields[key] = field.fields
+      ? (optional(answersSchemaOf(field)) as Schema<unknown>)
+      : (optional(field) as Schema<unknown>);
+  }
+  return object(fields, { doc: schema.doc }) as Schema<unknown>;
+}
+
+const answersSchema = answersSchemaOf(masterConfigSchema as Schema<unknown>);
+
+function leafSchema(key: string): Schema<unknown> | undefined {
+  let schema: Schema<unknown> | undefined = masterConfigSchema as Schema<unknown>;
+  for (const part of key.split('.')) schema = schema?.fields?.[part];
+  return schema;
+}
+
+/** Every leaf of a loaded mapping, by dotted key. */
+function leaves(value: unknown, prefix = ''): Map<string, unknown> {
+  const out = new Map<string, unknown>();
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return out;
+  for (const [key, inner] of Object.entries(value as Record<string, unknown>)) {
+    const path = prefix ? `${prefix}.${key}` : key;
+    if (inner !== null && typeof inner === 'object' && !Array.isArray(inner)) {
+      for (const [innerKey, innerValue] of leaves(inner, path)) out.set(innerKey, innerValue);
+    } else out.set(path, inner);
+  }
+  return out;
+}
+
+/**
+ * Resolve answers: `document` is the loaded answers file (undefined for `--yes`), `lineOf`
+ * its positions. Returns the flat answers, or every problem found.
+ */
+export function resolveAnswers(
+  document: unknown,
+  env: Environment,
+  lineOf: (container: unknown, key: Key) => number | undefined = () => undefined,
+): AnswersOutcome {
+  const issues: Issue[] = [];
+  const lineOfKey = (key: string): number | undefined => {
+    let container: unknown = document;
+    let line: number | undefined;
+    for (const part of key.split('.')) {
+      if (container === null || typeof container !== 'object') break;
+      line = lineOf(container, part) ?? line;
+      container = (container as Record<string, unknown>)[part];
+    }
+    return line;
+  };
+  const problem = (key: string, message: string) => {
+    if (!issues.some((issue) => issue.path === key)) issues.push({ path: key, line: lineOfKey(key), message });
+  };
+
+  if (document !== undefined && document !== null && (typeof document !== 'object' || Array.isArray(document))) {
+    return { ok: false, issues: [{ path: '', line: 1, message: 'an answers file is a YAML mapping of master-config keys (like `hostname: meet.example.org`)' }] };
+  }
+  const given = (document ?? {}) as Record<string, unknown>;
+  if ('secrets' in given) {
+    problem('secrets', 'secrets are generated on the first configure and never given; remove this key (`jitsi-meet-config --rotate-secrets` replaces them)');
+  }
+  const withoutSecrets = Object.fromEntries(Object.entries(given).filter(([key]) => key !== 'secrets'));
+  const schemaResult = validate(answersSchema, withoutSecrets, lineOf);
+  if (!schemaResult.ok) for (const issue of schemaResult.issues) problem(issue.path, issue.message);
+
+  // The given values that are valid on their own; an invalid one counts as left out, so the
+  // later questions still run (and report their own problems) from its default.
+  const valid = new Map<string, AnswerValue>();
+  for (const [key, value] of leaves(withoutSecrets)) {
+    const schema = leafSchema(key);
+    if (!schema || value === undefined || value === null) continue;
+    if (validate(schema, value).ok) valid.set(key, value as AnswerValue);
+  }
+
+  const answers: Answers = {};
+  const defaulted = new Set<string>();
+  for (const question of QUESTIONS) {
+    const { key } = question;
+    if (valid.has(key)) {
+      const value = valid.get(key)!;
+      answers[key] = value;
+      // A value no question would ask for (tls.cert with another TLS mode) is kept, unchecked and unused.
+      if (question.check && typeof value === 'string' && isAsked(question, answers, env)) {
+        const message = checkMessage(question.check(value, answers, env));
+        if (message) problem(key, message);
+      }
+      continue;
+    }
+    if (issues.some((issue) => issue.path === key)) continue;
+    if (!isAsked(question, answers, env)) {
+      const skipped = question.skipped?.(answers, env);
+      if (skipped !== undefined) {
+        answers[key] = skipped;
+        defaulted.add(key);
+      }
+      continue;
+    }
+    if (question.kind === 'yesno') {
+      const yes = yesNoDefault(question, answers, env);
+      answers[key] = question.configValue ? question.configValue(yes) : yes;
+    } else {
+      const fallback = question.defaultAnswer(answers, env);
+      if (fallback === undefined) {
+        problem(key, `no default for "${question.prompt(answers)}": give ${key} in the answers file`);
+        continue;
+      }
+      answers[key] = fallback;
+    }
+    defaulted.add(key);
+  }
+  for (const key of UNASKED_KEYS) {
+    if (valid.has(key)) answers[key] = valid.get(key)!;
+    else {
+      answers[key] = unaskedDefault(key, env);
+      defaulted.add(key);
+    }
+  }
+
+  if (issues.length === 0) {
+    // Placeholder secrets: only the answers are being checked here.
+    const placeholder = { focus_password: 'x', jvb_password: 'x', turn_secret: 'x' };
+    const built = buildMasterConfig(answers, placeholder);
+    if (!built.ok) for (const issue of built.issues) problem(issue.path, issue.message);
+    else for (const issue of crossFieldProblems(built.config)) problem(issue.path, issue.message);
+  }
+  if (issues.length > 0) return { ok: false, issues };
+  return { ok: true, resolved: { answers, defaulted } };
+}
+
+/** Read and resolve an answers file. YAML syntax errors and unreadable files are issues too. */
+export async function loadAnswersFile(file: string, env: Environment): Promise<AnswersOutcome> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    return { ok: false, issues: [{ path: '', message: `cannot read the answers file (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})` }] };
+  }
+  let loaded;
+  try {
+    loaded = loadYamlWithPositions(text, file);
+  } catch (error) {
+    const mark = (error as { mark?: { line: number } }).mark;
+    const reason = (error as { reason?: string }).reason ?? (error as Error).message;
+    return { ok: false, issues: [{ path: '', line: mark ? mark.line + 1 : undefined, message: `not valid YAML: ${reason}` }] };
+  }
+  return resolveAnswers(loaded.value, env, loaded.lineOf);
+}
+
+export type { MasterConfig };

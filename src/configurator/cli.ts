@@ -1,0 +1,140 @@
+/**
+ * Command line of `jitsi-meet-config`. A small table-driven parser of its own: the
+ * configurator ships inside the image and must not pull in the maintainer's CLI (src/cli/).
+ * The help text is generated from the same table, so it cannot promise an option the parser
+ * does not take.
+ */
+import { UserError } from '../lib/errors.js';
+import { MASTER_CONFIG_PATH } from './paths.js';
+
+export const PROGRAM = 'jitsi-meet-config';
+/** Kept equal to package.json's version by a unit test. */
+export const VERSION = '0.1.0';
+
+export interface ConfiguratorOptions {
+  answers?: string;
+  yes: boolean;
+  show: boolean;
+  rotateSecrets: boolean;
+  root: string;
+  config?: string;
+  noApply: boolean;
+  help: boolean;
+  version: boolean;
+}
+
+interface OptionSpec {
+  flag: string;
+  property: keyof ConfiguratorOptions;
+  /** Placeholder of the value; absent for switches. */
+  valueName?: string;
+  doc: string;
+  /** Left out of --help: for tests and builds working on a root prefix. */
+  hidden?: boolean;
+}
+
+const OPTIONS: readonly OptionSpec[] = [
+  {
+    flag: '--answers',
+    property: 'answers',
+    valueName: 'FILE',
+    doc: 'Take the answers from a YAML file (master-config keys, no secrets) instead of asking; keys left out take the default the question offers. Invalid answers: every problem is listed, nothing is written, exit code 2.',
+  },
+  { flag: '--yes', property: 'yes', doc: 'Ask nothing: take every default (re-uses an existing configuration).' },
+  { flag: '--show', property: 'show', doc: 'Print the master config with secrets and the convener password masked, and exit.' },
+  {
+    flag: '--rotate-secrets',
+    property: 'rotateSecrets',
+    doc: 'Generate new focus, jvb and TURN secrets and apply them everywhere at once (prosody accounts included). Alone it re-uses the existing configuration without asking; with --answers or --yes it rotates while configuring.',
+  },
+  {
+    flag: '--no-apply',
+    property: 'noApply',
+    doc: 'Write the master config only; do not build the component configurations or touch services.',
+  },
+  { flag: '--root', property: 'root', valueName: 'DIR', doc: 'Work on the system under DIR instead of /.', hidden: true },
+  { flag: '--config', property: 'config', valueName: 'FILE', doc: `Master config path instead of ${MASTER_CONFIG_PATH}.`, hidden: true },
+  { flag: '--help', property: 'help', doc: 'Show this help and exit.' },
+  { flag: '--version', property: 'version', doc: 'Show the version and exit.' },
+];
+
+/** A bad command line: printed with a pointer to --help, exit code 2. */
+export class UsageError extends UserError {
+  constructor(message: string) {
+    super(message, 2);
+    this.name = 'UsageError';
+  }
+}
+
+export function parseConfiguratorArgs(argv: readonly string[]): ConfiguratorOptions {
+  const options: ConfiguratorOptions = { yes: false, show: false, rotateSecrets: false, root: '/', noApply: false, help: false, version: false };
+  const values = options as unknown as Record<string, string | boolean | undefined>;
+  for (let index = 0; index < argv.length; index++) {
+    const word = argv[index];
+    if (word === '-h') {
+      options.help = true;
+      continue;
+    }
+    const equals = word.indexOf('=');
+    const flag = word.startsWith('--') && equals !== -1 ? word.slice(0, equals) : word;
+    const spec = OPTIONS.find((option) => option.flag === flag);
+    if (!spec) {
+      throw new UsageError(word.startsWith('-') ? `unknown option ${word}` : `unexpected argument "${word}" (this command takes options only)`);
+    }
+    if (!spec.valueName) {
+      if (equals !== -1) throw new UsageError(`${flag} takes no value`);
+      values[spec.property] = true;
+      continue;
+    }
+    const value = equals !== -1 ? word.slice(equals + 1) : argv[++index];
+    if (value === undefined || value === '') throw new UsageError(`${flag} needs a value (${spec.valueName})`);
+    values[spec.property] = value;
+  }
+  if (options.help || options.version) return options;
+  if (options.show && (options.answers || options.yes || options.rotateSecrets)) {
+    throw new UsageError('--show only prints the configuration; it cannot be combined with --answers, --yes or --rotate-secrets');
+  }
+  if (options.answers && options.yes) {
+    throw new UsageError('--answers already asks nothing; give either --answers FILE or --yes');
+  }
+  return options;
+}
+
+function wrap(text: string, width: number, indent: string): string[] {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(' ')) {
+    if (line && line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = word;
+    } else line = line ? `${line} ${word}` : word;
+  }
+  if (line) lines.push(line);
+  return lines.map((l, i) => (i === 0 ? l : indent + l));
+}
+
+export function helpText(): string {
+  const visible = OPTIONS.filter((option) => !option.hidden);
+  const labels = visible.map((option) => (option.valueName ? `${option.flag} ${option.valueName}` : option.flag));
+  const width = Math.max(...labels.map((label) => label.length)) + 2;
+  const indent = ' '.repeat(2 + width);
+  const optionLines = visible.map((option, i) => `  ${labels[i].padEnd(width)}${wrap(option.doc, 76 - width, indent).join('\n')}`);
+  return [
+    `Usage: ${PROGRAM} [--answers FILE | --yes] [--rotate-secrets] [--no-apply]`,
+    `       ${PROGRAM} --show`,
+    '',
+    'Configures this Jitsi Meet server. Without options it asks for the hostname, addresses,',
+    'videobridge memory, the convener account and the TLS certificate (Enter accepts the',
+    `default in brackets), keeps the answers and generated secrets in ${MASTER_CONFIG_PATH}`,
+    '(mode 0600), generates every component\'s configuration from it and starts the server.',
+    'Answers can also be piped on stdin, one per line. Run it again to change anything; the',
+    'secrets are kept unless --rotate-secrets is given.',
+    '',
+    'Options:',
+    ...optionLines,
+    '',
+    'Exit status: 0 done (or nothing to do), 1 failure (stdin ended early, applying failed),',
+    '2 bad command line or invalid answers (nothing written).',
+    '',
+  ].join('\n');
+}

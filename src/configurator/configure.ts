@@ -1,0 +1,187 @@
+/**
+ * What `jitsi-meet-config` does, start to end: work out the answers (asked, from a file, or
+ * all defaults), add the secrets (kept, or fresh on first configure or with
+ * --rotate-secrets), write the master config, and hand it to the apply step.
+ *
+ * Nothing is written before every answer is known and valid: an invalid answers file or
+ * stdin ending mid-flow leaves the system as it was.
+ */
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { networkInterfaces } from 'node:os';
+import type { Readable, Writable } from 'node:stream';
+import yaml from 'js-yaml';
+import { formatIssue } from '../lib/schema.js';
+import { UserError } from '../lib/errors.js';
+import { loadAnswersFile, resolveAnswers } from './answers.js';
+import { applyConfiguration, type ApplyInit } from './apply/index.js';
+import { helpText, parseConfiguratorArgs, PROGRAM, UsageError, VERSION, type ConfiguratorOptions } from './cli.js';
+import { readMasterConfig, serializeMasterConfig, writeMasterConfig } from './config-file.js';
+import type { MasterConfig } from './master-config.js';
+import { MASTER_CONFIG_PATH } from './paths.js';
+import { askQuestions, LineReader, Prompter } from './prompts.js';
+import { APPLY_QUESTION, buildMasterConfig, QUESTIONS, REUSE_QUESTION, WRITE_QUESTION, type Answers, type Environment } from './questions.js';
+import { maskedConfig, secretsForRun } from './secrets.js';
+import { pathInRoot } from './validators.js';
+
+export interface ConfiguratorIo {
+  stdin: Readable;
+  stdout: Writable;
+  stderr: Writable;
+  /** stdin is a terminal: the terminal echoes answers, so we do not. */
+  stdinIsTerminal: boolean;
+}
+
+/** The machine's first global address: IPv4 preferred, no loopback or link-local. */
+export function primaryAddress(): string | undefined {
+  const all = Object.values(networkInterfaces()).flatMap((entries) => entries ?? []);
+  const global = all.filter((entry) => !entry.internal);
+  const v4 = global.find((entry) => entry.family === 'IPv4' && !entry.address.startsWith('169.254.'));
+  if (v4) return v4.address;
+  return global.find((entry) => entry.family === 'IPv6' && !/^fe[89ab]/i.test(entry.address))?.address;
+}
+
+async function environment(root: string, previous: MasterConfig | undefined): Promise<Environment> {
+  const etcHostname = await readFile(pathInRoot(root, '/etc/hostname'), 'utf8')
+    .then((text) => text.split('\n')[0].trim() || undefined)
+    .catch(() => undefined);
+  return { root, etcHostname, primaryAddress: primaryAddress(), previous };
+}
+
+/** Init system to drive: none when working on a root prefix (tests, builds), else what is running. */
+function detectInit(root: string): ApplyInit {
+  if (root !== '/') return 'none';
+  if (existsSync('/run/systemd/system')) return 'systemd';
+  if (existsSync('/run/openrc') || existsSync('/sbin/openrc-run')) return 'openrc';
+  return 'none';
+}
+
+function answersYaml(answers: Answers): string {
+  const built = buildMasterConfig(answers, { focus_password: '', jvb_password: '', turn_secret: '' });
+  if (!built.ok) return '';
+  const { secrets: _secrets, ...shown } = built.config;
+  return yaml.dump(JSON.parse(JSON.stringify(shown)), { lineWidth: -1, sortKeys: false });
+}
+
+interface Plan {
+  config: MasterConfig;
+  rotated: boolean;
+  apply: boolean;
+  /** Write the master config (false when the admin declined). */
+  write: boolean;
+}
+
+async function plan(options: ConfiguratorOptions, io: ConfiguratorIo, configPath: string): Promise<Plan | number> {
+  const previous = await readMasterConfig(configPath);
+  const env = await environment(options.root, previous);
+  const withSecrets = (answers: Answers) => {
+    const { secrets, rotated } = secretsForRun(previous?.secrets, options.rotateSecrets);
+    const built = buildMasterConfig(answers, secrets);
+    if (!built.ok) throw new Error(`answers did not make a valid master config: ${built.issues.map((i) => formatIssue(configPath, i)).join('; ')}`);
+    return { config: built.config, rotated };
+  };
+  const reuse = (config: MasterConfig) => {
+    const { secrets, rotated } = secretsForRun(config.secrets, options.rotateSecrets);
+    return { config: { ...config, secrets }, rotated };
+  };
+
+  if (options.answers || options.yes) {
+    if (options.yes && previous) return { ...reuse(previous), apply: !options.noApply, write: true };
+    const outcome = options.answers ? await loadAnswersFile(options.answers, env) : resolveAnswers(undefined, env);
+    if (!outcome.ok) {
+      const source = options.answers ?? '--yes';
+      io.stderr.write(`${PROGRAM}: the answers are not valid; nothing was written:\n`);
+      for (const issue of outcome.issues) io.stderr.write(`  ${formatIssue(source, issue)}\n`);
+      return 2;
+    }
+    const { answers, defaulted } = outcome.resolved;
+    const result = withSecrets(answers);
+    if (defaulted.has('convener.password') && !previous) {
+      io.stdout.write(`Generated password of the convener ${result.config.convener.username}: ${result.config.convener.password}\n`);
+      io.stdout.write(`(note it down; it is also in ${configPath})\n`);
+    }
+    return { ...result, apply: !options.noApply, write: true };
+  }
+
+  if (options.rotateSecrets) {
+    if (!previous) throw new UserError(`there is no master config at ${configPath} yet: run ${PROGRAM} to configure first`);
+    return { ...reuse(previous), apply: !options.noApply, write: true };
+  }
+
+  const reader = new LineReader(io.stdin);
+  const prompter = new Prompter(reader, io.stdout, !io.stdinIsTerminal);
+  try {
+    if (previous && (await prompter.yesNo(`${REUSE_QUESTION} (${previous.hostname}, ${configPath})`, true))) {
+      const apply = !options.noApply && (await prompter.yesNo(APPLY_QUESTION, true));
+      return { ...reuse(previous), apply, write: true };
+    }
+    if (!previous) prompter.say(`Configuring this Jitsi Meet server. Enter accepts the default in brackets.`);
+    const answers = await askQuestions(QUESTIONS, prompter, env);
+    prompter.say('\nThe configuration (secrets are generated and not shown):');
+    prompter.say(answersYaml(answers).trimEnd().replace(/^/gm, '  '));
+    if (!(await prompter.yesNo(WRITE_QUESTION(configPath), true))) {
+      prompter.say('Nothing was written.');
+      return 0;
+    }
+    const apply = !options.noApply && (await prompter.yesNo(APPLY_QUESTION, true));
+    return { ...withSecrets(answers), apply, write: true };
+  } finally {
+    reader.close();
+  }
+}
+
+export async function runConfigurator(argv: readonly string[], io: ConfiguratorIo): Promise<number> {
+  let options: ConfiguratorOptions;
+  try {
+    options = parseConfiguratorArgs(argv);
+  } catch (error) {
+    if (error instanceof UsageError) {
+      io.stderr.write(`${PROGRAM}: ${error.message}\nRun '${PROGRAM} --help' for usage.\n`);
+      return 2;
+    }
+    throw error;
+  }
+  if (options.help) {
+    io.stdout.write(helpText());
+    return 0;
+  }
+  if (options.version) {
+    io.stdout.write(`${PROGRAM} ${VERSION}\n`);
+    return 0;
+  }
+  const configPath = options.config ?? pathInRoot(options.root, MASTER_CONFIG_PATH);
+  try {
+    if (options.show) {
+      const config = await readMasterConfig(configPath);
+      if (!config) throw new UserError(`there is no master config at ${configPath} yet: run ${PROGRAM} to configure first`);
+      io.stdout.write(serializeMasterConfig(maskedConfig(config)));
+      return 0;
+    }
+    const planned = await plan(options, io, configPath);
+    if (typeof planned === 'number') return planned;
+    const previous = await readMasterConfig(configPath);
+    const outcome = await writeMasterConfig(configPath, planned.config);
+    io.stdout.write(
+      outcome === 'unchanged' ? `${configPath} is unchanged.\n` : `Wrote ${configPath}${planned.rotated ? ' with new secrets' : ''}.\n`,
+    );
+    if (!planned.apply) {
+      io.stdout.write(`Not applied: run ${PROGRAM} again and re-use the configuration to build the component configurations.\n`);
+      return 0;
+    }
+    const report = await applyConfiguration(planned.config, {
+      root: options.root,
+      init: detectInit(options.root),
+      previousConfig: previous,
+      rotatedSecrets: planned.rotated,
+      log: (line) => io.stdout.write(`${line}\n`),
+    });
+    io.stdout.write(`Done: ${report.changed.length} file(s) written, ${report.unchanged.length} unchanged, ${report.removed.length} removed.\n`);
+    return 0;
+  } catch (error) {
+    if (error instanceof UserError) {
+      io.stderr.write(`${PROGRAM}: ${error.message}\n`);
+      return error.exitCode;
+    }
+    throw error;
+  }
+}
