@@ -5,6 +5,8 @@
  * order, and must be safe to call when `run` never started. The doc comment at the top of
  * each stage file is its user documentation.
  */
+import type { ResolvedRecipe } from './recipe/schema.js';
+
 export type InitSystem = 'systemd' | 'openrc';
 
 /**
@@ -23,7 +25,36 @@ export interface BuildContext {
   signal: AbortSignal;
   /** Progress line for the task list (terminal) or the plain log (CI). */
   log(line: string): void;
+  /**
+   * Where stages write artifacts: a staging directory inside the requested output
+   * directory. The pipeline moves every file listed in `artifacts` to the real output
+   * directory (`finalOutDir`) only after all stages succeeded, so a failed or interrupted
+   * build leaves nothing half-written there.
+   */
+  outDir: string;
+  /** The output directory the user asked for (artifacts land here at the end). */
+  finalOutDir: string;
+  /** File name stem of every artifact: `debian-jitsi-systemd` -> `.tar.xz`, `.nspawn`, `.packages`. */
+  artifactBase: string;
+  /** Absolute paths of files written to `outDir` so far, in the order written. */
+  artifacts: string[];
+  /** Key (file or fingerprint) to sign with; the sign stage skips itself when unset. */
+  signKey?: string;
+  /** The recipe of this build, includes merged and filtered for `init`. */
+  recipe: ResolvedRecipe;
+  /** Timestamp every mtime is clamped to and SOURCE_DATE_EPOCH of every child process. */
+  sourceDateEpoch: number;
+  compression: Compression;
+  /** Compression level (xz 0..9, zstd 1..19); ignored for `none`. */
+  compressionLevel: number;
+  verbose: boolean;
+  /** Names given to `--skip`: stage names and `cleanup/<step>` names. */
+  skip: ReadonlySet<string>;
+  /** Set by the pack stage: the tarball in `outDir` and the SHA-256 of its bytes. */
+  tarball?: { path: string; sha256: string };
 }
+
+export type Compression = 'xz' | 'zstd' | 'none';
 
 export interface Stage<C extends BuildContext = BuildContext> {
   /** Short id, used by `--skip-stage` style options and in logs. */

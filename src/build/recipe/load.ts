@@ -1,0 +1,179 @@
+/**
+ * Loads a recipe: reads the file and its `include:` parts (depth first, each once, cycles
+ * refused), validates each against the one recipe schema, merges them and keeps what applies
+ * to one init system. Every problem is reported as `file:line: key: what is wrong`, naming
+ * the file where the offending value was written, not the top recipe.
+ */
+import { access, readFile } from 'node:fs/promises';
+import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
+import { formatIssue, SchemaError, validate, type Issue } from '../../lib/schema.js';
+import { loadYamlWithPositions, type PositionedYaml } from '../../lib/yaml-positions.js';
+import { UserError } from '../../lib/errors.js';
+import type { InitSystem } from '../stage.js';
+import { CLEANUP_STEPS, recipeSchema, type CleanupStep, type RecipeFile, type ResolvedRecipe } from './schema.js';
+
+export const DEFAULT_MIRROR = 'http://deb.debian.org/debian';
+/** 2023-11-14T22:13:20Z: used only if neither the environment nor any recipe part sets one. */
+export const FALLBACK_SOURCE_DATE_EPOCH = 1_700_000_000;
+
+interface LoadedPart {
+  file: string;
+  recipe: RecipeFile;
+  raw: PositionedYaml;
+}
+
+/** Thrown for recipe problems; the message is one `file:line: key: problem` line per issue. */
+export class RecipeError extends UserError {
+  override name = 'RecipeError';
+}
+
+async function readPart(file: string): Promise<LoadedPart> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    throw new RecipeError(`${file}: cannot read recipe: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+  }
+  let raw: PositionedYaml;
+  try {
+    raw = loadYamlWithPositions(text, file);
+  } catch (error) {
+    const mark = (error as { mark?: { line: number } }).mark;
+    const reason = (error as { reason?: string }).reason ?? (error as Error).message;
+    throw new RecipeError(formatIssue(file, { path: '', line: mark ? mark.line + 1 : undefined, message: `not valid YAML: ${reason}` }));
+  }
+  const result = validate(recipeSchema, raw.value, raw.lineOf);
+  if (!result.ok) throw new RecipeError(new SchemaError(file, result.issues).message);
+  return { file, recipe: result.value, raw };
+}
+
+/** Line of `container[key]` in a part's source, for errors found after validation. */
+function lineIn(part: LoadedPart, path: (string | number)[]): number | undefined {
+  let container: unknown = part.raw.value;
+  let line: number | undefined;
+  for (const key of path) {
+    if (container === null || typeof container !== 'object') break;
+    line = part.raw.lineOf(container, key) ?? line;
+    container = (container as Record<string | number, unknown>)[key];
+  }
+  return line;
+}
+
+function issueError(part: LoadedPart, path: (string | number)[], message: string): RecipeError {
+  const dotted = path.map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? p : `.${p}`)).join('');
+  const issue: Issue = { path: dotted, line: lineIn(part, path), message };
+  return new RecipeError(formatIssue(part.file, issue));
+}
+
+/** Reads `file` and its includes, depth first, included parts before the including one. */
+async function loadParts(file: string, chain: string[], seen: Set<string>, out: LoadedPart[]): Promise<void> {
+  const part = await readPart(file);
+  for (const [index, include] of part.recipe.include.entries()) {
+    const target = isAbsolute(include) ? include : resolve(dirname(file), include);
+    if (chain.includes(target) || target === file) {
+      throw issueError(part, ['include', index], `include cycle: ${[...chain, file, target].map((f) => relative(process.cwd(), f) || f).join(' -> ')}`);
+    }
+    if (seen.has(target)) continue; // a diamond: the shared part is merged once, where first met
+    try {
+      await access(target);
+    } catch {
+      throw issueError(part, ['include', index], `included file ${target} does not exist`);
+    }
+    seen.add(target);
+    await loadParts(target, [...chain, file], seen, out);
+  }
+  out.push(part);
+}
+
+function unique<T>(items: T[]): T[] {
+  return [...new Set(items)];
+}
+
+export interface ResolveOptions {
+  /** Directory holding overlays/ (the repository root). */
+  projectRoot: string;
+  init: InitSystem;
+}
+
+/**
+ * Loads `file` with its includes and returns the recipe for one init system. Throws
+ * RecipeError (a UserError) naming file, line and key for anything wrong.
+ */
+export async function resolveRecipe(file: string, options: ResolveOptions): Promise<ResolvedRecipe> {
+  const top = resolve(file);
+  const parts: LoadedPart[] = [];
+  await loadParts(top, [], new Set([top]), parts);
+
+  let description: string | undefined;
+  let distro: 'debian' | undefined;
+  let suite: string | undefined;
+  let mirror: string | undefined;
+  let variant: string | undefined;
+  let components: string[] | undefined;
+  let architecture: string | undefined;
+  let sourceDateEpoch: number | undefined;
+  const packages: string[] = [];
+  const overlays: string[] = [];
+  const servicesOff: string[] = [];
+  const cleanup: CleanupStep[] = [];
+
+  for (const part of parts) {
+    const { recipe } = part;
+    description = recipe.description ?? description;
+    distro = recipe.base.distro ?? distro;
+    suite = recipe.base.suite ?? suite;
+    mirror = recipe.base.mirror ?? mirror;
+    variant = recipe.base.variant ?? variant;
+    components = recipe.base.components ?? components;
+    architecture = recipe.base.architecture ?? architecture;
+    sourceDateEpoch = recipe['source-date-epoch'] ?? sourceDateEpoch;
+    for (const pkg of recipe.packages) if (!pkg.init || pkg.init === options.init) packages.push(pkg.name);
+    for (const [index, overlay] of recipe.overlays.entries()) {
+      if (overlay.init && overlay.init !== options.init) continue;
+      const dir = resolve(options.projectRoot, 'overlays', overlay.path);
+      if (relative(join(options.projectRoot, 'overlays'), dir).startsWith('..')) {
+        throw issueError(part, ['overlays', index, 'path'], `'${overlay.path}' points outside overlays/; name a directory below it`);
+      }
+      try {
+        await access(dir);
+      } catch {
+        throw issueError(part, ['overlays', index, 'path'], `overlay directory ${dir} does not exist`);
+      }
+      overlays.push(dir);
+    }
+    for (const [index, service] of recipe['services-off'].entries()) {
+      if (!/^[A-Za-z0-9@._-]+$/.test(service)) {
+        throw issueError(part, ['services-off', index], `'${service}' is not a service name`);
+      }
+      servicesOff.push(service);
+    }
+    cleanup.push(...recipe.cleanup);
+  }
+
+  const topPart = parts[parts.length - 1];
+  if (!suite) throw issueError(topPart, ['base'], 'base.suite is not set here or in any included part (e.g. suite: bookworm)');
+
+  return {
+    file: top,
+    files: [top, ...parts.slice(0, -1).map((p) => p.file)],
+    description: description ?? `${distro ?? 'debian'} ${suite}`,
+    distro: distro ?? 'debian',
+    suite,
+    mirror: mirror ?? DEFAULT_MIRROR,
+    variant: variant ?? 'minbase',
+    components: components ?? ['main'],
+    architecture,
+    sourceDateEpoch: sourceDateEpoch ?? FALLBACK_SOURCE_DATE_EPOCH,
+    init: options.init,
+    packages: unique(packages),
+    overlays: unique(overlays),
+    servicesOff: unique(servicesOff),
+    // Run in the order the cleanup stage defines, whatever order the parts listed them in.
+    cleanup: CLEANUP_STEPS.filter((step) => cleanup.includes(step)),
+  };
+}
+
+/** The recipe file for a distro and suite: recipes/<distro>-<suite>.yaml. */
+export function recipePathFor(projectRoot: string, distro: string, suite: string): string {
+  return join(projectRoot, 'recipes', `${distro}-${suite}.yaml`);
+}

@@ -1,0 +1,126 @@
+/**
+ * The recipe format: one strict schema for every recipe file, whole or partial.
+ *
+ * A recipe file may `include:` other recipe files (shared parts live in recipes/include/).
+ * Every key is optional in a single file because a part only sets what it shares; the merged
+ * result is then checked for what a build needs (see load.ts). Lists are concatenated in
+ * include order (included files first, then the including file); scalars set later win.
+ */
+import { integer, list, object, oneOf, optional, string, type Infer } from '../../lib/schema.js';
+import type { InitSystem } from '../stage.js';
+
+export const INIT_SYSTEMS = ['systemd', 'openrc'] as const satisfies readonly InitSystem[];
+
+/**
+ * Cleanup steps the cleanup stage knows, in the order it runs them. Each removes one kind
+ * of per-instance state or build leftover; a recipe lists the ones it wants.
+ */
+export const CLEANUP_STEPS = [
+  'machine-id',
+  'random-seed',
+  'ssh-host-keys',
+  'snakeoil-cert',
+  'resolv-conf',
+  'hostname',
+  'apt-lists',
+  'apt-cache',
+  'logs',
+  'backup-files',
+] as const;
+export type CleanupStep = (typeof CLEANUP_STEPS)[number];
+
+const packageName = string({
+  doc: 'Debian package name',
+  check: (name) => (/^[a-z0-9][a-z0-9+.-]+$/.test(name) ? undefined : `'${name}' is not a Debian package name (lower case letters, digits, + - .)`),
+});
+
+const initOnly = optional(oneOf(INIT_SYSTEMS, { doc: 'Only for this init system; absent means for both.' }));
+
+export const recipeSchema = object(
+  {
+    include: list(string({ doc: 'path of a recipe part, relative to this file' }), {
+      doc: 'Recipe parts merged into this one before it (lists appended, later scalars win).',
+      default: [],
+    }),
+    description: optional(string({ doc: 'One line saying what this recipe builds.' })),
+    base: object(
+      {
+        distro: optional(oneOf(['debian'], { doc: 'Distribution. Only debian is implemented.' })),
+        suite: optional(string({ doc: 'Debian suite or codename: bookworm, trixie.' })),
+        mirror: optional(
+          string({
+            doc: 'Debian mirror URL.',
+            check: (url) => (/^(https?|file):\/\//.test(url) ? undefined : `'${url}' is not an http(s):// or file:// URL`),
+          }),
+        ),
+        variant: optional(
+          oneOf(['extract', 'custom', 'essential', 'apt', 'required', 'minbase', 'buildd', 'important', 'debootstrap', 'standard'], {
+            doc: 'mmdebstrap --variant: which priority set is installed before the packages below.',
+          }),
+        ),
+        components: optional(list(string({ doc: 'archive component' }), { doc: 'Archive components, e.g. [main].' })),
+        architecture: optional(string({ doc: 'Debian architecture (default: the host architecture).' })),
+      },
+      { doc: 'What is bootstrapped from where.' },
+    ),
+    'source-date-epoch': optional(
+      integer({ doc: 'Timestamp (seconds since 1970) used when SOURCE_DATE_EPOCH is not set in the environment.', min: 0 }),
+    ),
+    packages: list(
+      object(
+        {
+          name: packageName,
+          init: initOnly,
+          why: optional(string({ doc: 'Why the image needs it.' })),
+        },
+        { doc: 'one package' },
+      ),
+      { doc: 'Packages installed on top of the variant, each optionally for one init system.', default: [] },
+    ),
+    overlays: list(
+      object(
+        {
+          path: string({ doc: 'Directory under overlays/ whose tree is copied onto the rootfs.' }),
+          init: initOnly,
+        },
+        { doc: 'one overlay' },
+      ),
+      { doc: 'File trees copied into the image, in order.', default: [] },
+    ),
+    'services-off': list(string({ doc: 'service name' }), {
+      doc: 'Services installed but left disabled until the configurator enables them.',
+      default: [],
+    }),
+    cleanup: list(oneOf(CLEANUP_STEPS, { doc: 'cleanup step' }), {
+      doc: `Cleanup steps to run (${CLEANUP_STEPS.join(', ')}).`,
+      default: [],
+    }),
+  },
+  { doc: 'A build recipe' },
+);
+
+/** One recipe file as written (before includes are merged). */
+export type RecipeFile = Infer<typeof recipeSchema>;
+
+/** What the build uses: includes merged, filtered for one init system, defaults applied. */
+export interface ResolvedRecipe {
+  /** Absolute path of the top recipe file. */
+  file: string;
+  /** Every file read, top file first then includes depth-first. */
+  files: string[];
+  description: string;
+  distro: 'debian';
+  suite: string;
+  mirror: string;
+  variant: string;
+  components: string[];
+  architecture?: string;
+  sourceDateEpoch: number;
+  init: InitSystem;
+  /** Package names for this init system, in recipe order, without duplicates. */
+  packages: string[];
+  /** Absolute overlay directories for this init system, in order. */
+  overlays: string[];
+  servicesOff: string[];
+  cleanup: CleanupStep[];
+}

@@ -1,0 +1,72 @@
+/**
+ * Running host programs from build stages: always through execa with an argument array,
+ * tied to the build's abort signal (Ctrl-C/SIGTERM end the child, then SIGKILL after a grace
+ * period), with output shown as progress lines in verbose mode and the tail of it kept for
+ * the error message when the program fails.
+ */
+import { execa, type Options } from 'execa';
+import { childEnvironment } from './commands.js';
+import type { BuildContext } from './stage.js';
+
+/** Thrown when a build aborts because of SIGINT/SIGTERM; the CLI exits 130/143 on it. */
+export class BuildInterrupted extends Error {
+  override name = 'BuildInterrupted';
+  constructor(readonly signalName: string) {
+    super(`build interrupted by ${signalName}; nothing was written to the output directory`);
+  }
+}
+
+const TAIL_LINES = 25;
+
+export interface RunOptions {
+  /** Show every output line as progress, not only in --verbose mode. */
+  showOutput?: boolean;
+  cwd?: string;
+  input?: string;
+}
+
+/** Runs a program to completion; throws with the last lines of its output when it fails. */
+export async function runLogged(ctx: BuildContext, file: string, args: string[], options: RunOptions = {}): Promise<string> {
+  const tail: string[] = [];
+  let pending = '';
+  const collect = (chunk: Buffer | string) => {
+    pending += chunk.toString();
+    const lines = pending.split('\n');
+    pending = lines.pop() ?? '';
+    for (const line of lines) {
+      if (line.trim() === '') continue;
+      tail.push(line);
+      if (tail.length > TAIL_LINES) tail.shift();
+      if (ctx.verbose || options.showOutput) ctx.log(line);
+    }
+  };
+  const execaOptions: Options = {
+    cancelSignal: ctx.signal,
+    forceKillAfterDelay: 10_000,
+    env: childEnvironment(process.env, ctx.sourceDateEpoch),
+    extendEnv: false,
+    cwd: options.cwd,
+    input: options.input,
+    stdin: options.input === undefined ? 'ignore' : 'pipe',
+    all: true,
+    buffer: false,
+    stripFinalNewline: false,
+  };
+  const child = execa(file, args, execaOptions);
+  let output = '';
+  child.all?.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+    if (output.length > 1_000_000) output = output.slice(-500_000);
+    collect(chunk);
+  });
+  try {
+    await child;
+  } catch (error) {
+    if (ctx.signal.aborted) throw ctx.signal.reason instanceof Error ? ctx.signal.reason : new BuildInterrupted('a signal');
+    const shown = tail.length ? `\n${tail.map((l) => `  | ${l}`).join('\n')}` : '';
+    const reason = (error as { shortMessage?: string }).shortMessage ?? (error as Error).message;
+    throw new Error(`${file} failed: ${reason.split('\n')[0]}${shown}`);
+  }
+  if (pending.trim()) collect('\n');
+  return output;
+}

@@ -1,0 +1,23 @@
+/**
+ * check-host-tools: before anything is downloaded or written, checks that the programs this
+ * build calls are installed (mmdebstrap, tar, the compressor, unshare, chroot, dpkg-query) and
+ * stops with one line naming the Debian package to install for each missing one.
+ */
+import { requireHostTools, type HostTool } from '../../lib/host-tools.js';
+import type { BuildContext, Compression, Stage } from '../stage.js';
+
+/** The host programs a build with this compression needs. */
+export function hostToolsFor(compression: Compression): HostTool[] {
+  const tools: HostTool[] = ['mmdebstrap', 'tar', 'unshare', 'chroot', 'dpkg-query'];
+  if (compression !== 'none') tools.push(compression);
+  return tools;
+}
+
+export const checkHostTools: Stage = {
+  name: 'check-host-tools',
+  title: 'Check host tools',
+  async run(ctx: BuildContext) {
+    await requireHostTools(hostToolsFor(ctx.compression));
+    ctx.log(`found ${hostToolsFor(ctx.compression).join(', ')}`);
+  },
+};

@@ -1,0 +1,27 @@
+/**
+ * The stages of a build, in the order they run. Each stage is one file in this directory;
+ * other parts of the project add their stage here with one line.
+ */
+import type { Stage } from '../stage.js';
+import { bootstrap } from './bootstrap.js';
+import { checkHostTools } from './check-host-tools.js';
+import { cleanup } from './cleanup.js';
+import { disableServices } from './disable-services.js';
+import { lockRoot } from './lock-root.js';
+import { overlays } from './overlays.js';
+import { pack } from './pack.js';
+import { packageList } from './package-list.js';
+
+export const stages: Stage[] = [
+  checkHostTools,
+  bootstrap,
+  overlays,
+  // install-configurator (configurator) goes here
+  disableServices,
+  lockRoot,
+  cleanup,
+  packageList,
+  // nspawn-settings (boot) goes here
+  pack,
+  // inspect, sign (signing) go here
+];

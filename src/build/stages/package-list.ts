@@ -1,0 +1,45 @@
+/**
+ * package-list: writes `<out>/<base>.packages`, every installed package of the image with its
+ * version and architecture (`name version arch`, one per line, sorted), read from the image's
+ * dpkg database. It is published beside the tarball so users can check versions without
+ * unpacking it.
+ */
+import { rename, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { runLogged } from '../run.js';
+import type { BuildContext, Stage } from '../stage.js';
+
+/** `dpkg-query -W` output (`status<TAB>name<TAB>version<TAB>arch`) to the .packages text. */
+export function packageListText(query: string): string {
+  const lines = query
+    .split('\n')
+    .map((line) => line.split('\t'))
+    .filter((fields) => fields.length === 4 && fields[0].startsWith('ii'))
+    .map(([, name, version, arch]) => `${name} ${version} ${arch}`)
+    .sort();
+  return lines.join('\n') + '\n';
+}
+
+export const packageList: Stage = {
+  name: 'package-list',
+  title: 'Write the package list',
+  async run(ctx: BuildContext) {
+    const query = await runLogged(ctx, 'dpkg-query', [
+      `--admindir=${join(ctx.rootfs, 'var/lib/dpkg')}`,
+      '--show',
+      '--showformat=${db:Status-Abbrev}\t${Package}\t${Version}\t${Architecture}\n',
+    ]);
+    const text = packageListText(query);
+    const file = join(ctx.outDir, `${ctx.artifactBase}.packages`);
+    const temporary = `${file}.partial`;
+    try {
+      await writeFile(temporary, text, { mode: 0o644 });
+      await rename(temporary, file);
+    } catch (error) {
+      await rm(temporary, { force: true });
+      throw error;
+    }
+    ctx.artifacts.push(file);
+    ctx.log(`${text.split('\n').length - 1} packages`);
+  },
+};
