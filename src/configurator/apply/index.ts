@@ -3,7 +3,12 @@
  * programs. It writes every generated file, makes the TLS material, creates the prosody
  * accounts and brings the services up through the one `jitsi-meet-server` unit/service.
  */
+import { access } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { MasterConfig } from '../master-config.js';
+import { generateAll } from '../generators/index.js';
+import type { HostFacts } from '../generators/types.js';
+import { applyFiles } from './run.js';
 
 export type ApplyInit = 'systemd' | 'openrc' | 'none';
 
@@ -32,8 +37,38 @@ export interface ApplyReport {
   restarted: string[];
 }
 
+/** Where Jitsi's prosody plugins land when jitsi-meet-prosody is installed. */
+export const PROSODY_PLUGINS_DIR = '/usr/share/jitsi-meet/prosody-plugins';
+
+async function exists(path: string): Promise<boolean> {
+  return access(path).then(
+    () => true,
+    () => false,
+  );
+}
+
+/** Facts the generators need, read from the image under `root`. */
+export async function gatherFacts(root: string, init: ApplyInit): Promise<HostFacts> {
+  const openrc = init === 'openrc' || (init === 'none' && (await exists(join(root, 'sbin/openrc-run'))));
+  const facts: HostFacts = { init: openrc ? 'openrc' : 'systemd' };
+  if (await exists(join(root, PROSODY_PLUGINS_DIR))) facts.prosodyPluginsDir = PROSODY_PLUGINS_DIR;
+  return facts;
+}
+
+/**
+ * Generates every component's files from the master config and applies them (see run.ts
+ * for the order). Safe to run again: what is already right is left alone, so a re-run with
+ * the same master config changes no file and restarts nothing.
+ */
 export async function applyConfiguration(config: MasterConfig, options: ApplyOptions): Promise<ApplyReport> {
-  // Signature first so main.ts can type-check against it; the body lands in the next commits.
-  options.log(`applying configuration for ${config.hostname}`);
-  throw new Error('applyConfiguration: not wired up yet');
+  const facts = await gatherFacts(options.root, options.init);
+  const files = generateAll(config, facts);
+  const previousFiles = options.previousConfig ? generateAll(options.previousConfig, facts) : [];
+  const report = await applyFiles(config, files, previousFiles, options);
+  options.log(
+    `${report.changed.length} file(s) written, ${report.unchanged.length} unchanged, ${report.removed.length} removed` +
+      (report.backupDir ? `; previous versions kept in ${report.backupDir}` : '') +
+      (report.restarted.length > 0 ? `; restarted ${report.restarted.join(', ')}` : ''),
+  );
+  return report;
 }

@@ -1,0 +1,80 @@
+/**
+ * Prosody accounts (focus and jvb on auth.<H>, the convener on <H>) whose passwords must
+ * always equal the ones in the generated jicofo.conf/jvb.conf and the master config.
+ *
+ * An account is checked against prosody's stored SCRAM data first and only (re)registered
+ * when the password does not match: `prosodyctl register` overwrites an account with a fresh
+ * salt, so calling it on every run would change files on a run that should change nothing.
+ * `prosodyctl register` works whether or not prosody is running (it writes the account store
+ * directly, and prosody reads it on every login).
+ */
+import { createHash, createHmac, pbkdf2Sync, timingSafeEqual } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { execa } from 'execa';
+
+export interface ProsodyAccount {
+  username: string;
+  host: string;
+  password: string;
+}
+
+/** Directory name prosody's file storage uses for a host or user: every non-alphanumeric byte as %xx. */
+export function encodeStorageName(name: string): string {
+  return name.replace(/[^a-zA-Z0-9]/g, (char) => `%${char.charCodeAt(0).toString(16).padStart(2, '0')}`);
+}
+
+export function accountFile(root: string, account: Pick<ProsodyAccount, 'username' | 'host'>): string {
+  return join(root, 'var/lib/prosody', encodeStorageName(account.host), 'accounts', `${encodeStorageName(account.username)}.dat`);
+}
+
+function luaString(source: string, key: string): string | undefined {
+  return new RegExp(`\\["${key}"\\]\\s*=\\s*"([^"]*)"`).exec(source)?.[1];
+}
+
+function luaNumber(source: string, key: string): number | undefined {
+  const match = new RegExp(`\\["${key}"\\]\\s*=\\s*(\\d+)`).exec(source)?.[1];
+  return match === undefined ? undefined : Number(match);
+}
+
+/** True when prosody's stored SCRAM-SHA-1 key for the account was derived from `password`. */
+export async function accountHasPassword(root: string, account: ProsodyAccount): Promise<boolean> {
+  const source = await readFile(accountFile(root, account), 'utf8').catch(() => undefined);
+  if (source === undefined) return false;
+  const salt = luaString(source, 'salt');
+  const storedKey = luaString(source, 'stored_key');
+  const iterations = luaNumber(source, 'iteration_count');
+  if (salt === undefined || storedKey === undefined || iterations === undefined || !/^[0-9a-f]{40}$/.test(storedKey)) return false;
+  const saltedPassword = pbkdf2Sync(account.password, salt, iterations, 20, 'sha1');
+  const clientKey = createHmac('sha1', saltedPassword).update('Client Key').digest();
+  const expected = createHash('sha1').update(clientKey).digest();
+  return timingSafeEqual(expected, Buffer.from(storedKey, 'hex'));
+}
+
+/**
+ * Makes every account exist with its password. Returns the accounts that were created or
+ * changed (their users must log in again: jicofo and the videobridge are restarted).
+ */
+export async function ensureProsodyAccounts(
+  root: string,
+  prosodyConfig: string,
+  accounts: readonly ProsodyAccount[],
+  log: (line: string) => void,
+): Promise<string[]> {
+  const changed: string[] = [];
+  for (const account of accounts) {
+    const jid = `${account.username}@${account.host}`;
+    if (await accountHasPassword(root, account)) continue;
+    // Without a password argument prosodyctl reads it twice from stdin: it never shows up in
+    // the process list, where every local user could read it.
+    await execa('prosodyctl', ['--config', prosodyConfig, 'register', account.username, account.host], {
+      input: `${account.password}\n${account.password}\n`,
+    });
+    if (!(await accountHasPassword(root, account))) {
+      throw new Error(`prosodyctl register ${jid} did not store the password (look at ${accountFile(root, account)})`);
+    }
+    log(`prosody account ${jid}: password set`);
+    changed.push(jid);
+  }
+  return changed;
+}

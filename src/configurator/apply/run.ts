@@ -1,0 +1,262 @@
+/**
+ * The apply sequence, given the generated files: write them, make the TLS material, create
+ * the accounts, bring the services up, and (Let's Encrypt) get the real certificate once
+ * nginx answers on port 80. Order matters: nginx cannot start without some certificate for
+ * 443, and certbot's webroot challenge needs nginx running.
+ */
+import { mkdir, readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { UserError } from '../../lib/errors.js';
+import type { MasterConfig } from '../master-config.js';
+import { ACME_WEBROOT, BACKUP_ROOT, TLS_DIR, authTls, webTls } from '../paths.js';
+import type { GeneratedFile } from '../generators/types.js';
+import { xmppNames } from '../generators/names.js';
+import { writeFileAtomic, type WriteOutcome } from './files.js';
+import { removeWithBackup, writeSymlinkAtomic } from './links.js';
+import { readOwnerDatabase, type OwnerDatabase } from './owners.js';
+import { ensureProsodyAccounts, type ProsodyAccount } from './prosody-accounts.js';
+import { affectedServices, bringUp, isInstalled, type Service, type ServiceInit } from './services.js';
+import { ensureSelfSigned, hasAnyPair, installOwnPair, installPair, type KeyAccess, type PairOutcome } from './tls.js';
+import { deployHook, hasLineage, issueCertificate, livePair } from './letsencrypt.js';
+import type { ApplyOptions, ApplyReport } from './index.js';
+
+/** Group that may read private keys; prosody and coturn are made members of it. */
+export const KEY_GROUP = 'ssl-cert';
+export const PROSODY_CONFIG = '/etc/prosody/prosody.cfg.lua';
+
+/** Where the auth.<H> certificate goes so that update-ca-certificates adds it to the system store (Java clients). */
+export function caStoreCopy(hostname: string): string {
+  return `/usr/local/share/ca-certificates/jitsi-meet-auth.${hostname}.crt`;
+}
+
+/** `2026-11-21T14-30-05Z`: sorts by time and holds no colon (tar and scp dislike them). */
+export function backupStamp(now = new Date()): string {
+  return now.toISOString().replace(/\.\d+Z$/, 'Z').replace(/:/g, '-');
+}
+
+export function servicesOf(config: MasterConfig): Service[] {
+  const web = webTls(config.hostname);
+  const auth = authTls(config.hostname);
+  const names = xmppNames(config.hostname);
+  const caCopy = caStoreCopy(config.hostname);
+  return [
+    { name: 'prosody', reads: ['/etc/prosody/', web.cert, web.key, auth.cert, auth.key, 'group:prosody'] },
+    { name: 'nginx', reload: true, reads: ['/etc/nginx/', web.cert, web.key] },
+    { name: 'coturn', reads: ['/etc/turnserver.conf', '/etc/default/coturn', web.cert, web.key, 'group:turnserver'] },
+    { name: 'jicofo', reads: ['/etc/jitsi/jicofo/', caCopy, `account:${names.focusJid}`] },
+    { name: 'jitsi-videobridge2', reads: ['/etc/jitsi/videobridge/', caCopy, `account:${names.jvbJid}`] },
+  ];
+}
+
+export function accountsOf(config: MasterConfig): ProsodyAccount[] {
+  const names = xmppNames(config.hostname);
+  return [
+    { username: names.focusUser, host: names.authDomain, password: config.secrets.focus_password },
+    { username: names.jvbUser, host: names.authDomain, password: config.secrets.jvb_password },
+    { username: config.convener.username, host: names.domain, password: config.convener.password },
+  ];
+}
+
+class Run {
+  readonly report: ApplyReport = { changed: [], unchanged: [], removed: [], restarted: [] };
+  readonly backupDir: string;
+  constructor(
+    readonly options: ApplyOptions,
+    readonly owners: OwnerDatabase,
+  ) {
+    this.backupDir = join(options.root, BACKUP_ROOT, backupStamp());
+  }
+  /** The path on this machine of an image path. */
+  at(imagePath: string): string {
+    return join(this.options.root, imagePath);
+  }
+  record(imagePath: string, outcome: WriteOutcome): void {
+    if (outcome === 'unchanged') this.report.unchanged.push(imagePath);
+    else {
+      this.report.changed.push(imagePath);
+      this.options.log(`${outcome === 'created' ? 'created' : 'updated'} ${imagePath}`);
+    }
+  }
+  recordPair(pair: { cert: string; key: string }, outcome: PairOutcome): void {
+    this.record(pair.key, outcome.key);
+    this.record(pair.cert, outcome.cert);
+  }
+}
+
+async function writeGenerated(run: Run, file: GeneratedFile): Promise<void> {
+  const target = run.at(file.path);
+  if (file.remove) {
+    if (await removeWithBackup(target, run.backupDir, run.options.root)) {
+      run.report.removed.push(file.path);
+      run.options.log(`removed ${file.path}`);
+    }
+    return;
+  }
+  if (file.linkTo !== undefined) {
+    run.record(file.path, await writeSymlinkAtomic(target, file.linkTo, run.backupDir, run.options.root));
+    return;
+  }
+  const owner = file.owner ?? 'root:root';
+  let ids = run.owners.resolve(owner);
+  if (!ids) {
+    // The owning package is not installed (jicofo, the videobridge): root keeps the file private
+    // until it is; a re-run after installing the package fixes the owner.
+    run.options.log(`${file.path}: owner ${owner} does not exist in this image yet; owned by root for now`);
+    ids = { uid: 0, gid: 0 };
+  }
+  const outcome = await writeFileAtomic(target, file.content, {
+    mode: file.mode ?? 0o644,
+    uid: ids.uid,
+    gid: ids.gid,
+    backupDir: run.backupDir,
+    root: run.options.root,
+  });
+  run.record(file.path, outcome);
+}
+
+/** Generated files of the previous hostname that the new configuration no longer has. */
+function obsoleteFiles(previous: readonly GeneratedFile[], current: readonly GeneratedFile[]): string[] {
+  const currentPaths = new Set(current.map((file) => file.path));
+  return previous.filter((file) => !file.remove && !currentPaths.has(file.path)).map((file) => file.path);
+}
+
+async function makeTls(run: Run, config: MasterConfig, access: KeyAccess): Promise<void> {
+  const { root } = run.options;
+  const tlsDir = run.at(TLS_DIR);
+  await mkdir(tlsDir, { recursive: true, mode: 0o755 });
+  const auth = authTls(config.hostname);
+  const authNames = [xmppNames(config.hostname).authDomain];
+  run.recordPair(auth, await ensureSelfSigned({ cert: run.at(auth.cert), key: run.at(auth.key) }, authNames, access, tlsDir, run.backupDir, root));
+
+  const web = webTls(config.hostname);
+  const webOnDisk = { cert: run.at(web.cert), key: run.at(web.key) };
+  if (config.tls.mode === 'self-signed') {
+    run.recordPair(web, await ensureSelfSigned(webOnDisk, [config.hostname], access, tlsDir, run.backupDir, root));
+  } else if (config.tls.mode === 'own') {
+    if (!config.tls.cert || !config.tls.key) throw new UserError('tls.mode is `own`: set tls.cert and tls.key in the master config');
+    run.recordPair(web, await installOwnPair({ cert: config.tls.cert, key: config.tls.key }, webOnDisk, access, run.backupDir, root));
+  } else if (await hasLineage(root, config)) {
+    await installLiveCertificate(run, config, access);
+  } else if (!(await hasAnyPair(webOnDisk))) {
+    // nginx needs a certificate for 443 before it can serve the ACME challenge on 80.
+    run.options.log(`temporary self-signed certificate for ${config.hostname} until Let's Encrypt answers`);
+    run.recordPair(web, await ensureSelfSigned(webOnDisk, [config.hostname], access, tlsDir, run.backupDir, root));
+  }
+
+  const caCopy = caStoreCopy(config.hostname);
+  const authPem = await readFile(run.at(auth.cert));
+  run.record(caCopy, await writeFileAtomic(run.at(caCopy), authPem, { mode: 0o644, uid: 0, gid: 0, backupDir: run.backupDir, root }));
+}
+
+async function installLiveCertificate(run: Run, config: MasterConfig, access: KeyAccess): Promise<void> {
+  const live = livePair(config.hostname);
+  const web = webTls(config.hostname);
+  const outcome = await installPair(
+    { cert: run.at(web.cert), key: run.at(web.key) },
+    await readFile(run.at(live.cert)),
+    await readFile(run.at(live.key)),
+    access,
+    run.backupDir,
+    run.options.root,
+  );
+  run.recordPair(web, outcome);
+}
+
+/** Adds prosody and coturn's users to the key group; returns `group:<user>` for each user changed. */
+async function grantKeyAccess(run: Run, users: readonly string[]): Promise<string[]> {
+  const groupText = await readFile(run.at('/etc/group'), 'utf8').catch(() => '');
+  const line = groupText.split('\n').find((entry) => entry.startsWith(`${KEY_GROUP}:`));
+  if (!line) return [];
+  const members = new Set((line.split(':')[3] ?? '').split(',').filter(Boolean));
+  const added: string[] = [];
+  for (const user of users) {
+    if (members.has(user) || run.owners.user(user) === undefined) continue;
+    await execa('usermod', ['--append', '--groups', KEY_GROUP, user], { stdin: 'ignore' });
+    run.options.log(`${user} may now read the TLS keys (group ${KEY_GROUP})`);
+    added.push(`group:${user}`);
+  }
+  return added;
+}
+
+export async function applyFiles(
+  config: MasterConfig,
+  files: readonly GeneratedFile[],
+  previousFiles: readonly GeneratedFile[],
+  options: ApplyOptions,
+): Promise<ApplyReport> {
+  if (options.init !== 'none' && options.root !== '/') {
+    throw new Error(`init ${options.init} runs the image's services and needs root "/", not ${options.root}`);
+  }
+  const run = new Run(options, await readOwnerDatabase(options.root));
+  const keyAccess: KeyAccess = { mode: 0o640, uid: 0, gid: run.owners.group(KEY_GROUP) ?? 0 };
+  const allFiles = config.tls.mode === 'letsencrypt' ? [...files, deployHook(config, run.owners.group(KEY_GROUP) === undefined ? 'root' : KEY_GROUP)] : files;
+
+  for (const file of allFiles) await writeGenerated(run, file);
+
+  const previous = options.previousConfig;
+  if (previous && previous.hostname !== config.hostname) {
+    const stale = [
+      ...obsoleteFiles(previousFiles, allFiles),
+      ...Object.values(webTls(previous.hostname)),
+      ...Object.values(authTls(previous.hostname)),
+      caStoreCopy(previous.hostname),
+    ];
+    for (const path of stale) {
+      if (await removeWithBackup(run.at(path), run.backupDir, options.root)) {
+        run.report.removed.push(path);
+        options.log(`removed ${path} (was for ${previous.hostname})`);
+      }
+    }
+  }
+
+  await mkdir(run.at(ACME_WEBROOT), { recursive: true, mode: 0o755 });
+  await makeTls(run, config, keyAccess);
+
+  if (options.init !== 'none') {
+    const init: ServiceInit = options.init;
+    const pseudoChanges: string[] = [];
+    if (run.report.changed.includes(caStoreCopy(config.hostname)) || run.report.removed.length > 0) {
+      await execa('update-ca-certificates', ['--fresh'], { stdin: 'ignore' });
+    }
+    pseudoChanges.push(...(await grantKeyAccess(run, ['prosody', 'turnserver'])));
+    const changedAccounts = await ensureProsodyAccounts(options.root, PROSODY_CONFIG, accountsOf(config), options.log);
+    pseudoChanges.push(...changedAccounts.map((jid) => `account:${jid}`));
+
+    const services = servicesOf(config);
+    const installed: Service[] = [];
+    for (const service of services) if (await isInstalled(options.root, init, service.name)) installed.push(service);
+    const touched = [...run.report.changed, ...run.report.removed, ...pseudoChanges];
+    run.report.restarted.push(...(await bringUp(init, installed, affectedServices(installed, touched), options.log)));
+
+    if (config.tls.mode === 'letsencrypt' && !(await hasLineage(options.root, config))) {
+      await issueCertificate(config, options.log);
+      const before = run.report.changed.length;
+      await installLiveCertificate(run, config, keyAccess);
+      const newlyChanged = run.report.changed.slice(before);
+      const reloaded = await bringUp(init, installed, affectedServices(installed, newlyChanged), options.log);
+      run.report.restarted.push(...reloaded.filter((name) => !run.report.restarted.includes(name)));
+    }
+    if (config.tls.mode === 'letsencrypt') await scheduleRenewal(init, options.root, options.log);
+  }
+
+  // The backup directory only exists when something was replaced or removed.
+  if (await stat(run.backupDir).then(() => true, () => false)) {
+    run.report.backupDir = run.backupDir.slice(options.root.replace(/\/$/, '').length);
+  }
+  return run.report;
+}
+
+/** Renewal runs from Debian's certbot.timer (systemd) or /etc/cron.d/certbot (needs cron running under OpenRC). */
+async function scheduleRenewal(init: ServiceInit, root: string, log: (line: string) => void): Promise<void> {
+  if (init === 'systemd') {
+    await execa('systemctl', ['enable', '--now', '--quiet', 'certbot.timer'], { stdin: 'ignore' });
+    return;
+  }
+  if (await isInstalled(root, 'openrc', 'cron')) {
+    await execa('rc-update', ['add', 'cron', 'default'], { stdin: 'ignore', reject: false });
+    await execa('rc-service', ['cron', 'start'], { stdin: 'ignore', reject: false });
+  } else {
+    log('warning: no cron daemon in this image: run `certbot renew` yourself every few weeks, or install cron');
+  }
+}

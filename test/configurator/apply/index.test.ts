@@ -1,0 +1,182 @@
+/**
+ * The apply step against a temporary root on the host (init `none`: files and TLS only, no
+ * services). The services, accounts and certificates in use are covered by the integration
+ * tests in test/integration/configure-*.test.ts.
+ */
+import test from 'ava';
+import { X509Certificate, createPrivateKey } from 'node:crypto';
+import { lstat, mkdir, mkdtemp, readFile, readdir, readlink, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { applyConfiguration, type ApplyOptions } from '../../../src/configurator/apply/index.js';
+import { caStoreCopy } from '../../../src/configurator/apply/run.js';
+import type { MasterConfig } from '../../../src/configurator/master-config.js';
+import { BACKUP_ROOT, authTls, webTls } from '../../../src/configurator/paths.js';
+
+const PROSODY_UID = 4101;
+const PROSODY_GID = 4103;
+const SSL_CERT_GID = 4111;
+
+function masterConfig(overrides: Partial<MasterConfig> = {}): MasterConfig {
+  return {
+    hostname: 'meet.jitsi.test',
+    external_ip: '192.0.2.10',
+    internal_ip: '192.0.2.10',
+    localhost_alias: true,
+    write_etc_hostname: true,
+    jvb_max_memory: '1024m',
+    convener: { username: 'admin', password: 'correct-horse-battery' },
+    tls: { mode: 'self-signed', cert: undefined, key: undefined },
+    letsencrypt: { email: undefined, server: 'https://acme-v02.api.letsencrypt.org/directory' },
+    secrets: {
+      focus_password: 'focusfocusfocusfocus1234',
+      jvb_password: 'jvbjvbjvbjvbjvbjvb123456',
+      turn_secret: 'turnturnturnturnturn1234',
+    },
+    ...overrides,
+  };
+}
+
+/** A root with the image's own user database (ids that differ from the host's) and Debian's default nginx site. */
+async function imageRoot(t: { teardown(fn: () => Promise<void>): void }): Promise<string> {
+  const root = await mkdtemp(join(tmpdir(), 'apply-root-'));
+  t.teardown(() => rm(root, { recursive: true, force: true }));
+  await mkdir(join(root, 'etc/nginx/sites-enabled'), { recursive: true });
+  await writeFile(join(root, 'etc/passwd'), `root:x:0:0:root:/root:/bin/bash\nprosody:x:${PROSODY_UID}:${PROSODY_GID}::/var/lib/prosody:/usr/sbin/nologin\nturnserver:x:4102:4104::/:/bin/false\n`);
+  await writeFile(join(root, 'etc/group'), `root:x:0:\nssl-cert:x:${SSL_CERT_GID}:\nprosody:x:${PROSODY_GID}:\nturnserver:x:4104:\n`);
+  await writeFile(join(root, 'etc/nginx/sites-enabled/default'), 'server { listen 80 default_server; }\n');
+  return root;
+}
+
+function options(root: string, extra: Partial<ApplyOptions> = {}): ApplyOptions & { lines: string[] } {
+  const lines: string[] = [];
+  return { root, init: 'none', log: (line) => lines.push(line), lines, ...extra };
+}
+
+/** Every regular file and link under a directory with its bytes, mode and owner. */
+async function snapshot(dir: string): Promise<Map<string, string>> {
+  const result = new Map<string, string>();
+  for (const entry of await readdir(dir, { recursive: true, withFileTypes: true })) {
+    const path = join(entry.parentPath ?? (entry as unknown as { path: string }).path, entry.name);
+    const info = await lstat(path);
+    if (info.isSymbolicLink()) result.set(path, `link ${await readlink(path)}`);
+    else if (info.isFile()) result.set(path, `${info.mode.toString(8)} ${info.uid}:${info.gid} ${info.mtimeMs} ${(await readFile(path)).toString('base64')}`);
+  }
+  return result;
+}
+
+test('writes every generated file with the image owners, self-signed TLS and the CA store copy', async (t) => {
+  const root = await imageRoot(t);
+  const config = masterConfig();
+  const report = await applyConfiguration(config, options(root));
+
+  const prosodyHost = await stat(join(root, 'etc/prosody/conf.avail/meet.jitsi.test.cfg.lua'));
+  t.is(prosodyHost.uid, 0);
+  t.is(prosodyHost.gid, PROSODY_GID, 'owner group comes from the image /etc/group, not the host');
+  t.is(prosodyHost.mode & 0o777, 0o640);
+  t.is(await readlink(join(root, 'etc/prosody/conf.d/meet.jitsi.test.cfg.lua')), '../conf.avail/meet.jitsi.test.cfg.lua');
+  t.is(await readlink(join(root, 'etc/nginx/sites-enabled/meet.jitsi.test.conf')), '../sites-available/meet.jitsi.test.conf');
+  await t.throwsAsync(stat(join(root, 'etc/nginx/sites-enabled/default')), { code: 'ENOENT' }, "Debian's default site is removed");
+  t.true(report.removed.includes('/etc/nginx/sites-enabled/default'));
+  t.is(
+    await readFile(join(root, report.backupDir!, 'etc/nginx/sites-enabled/default'), 'utf8'),
+    'server { listen 80 default_server; }\n',
+    'the removed default site is kept in the backup',
+  );
+  t.true(report.backupDir!.startsWith(`${BACKUP_ROOT}/`));
+
+  for (const [pair, name] of [[webTls(config.hostname), 'meet.jitsi.test'], [authTls(config.hostname), 'auth.meet.jitsi.test']] as const) {
+    const certificate = new X509Certificate(await readFile(join(root, pair.cert)));
+    t.is(certificate.subjectAltName, `DNS:${name}`);
+    t.true(certificate.checkPrivateKey(createPrivateKey(await readFile(join(root, pair.key)))));
+    const key = await stat(join(root, pair.key));
+    t.is(key.mode & 0o777, 0o640, 'key never world-readable');
+    t.is(key.gid, SSL_CERT_GID, 'key readable by the ssl-cert group (prosody, coturn)');
+  }
+  t.deepEqual(await readFile(join(root, caStoreCopy(config.hostname))), await readFile(join(root, authTls(config.hostname).cert)));
+  t.true(report.changed.includes('/etc/jitsi/jicofo/jicofo.conf'));
+});
+
+test('a re-run with the same master config changes no file, not even its mtime', async (t) => {
+  const root = await imageRoot(t);
+  await applyConfiguration(masterConfig(), options(root));
+  const before = await snapshot(root);
+  const report = await applyConfiguration(masterConfig(), options(root));
+  t.deepEqual(report.changed, []);
+  t.deepEqual(report.removed, []);
+  t.is(report.backupDir, undefined, 'no backup directory when nothing was replaced');
+  t.deepEqual(await snapshot(root), before);
+});
+
+test('a changed setting replaces only its files and keeps the previous version', async (t) => {
+  const root = await imageRoot(t);
+  await applyConfiguration(masterConfig(), options(root));
+  const oldEnv = await readFile(join(root, 'etc/jitsi/videobridge/config'), 'utf8');
+  const report = await applyConfiguration(masterConfig({ jvb_max_memory: '2g' }), options(root));
+  t.deepEqual(report.changed, ['/etc/jitsi/videobridge/config']);
+  t.is(await readFile(join(root, report.backupDir!, 'etc/jitsi/videobridge/config'), 'utf8'), oldEnv);
+  t.not(await readFile(join(root, 'etc/jitsi/videobridge/config'), 'utf8'), oldEnv);
+});
+
+test('a new hostname removes the old host files, certificates included, with backups', async (t) => {
+  const root = await imageRoot(t);
+  const old = masterConfig();
+  await applyConfiguration(old, options(root));
+  const renamed = masterConfig({ hostname: 'video.jitsi.test' });
+  const report = await applyConfiguration(renamed, options(root, { previousConfig: old }));
+  for (const path of [
+    '/etc/prosody/conf.avail/meet.jitsi.test.cfg.lua',
+    '/etc/prosody/conf.d/meet.jitsi.test.cfg.lua',
+    '/etc/nginx/sites-available/meet.jitsi.test.conf',
+    '/etc/nginx/sites-enabled/meet.jitsi.test.conf',
+    '/etc/jitsi/meet/meet.jitsi.test-config.js',
+    webTls('meet.jitsi.test').key,
+    authTls('meet.jitsi.test').cert,
+    caStoreCopy('meet.jitsi.test'),
+  ]) {
+    t.true(report.removed.includes(path), `${path} removed`);
+    await t.throwsAsync(lstat(join(root, path)), { code: 'ENOENT' });
+    await t.notThrowsAsync(lstat(join(root, report.backupDir!, path)), `${path} kept in the backup`);
+  }
+  await t.notThrowsAsync(stat(join(root, 'etc/nginx/sites-available/video.jitsi.test.conf')));
+  t.is(new X509Certificate(await readFile(join(root, webTls('video.jitsi.test').cert))).subjectAltName, 'DNS:video.jitsi.test');
+});
+
+test("own mode copies the admin's pair to the canonical paths and refuses a mismatched one", async (t) => {
+  const root = await imageRoot(t);
+  const dir = await mkdtemp(join(tmpdir(), 'own-pair-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const makePair = async (name: string) => {
+    await execa('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '30',
+      '-subj', '/CN=meet.jitsi.test', '-keyout', join(dir, `${name}.key`), '-out', join(dir, `${name}.crt`)]);
+    return { cert: join(dir, `${name}.crt`), key: join(dir, `${name}.key`) };
+  };
+  const first = await makePair('first');
+  const second = await makePair('second');
+  const config = masterConfig({ tls: { mode: 'own', cert: first.cert, key: first.key } });
+  await applyConfiguration(config, options(root));
+  const web = webTls(config.hostname);
+  t.deepEqual(await readFile(join(root, web.cert)), await readFile(first.cert));
+  t.deepEqual(await readFile(join(root, web.key)), await readFile(first.key));
+
+  const mismatched = masterConfig({ tls: { mode: 'own', cert: first.cert, key: second.key } });
+  const error = await t.throwsAsync(applyConfiguration(mismatched, options(root)));
+  t.regex(error!.message, /does not belong to the certificate/);
+  t.deepEqual(await readFile(join(root, web.key)), await readFile(first.key), 'the installed key is untouched');
+});
+
+test('a self-signed certificate that names other hosts is replaced, the old one kept', async (t) => {
+  const root = await imageRoot(t);
+  const config = masterConfig();
+  await applyConfiguration(config, options(root));
+  const web = webTls(config.hostname);
+  // A pair for another name sitting at the canonical path (an admin copied the wrong files).
+  await execa('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '30',
+    '-subj', '/CN=elsewhere.test', '-addext', 'subjectAltName=DNS:elsewhere.test', '-keyout', join(root, web.key), '-out', join(root, web.cert)]);
+  const wrong = await readFile(join(root, web.cert));
+  const report = await applyConfiguration(config, options(root));
+  t.true(report.changed.includes(web.cert));
+  t.is(new X509Certificate(await readFile(join(root, web.cert))).subjectAltName, 'DNS:meet.jitsi.test');
+  t.deepEqual(await readFile(join(root, report.backupDir!, web.cert)), wrong);
+});
