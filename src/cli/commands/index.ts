@@ -3,7 +3,13 @@
  * file and exports one CommandSpec: its option table is its parser and its help.
  */
 import type { CommandSpec } from '../options.js';
+import { keygenCommand } from './keygen.js';
+import { signCommand } from './sign.js';
+import { verifyCommand } from './verify.js';
 
 export const commands: CommandSpec[] = [
   // one entry per command file, e.g. build, run, keygen, sign, verify, inspect
+  keygenCommand,
+  signCommand,
+  verifyCommand,
 ];
