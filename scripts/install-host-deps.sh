@@ -8,12 +8,13 @@ packages=(
   gnupg openssl ca-certificates      # signature interop tests, TLS material
   iproute2                           # network namespaces for booted test containers
   lua5.4 nginx-light coturn tmux     # config checks (luac -p, nginx -t), TURN client, terminal tests
+  prosody                            # generator tests: prosodyctl check config, a real prosody in a test netns
   pebble certbot                     # local ACME server and client for the Let's Encrypt path
 )
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${packages[@]}" >/dev/null
 # Debian starts these services on install; the tests start their own instances.
-for service in nginx coturn; do
+for service in nginx coturn prosody; do
   if [ -x "/etc/init.d/$service" ]; then "/etc/init.d/$service" stop >/dev/null 2>&1 || true; fi
 done

@@ -27,21 +27,21 @@ export const GENERATORS: readonly Generator[] = [
  * this table, never something to resolve by order, so it throws.
  */
 export function generateAll(config: MasterConfig, facts: HostFacts): GeneratedFile[] {
-  const owners = new Map<string, string>();
+  return collectFiles(GENERATORS, config, facts);
+}
+
+/** The files of the given generators, sorted by path; throws on a relative or repeated path. */
+export function collectFiles(generators: readonly Generator[], config: MasterConfig, facts: HostFacts): GeneratedFile[] {
+  const producer = new Map<string, string>();
   const files: GeneratedFile[] = [];
-  for (const generator of GENERATORS) {
+  for (const generator of generators) {
     for (const file of generator.generate(config, facts)) {
       if (!file.path.startsWith('/')) throw new Error(`generator ${generator.name} produced a relative path: ${file.path}`);
-      const previous = owners.get(file.path);
+      const previous = producer.get(file.path);
       if (previous) throw new Error(`generators ${previous} and ${generator.name} both produce ${file.path}`);
-      owners.set(file.path, generator.name);
+      producer.set(file.path, generator.name);
       files.push(file);
     }
   }
   return files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-}
-
-/** Which generator produces a path (for messages such as "nginx: /etc/nginx/... replaced"). */
-export function generatorOf(config: MasterConfig, facts: HostFacts, path: string): string | undefined {
-  return GENERATORS.find((generator) => generator.generate(config, facts).some((file) => file.path === path))?.name;
 }
