@@ -159,6 +159,8 @@ export function resolveAnswers(
     if (!built.ok) for (const issue of built.issues) problem(issue.path, issue.message);
     else for (const issue of crossFieldProblems(built.config)) problem(issue.path, issue.message);
   }
+  // In file order, so the list reads top to bottom like the file; issues without a line last.
+  issues.sort((a, b) => (a.line ?? Infinity) - (b.line ?? Infinity));
   if (issues.length > 0) return { ok: false, issues };
   return { ok: true, resolved: { answers, defaulted } };
 }
