@@ -7,6 +7,7 @@ import { bootstrap } from './bootstrap.js';
 import { checkHostTools } from './check-host-tools.js';
 import { cleanup } from './cleanup.js';
 import { disableServices } from './disable-services.js';
+import { installConfigurator } from './install-configurator.js';
 import { lockRoot } from './lock-root.js';
 import { overlays } from './overlays.js';
 import { pack } from './pack.js';
@@ -16,7 +17,7 @@ export const stages: Stage[] = [
   checkHostTools,
   bootstrap,
   overlays,
-  // install-configurator (configurator) goes here
+  installConfigurator,
   disableServices,
   lockRoot,
   cleanup,

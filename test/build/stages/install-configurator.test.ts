@@ -1,0 +1,60 @@
+import test from 'ava';
+import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { execa } from 'execa';
+import { CONFIGURATOR_PATH, bundleConfigurator, installConfigurator } from '../../../src/build/stages/install-configurator.js';
+import type { BuildContext } from '../../../src/build/stage.js';
+
+const projectRoot = resolve(fileURLToPath(new URL('../../..', import.meta.url)));
+
+async function scratch(t: { teardown(fn: () => Promise<void>): void }): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'install-configurator-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+test('the bundle is one self-contained executable that runs without node_modules', async (t) => {
+  const dir = await scratch(t);
+  const bundle = join(dir, 'jitsi-meet-config');
+  await bundleConfigurator(projectRoot, bundle);
+  t.is((await stat(bundle)).mode & 0o777, 0o755);
+  const text = await readFile(bundle, 'utf8');
+  t.true(text.startsWith('#!/usr/bin/node\n'));
+  t.notRegex(text, /require\("(js-yaml|execa)"\)/, 'dependencies are bundled, not required at run time');
+  // Run from a directory with no node_modules anywhere above it, as in the image.
+  const result = await execa(process.execPath, [bundle, '--help'], { cwd: dir, reject: false });
+  t.is(result.exitCode, 0, result.stderr);
+  t.regex(result.stdout, /--answers FILE/);
+});
+
+test('the same sources give the same bundle bytes', async (t) => {
+  const dir = await scratch(t);
+  await bundleConfigurator(projectRoot, join(dir, 'a'));
+  await bundleConfigurator(projectRoot, join(dir, 'b'));
+  t.deepEqual(await readFile(join(dir, 'a')), await readFile(join(dir, 'b')));
+});
+
+function context(rootfs: string, workDir: string): BuildContext {
+  return { rootfs, workDir, projectRoot, init: 'systemd', log: () => {} } as unknown as BuildContext;
+}
+
+test('installs /usr/sbin/jitsi-meet-config 0755 into the rootfs', async (t) => {
+  const dir = await scratch(t);
+  const rootfs = join(dir, 'rootfs');
+  await mkdir(join(rootfs, 'usr/bin'), { recursive: true });
+  await writeFile(join(rootfs, 'usr/bin/node'), '');
+  await mkdir(join(dir, 'work'));
+  await installConfigurator.run(context(rootfs, join(dir, 'work')));
+  const installed = await stat(join(rootfs, CONFIGURATOR_PATH));
+  t.is(installed.mode & 0o7777, 0o755);
+  t.is(installed.uid, 0);
+});
+
+test('refuses an image without Node.js, naming the package', async (t) => {
+  const dir = await scratch(t);
+  await mkdir(join(dir, 'rootfs'));
+  const error = await t.throwsAsync(installConfigurator.run(context(join(dir, 'rootfs'), dir)));
+  t.regex(error!.message, /add nodejs to the recipe/);
+});
