@@ -14,27 +14,67 @@ import { open, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type * as openpgp from 'openpgp';
 import { UserError } from '../lib/errors.js';
-import { listRelease, SIGNATURE_SUFFIX, SUMS_FILE, SUMS_SIGNATURE_FILE, TEMPORARY_PREFIX } from './artifacts.js';
+import { listRelease, type ReleaseListing, SIGNATURE_SUFFIX, SUMS_FILE, SUMS_SIGNATURE_FILE, TEMPORARY_PREFIX } from './artifacts.js';
 import { formatSums, type SumsEntry } from './checksums.js';
 import { signBytes, signFile, verifyBytes, verifyFile } from './signatures.js';
 
 export interface SignOutcome {
   /** Files written (new or replaced), by name. */
   written: string[];
+  /** Absolute paths of the files written (in the staging directory when one was given). */
+  writtenPaths: string[];
   /** Files that were already right and were left alone. */
   unchanged: string[];
   artifacts: SumsEntry[];
 }
 
-interface PendingFile {
-  name: string;
-  temporary: string;
+export interface SignOptions {
+  log?: (line: string) => void;
+  /**
+   * A build's private staging directory: its files count as if they were in `dir` (they
+   * replace same-named ones there), and every new file is written into it under its final
+   * name instead of into `dir`. The build moves them into `dir` when the whole build succeeded,
+   * so SHA256SUMS covers both the new artifacts and those of earlier builds in `dir`.
+   */
+  stagingDir?: string;
 }
 
-export async function signRelease(dir: string, key: openpgp.PrivateKey, log: (line: string) => void = () => {}): Promise<SignOutcome> {
+interface PendingFile {
+  name: string;
+  /** Where the content is now. */
+  written: string;
+}
+
+/** What the directory holds, with the staging directory's files overlaid on it. */
+async function mergedListing(dir: string, stagingDir: string | undefined) {
+  const base = await listRelease(dir);
+  const paths = new Map<string, string>();
+  for (const name of [...base.artifacts, ...base.signatures, ...base.orphanSignatures]) paths.set(name, join(dir, name));
+  if (!stagingDir) return { listing: base, paths, sumsDir: dir };
+  const staged = await listRelease(stagingDir);
+  for (const name of [...staged.artifacts, ...staged.signatures, ...staged.orphanSignatures]) paths.set(name, join(stagingDir, name));
+  // Recompute the categories over the union: a staged artifact adopts a signature in `dir`.
+  const artifacts = [...new Set([...base.artifacts, ...staged.artifacts])].sort();
+  const allSignatures = [...new Set([...base.signatures, ...base.orphanSignatures, ...staged.signatures, ...staged.orphanSignatures])];
+  const signatures = allSignatures.filter((name) => artifacts.includes(name.slice(0, -SIGNATURE_SUFFIX.length)));
+  const listing: ReleaseListing = {
+    artifacts,
+    signatures,
+    orphanSignatures: allSignatures.filter((name) => !signatures.includes(name)).sort(),
+    hasSums: base.hasSums,
+    hasSumsSignature: base.hasSumsSignature,
+    publicKeys: [...base.publicKeys, ...staged.publicKeys],
+    leftovers: base.leftovers,
+    unknown: [...base.unknown, ...staged.unknown.map((name) => join(stagingDir, name))],
+  };
+  return { listing, paths, sumsDir: dir };
+}
+
+export async function signRelease(dir: string, key: openpgp.PrivateKey, options: SignOptions = {}): Promise<SignOutcome> {
+  const log = options.log ?? (() => {});
   const info = await stat(dir).catch(() => undefined);
   if (!info?.isDirectory()) throw new UserError(`${dir}: not a directory; pass the release directory holding the tarballs`);
-  const listing = await listRelease(dir);
+  const { listing, paths, sumsDir } = await mergedListing(dir, options.stagingDir);
   for (const leftover of listing.leftovers) await rm(join(dir, leftover), { force: true });
   const refused = [
     ...listing.unknown.map((name) => `${name}: neither an artifact (.tar*, .nspawn, .packages) nor a signature; move it out of the release directory`),
@@ -50,9 +90,9 @@ export async function signRelease(dir: string, key: openpgp.PrivateKey, log: (li
   const unchanged: string[] = [];
   const entries: SumsEntry[] = [];
   const stage = async (name: string, content: string | Uint8Array) => {
-    const temporary = join(dir, `${TEMPORARY_PREFIX}${randomBytes(6).toString('hex')}`);
-    pending.push({ name, temporary });
-    const handle = await open(temporary, 'wx', 0o644);
+    const written = options.stagingDir ? join(options.stagingDir, name) : join(dir, `${TEMPORARY_PREFIX}${randomBytes(6).toString('hex')}`);
+    pending.push({ name, written });
+    const handle = await open(written, options.stagingDir ? 'w' : 'wx', 0o644);
     try {
       await handle.writeFile(content);
       await handle.sync();
@@ -62,10 +102,10 @@ export async function signRelease(dir: string, key: openpgp.PrivateKey, log: (li
   };
   try {
     for (const artifact of listing.artifacts) {
-      const path = join(dir, artifact);
+      const path = paths.get(artifact)!;
       const signatureName = artifact + SIGNATURE_SUFFIX;
       if (listing.signatures.includes(signatureName)) {
-        const existing = await readFile(join(dir, signatureName));
+        const existing = await readFile(paths.get(signatureName)!);
         const { check, sha256 } = await verifyFile(path, existing, [publicKey]);
         if (check.ok) {
           log(`${artifact}: signature still valid, kept`);
@@ -81,8 +121,8 @@ export async function signRelease(dir: string, key: openpgp.PrivateKey, log: (li
     }
 
     const sums = Buffer.from(formatSums(entries));
-    const oldSums = listing.hasSums ? await readFile(join(dir, SUMS_FILE)) : undefined;
-    const oldSignature = listing.hasSumsSignature ? await readFile(join(dir, SUMS_SIGNATURE_FILE)) : undefined;
+    const oldSums = listing.hasSums ? await readFile(join(sumsDir, SUMS_FILE)) : undefined;
+    const oldSignature = listing.hasSumsSignature ? await readFile(join(sumsDir, SUMS_SIGNATURE_FILE)) : undefined;
     const keepSums = oldSums?.equals(sums) && oldSignature && (await verifyBytes(sums, oldSignature, [publicKey])).ok;
     if (keepSums) {
       unchanged.push(SUMS_FILE, SUMS_SIGNATURE_FILE);
@@ -90,11 +130,18 @@ export async function signRelease(dir: string, key: openpgp.PrivateKey, log: (li
       await stage(SUMS_FILE, sums);
       await stage(SUMS_SIGNATURE_FILE, await signBytes(sums, key));
     }
-    // Per-file signatures first, SHA256SUMS.gpg last: what systemd-pull checks changes at the end.
-    for (const file of pending) await rename(file.temporary, join(dir, file.name));
-    return { written: pending.map((file) => file.name), unchanged, artifacts: entries };
+    if (!options.stagingDir) {
+      // Per-file signatures first, SHA256SUMS.gpg last: what systemd-pull checks changes at the end.
+      for (const file of pending) await rename(file.written, join(dir, file.name));
+    }
+    return {
+      written: pending.map((file) => file.name),
+      writtenPaths: pending.map((file) => (options.stagingDir ? file.written : join(dir, file.name))),
+      unchanged,
+      artifacts: entries,
+    };
   } catch (error) {
-    await Promise.all(pending.map((file) => rm(file.temporary, { force: true })));
+    await Promise.all(pending.map((file) => rm(file.written, { force: true })));
     throw error;
   }
 }

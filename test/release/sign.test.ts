@@ -101,3 +101,26 @@ test('an empty directory or a missing one is a clear error', async (t) => {
   await t.throwsAsync(signRelease(empty, privateKey), { message: /no artifacts to sign/ });
   await t.throwsAsync(signRelease(join(empty, 'nope'), privateKey), { message: /nope: not a directory/ });
 });
+
+test('with a staging directory, new files go there and SHA256SUMS covers both directories', async (t) => {
+  const { mkdir, rename } = await import('node:fs/promises');
+  const dir = await makeReleaseDir();
+  const { privateKey, publicKey } = await makeKey();
+  await signRelease(dir, privateKey);
+  const staging = join(dir, '.partial-debian-jitsi-openrc-1');
+  await mkdir(staging);
+  await writeFile(join(staging, 'debian-jitsi-openrc.tar.zst'), 'second image');
+  await writeFile(join(staging, 'debian-jitsi-openrc.nspawn'), '[Exec]\nKillSignal=SIGINT\n');
+  const outcome = await signRelease(dir, privateKey, { stagingDir: staging });
+  t.deepEqual(outcome.written.sort(), ['SHA256SUMS', 'SHA256SUMS.gpg', 'debian-jitsi-openrc.nspawn.asc', 'debian-jitsi-openrc.tar.zst.asc']);
+  t.true(outcome.writtenPaths.every((path) => path.startsWith(staging + '/')));
+  t.deepEqual(outcome.unchanged.sort(), ['debian-jitsi-systemd.nspawn.asc', 'debian-jitsi-systemd.packages.asc', 'debian-jitsi-systemd.tar.zst.asc']);
+  // Until the build publishes, the directory still verifies as it was.
+  t.deepEqual((await verifyRelease(dir, [publicKey])).failures, []);
+  for (const path of [join(staging, 'debian-jitsi-openrc.tar.zst'), join(staging, 'debian-jitsi-openrc.nspawn'), ...outcome.writtenPaths]) {
+    await rename(path, join(dir, path.slice(staging.length + 1)));
+  }
+  const report = await verifyRelease(dir, [publicKey]);
+  t.deepEqual(report.failures, []);
+  t.is((await readFile(join(dir, 'SHA256SUMS'), 'utf8')).split('\n').filter(Boolean).length, 5);
+});

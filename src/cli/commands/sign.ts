@@ -25,7 +25,7 @@ ${PASSPHRASE_ENV} environment variable, or a prompt.`,
     const key = await readSigningKey(options.key as string, () =>
       readPassphrase({ file: options['passphrase-file'] as string | undefined }, { prompt: `Passphrase for ${options.key as string}` }),
     );
-    const outcome = await signRelease(positionals[0], key, (line) => process.stderr.write(`${line}\n`));
+    const outcome = await signRelease(positionals[0], key, { log: (line) => process.stderr.write(`${line}\n`) });
     const fingerprint = key.getFingerprint().toUpperCase();
     process.stdout.write(
       outcome.written.length === 0
