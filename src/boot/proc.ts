@@ -1,0 +1,73 @@
+/**
+ * Small readers of /proc used to find and watch a container's processes from the host. They
+ * work by PID only: nothing here ever matches processes by name.
+ */
+import { readdir, readFile, readlink } from 'node:fs/promises';
+
+export interface ProcStatus {
+  pid: number;
+  ppid: number;
+  /** PIDs of the process in each nested PID namespace, outermost first (`NSpid:`). */
+  nsPids: number[];
+  name: string;
+  /** Single-letter state from `State:`; `Z` is a zombie. */
+  state: string;
+}
+
+export async function readStatus(pid: number): Promise<ProcStatus | undefined> {
+  let text: string;
+  try {
+    text = await readFile(`/proc/${pid}/status`, 'utf8');
+  } catch {
+    return undefined;
+  }
+  const field = (name: string) => text.match(new RegExp(`^${name}:\\s*(.*)$`, 'm'))?.[1] ?? '';
+  return {
+    pid,
+    ppid: Number(field('PPid')),
+    nsPids: field('NSpid').split(/\s+/).filter(Boolean).map(Number),
+    name: field('Name'),
+    state: field('State').charAt(0),
+  };
+}
+
+/** True while the process exists and is not a zombie waiting to be reaped. */
+export async function isAlive(pid: number): Promise<boolean> {
+  const status = await readStatus(pid);
+  return status !== undefined && status.state !== 'Z';
+}
+
+/** Numeric entries of /proc: every process visible to us. */
+export async function allPids(): Promise<number[]> {
+  return (await readdir('/proc')).filter((entry) => /^[0-9]+$/.test(entry)).map(Number);
+}
+
+/**
+ * The process among `parent`'s children that is PID 1 of a PID namespace nested one level below
+ * ours: systemd-nspawn's container init.
+ */
+export async function findNamespaceInitChild(parent: number): Promise<number | undefined> {
+  for (const pid of await allPids()) {
+    const status = await readStatus(pid);
+    if (status && status.ppid === parent && status.nsPids.length >= 2 && status.nsPids.at(-1) === 1) return pid;
+  }
+  return undefined;
+}
+
+/** Identity of a process's PID namespace (`pid:[4026532...]`), or undefined when it is gone. */
+export async function pidNamespaceOf(pid: number): Promise<string | undefined> {
+  try {
+    return await readlink(`/proc/${pid}/ns/pid`);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Every process whose PID namespace is `namespace`: what is still running inside a container. */
+export async function pidsInNamespace(namespace: string): Promise<number[]> {
+  const found: number[] = [];
+  for (const pid of await allPids()) {
+    if ((await pidNamespaceOf(pid)) === namespace) found.push(pid);
+  }
+  return found;
+}

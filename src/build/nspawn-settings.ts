@@ -1,0 +1,45 @@
+/**
+ * The `.nspawn` settings file shipped beside each tarball. `machinectl start` runs
+ * systemd-nspawn@.service, whose command line turns on a private user namespace (`-U`) and a
+ * veth link (`--network-veth`); this file, placed in /etc/systemd/nspawn/, overrides both so the
+ * server sits on the host's network (Jitsi needs its public UDP/TCP ports there) and owns its
+ * files with real uids.
+ *
+ * OpenRC images boot sysvinit as PID 1, which ignores systemd's stop signal (SIGRTMIN+3) and
+ * SIGTERM alike. It acts on SIGPWR: with no /run/powerstatus file it runs the inittab
+ * `powerwait`/`powerfail` actions, which the OpenRC overlay (overlays/openrc/etc/inittab) points
+ * at a clean halt. SIGINT is left to `ctrlaltdel`, which stays a reboot, so `machinectl reboot`
+ * (it sends SIGINT to the container's PID 1) still reboots.
+ */
+import type { InitSystem } from './stage.js';
+
+/** Signal systemd-nspawn sends to the container's PID 1 to stop it, per init system. */
+export const KILL_SIGNAL: Record<InitSystem, string> = {
+  // systemd's own default, written out so the file says what happens.
+  systemd: 'SIGRTMIN+3',
+  openrc: 'SIGPWR',
+};
+
+export function nspawnSettings(init: InitSystem): string {
+  const lines = [
+    `# systemd-nspawn settings for the ${init} Jitsi Meet image.`,
+    '# Install as /etc/systemd/nspawn/<machine>.nspawn: only there (or in /run/systemd/nspawn/)',
+    '# do the privileged settings below take effect.',
+    '',
+    '[Exec]',
+    'Boot=yes',
+    '# Files keep the uids in the image; no user namespace remapping.',
+    'PrivateUsers=no',
+    '# Lets the configurator and the videobridge inspect and adjust network settings.',
+    'Capability=CAP_NET_ADMIN',
+  ];
+  if (init === 'openrc') {
+    lines.push(
+      '# sysvinit ignores SIGRTMIN+3 and SIGTERM; SIGPWR runs the inittab powerfail action,',
+      '# which this image points at a clean halt.',
+      `KillSignal=${KILL_SIGNAL.openrc}`,
+    );
+  }
+  lines.push('', '[Network]', '# Host network: the server answers on the host\'s addresses and ports.', 'VirtualEthernet=no', '');
+  return lines.join('\n');
+}
