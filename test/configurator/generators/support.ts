@@ -238,7 +238,8 @@ export interface NginxBlock {
  */
 export function parseNginx(text: string): NginxBlock {
   const tokens: string[] = [];
-  const pattern = /\s+|#[^\n]*|"((?:[^"\\]|\\.)*)"|'((?:[^'\\]|\\.)*)'|([{};])|([^\s{};"'#]+)/gy;
+  // As nginx does: quotes and # are special only at the start of a token.
+  const pattern = /\s+|#[^\n]*|"((?:[^"\\]|\\.)*)"|'((?:[^'\\]|\\.)*)'|([{};])|([^\s{};"'#][^\s{};]*)/gy;
   let match: RegExpExecArray | null;
   let position = 0;
   while (position < text.length) {

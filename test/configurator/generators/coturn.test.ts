@@ -1,0 +1,64 @@
+import test from 'ava';
+import { COTURN_DEFAULTS, coturnGenerator, TURNSERVER_CONF } from '../../../src/configurator/generators/coturn.js';
+import { webTls } from '../../../src/configurator/paths.js';
+import { fileAt, FIXTURES, loadFixture, parseTurnserverConf, single } from './support.js';
+
+/** Whether a denied-peer-ip value (single address or a-b range) covers an IPv4 address. */
+function deniesV4(values: string[], address: string): boolean {
+  const number = (ip: string) => ip.split('.').reduce((sum, part) => sum * 256 + Number(part), 0);
+  const target = number(address);
+  return values.some((value) => {
+    const [low, high = low] = value.split('-');
+    return !low!.includes(':') && number(low!) <= target && target <= number(high!);
+  });
+}
+
+for (const fixture of FIXTURES) {
+  test(`${fixture}: shared-secret auth, realm, ports and the web certificate (not swapped)`, async (t) => {
+    const config = await loadFixture(fixture);
+    const files = coturnGenerator.generate(config, { init: 'systemd' });
+    const conf = parseTurnserverConf(fileAt(files, TURNSERVER_CONF).content);
+    t.true(conf.has('use-auth-secret'));
+    t.is(single(conf, 'static-auth-secret'), config.secrets.turn_secret);
+    t.is(single(conf, 'realm'), config.hostname);
+    t.is(single(conf, 'listening-port'), '3478');
+    t.is(single(conf, 'tls-listening-port'), '5349');
+    t.is(single(conf, 'cert'), webTls(config.hostname).cert);
+    t.is(single(conf, 'pkey'), webTls(config.hostname).key);
+    for (const flag of ['fingerprint', 'no-cli', 'no-multicast-peers']) t.true(conf.has(flag), flag);
+    t.false(conf.has('lt-cred-mech'), 'no static accounts next to the shared secret');
+    t.is(fileAt(files, COTURN_DEFAULTS).content.match(/^TURNSERVER_ENABLED=(.*)$/m)?.[1], '1');
+  });
+}
+
+test('relaying to private, loopback and link-local peers is denied', async (t) => {
+  const conf = parseTurnserverConf(fileAt(coturnGenerator.generate(await loadFixture('public-nat'), { init: 'systemd' }), TURNSERVER_CONF).content);
+  const denied = conf.get('denied-peer-ip') ?? [];
+  for (const address of ['10.1.2.3', '172.16.0.1', '172.31.255.255', '192.168.7.7', '127.0.0.1', '169.254.1.1', '100.64.0.1', '0.0.0.0']) {
+    t.true(deniesV4(denied, address), `${address} denied`);
+  }
+  for (const address of ['203.0.113.7', '8.8.8.8', '172.32.0.1']) t.false(deniesV4(denied, address), `${address} allowed`);
+  for (const v6 of ['::1', 'fc00::-fdff:ffff:ffff:ffff:ffff:ffff:ffff:ffff', 'fe80::-febf:ffff:ffff:ffff:ffff:ffff:ffff:ffff']) {
+    t.true(denied.includes(v6), `${v6} denied`);
+  }
+});
+
+test('behind NAT: external-ip maps public to internal; the internal address stays denied', async (t) => {
+  const conf = parseTurnserverConf(fileAt(coturnGenerator.generate(await loadFixture('public-nat'), { init: 'systemd' }), TURNSERVER_CONF).content);
+  t.is(single(conf, 'external-ip'), '203.0.113.7/10.0.0.5');
+  t.false(conf.has('allowed-peer-ip'));
+});
+
+test('LAN-only: the server\'s own private address is the one allowed peer; loopback never is', async (t) => {
+  const lan = parseTurnserverConf(fileAt(coturnGenerator.generate(await loadFixture('own-cert'), { init: 'systemd' }), TURNSERVER_CONF).content);
+  t.deepEqual(lan.get('allowed-peer-ip'), ['192.168.1.20']);
+  t.false(lan.has('external-ip'));
+  const local = parseTurnserverConf(fileAt(coturnGenerator.generate(await loadFixture('localhost'), { init: 'systemd' }), TURNSERVER_CONF).content);
+  t.false(local.has('allowed-peer-ip'));
+});
+
+test('the secret file is readable by coturn\'s group only', async (t) => {
+  const conf = fileAt(coturnGenerator.generate(await loadFixture('localhost'), { init: 'systemd' }), TURNSERVER_CONF);
+  t.is(conf.mode, 0o640);
+  t.is(conf.owner, 'root:turnserver');
+});

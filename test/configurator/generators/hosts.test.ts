@@ -1,0 +1,35 @@
+import test from 'ava';
+import { ETC_HOSTNAME, ETC_HOSTS, hostsGenerator } from '../../../src/configurator/generators/hosts.js';
+import { loadFixture } from './support.js';
+
+/** name → addresses, as a resolver reading /etc/hosts would see them. */
+function resolve(hosts: string): Map<string, string[]> {
+  const names = new Map<string, string[]>();
+  for (const line of hosts.split('\n')) {
+    const [address, ...aliases] = line.replace(/#.*/, '').trim().split(/\s+/);
+    if (!address) continue;
+    for (const alias of aliases) names.set(alias, [...(names.get(alias) ?? []), address]);
+  }
+  return names;
+}
+
+test('the hostname is an alias of 127.0.0.1 only (IPv4 loopback services), and /etc/hostname holds it', async (t) => {
+  const config = await loadFixture('public-nat');
+  const files = hostsGenerator.generate(config, { init: 'systemd' });
+  const names = resolve(files.find((f) => f.path === ETC_HOSTS)!.content);
+  t.deepEqual(names.get('meet.example.org'), ['127.0.0.1']);
+  t.deepEqual(names.get('localhost'), ['127.0.0.1', '::1']);
+  t.is(files.find((f) => f.path === ETC_HOSTNAME)?.content, 'meet.example.org\n');
+});
+
+test('localhost_alias false and write_etc_hostname false are honoured', async (t) => {
+  const config = await loadFixture('own-cert');
+  const files = hostsGenerator.generate(config, { init: 'systemd' });
+  t.false(resolve(files.find((f) => f.path === ETC_HOSTS)!.content).has(config.hostname));
+  t.false(files.some((f) => f.path === ETC_HOSTNAME));
+});
+
+test('hostname localhost is not listed twice', async (t) => {
+  const files = hostsGenerator.generate(await loadFixture('localhost'), { init: 'systemd' });
+  t.deepEqual(resolve(files.find((f) => f.path === ETC_HOSTS)!.content).get('localhost'), ['127.0.0.1', '::1']);
+});

@@ -1,0 +1,95 @@
+import test from 'ava';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { DEBIAN_DEFAULT_SITE, nginxGenerator, nginxSiteFiles } from '../../../src/configurator/generators/nginx.js';
+import { ACME_WEBROOT, webTls } from '../../../src/configurator/paths.js';
+import { directiveArgs, fileAt, FIXTURES, loadFixture, location, parseNginx, selfSignedPair, withTempDir } from './support.js';
+
+/**
+ * nginx -t on the generated site inside a throwaway prefix: a minimal nginx.conf includes the
+ * site, whose certificate paths (the canonical ones from paths.ts) are pointed at a temporary
+ * self-signed pair. Only those two exact paths are rewritten; everything else is tested as written.
+ */
+async function nginxTest(site: string, hostname: string): Promise<{ exitCode: number; output: string }> {
+  return withTempDir('nginx-t', async (prefix) => {
+    const pair = await selfSignedPair(prefix, hostname);
+    const tls = webTls(hostname);
+    const rewritten = site.split(tls.cert).join(pair.cert).split(tls.key).join(pair.key);
+    await writeFile(join(prefix, 'site.conf'), rewritten);
+    const main = [
+      `pid ${join(prefix, 'nginx.pid')};`,
+      'error_log stderr;',
+      'events {}',
+      'http {',
+      '    include /etc/nginx/mime.types;',
+      `    include ${join(prefix, 'site.conf')};`,
+      '}',
+      '',
+    ].join('\n');
+    await writeFile(join(prefix, 'nginx.conf'), main);
+    const result = await execa('nginx', ['-t', '-q', '-p', `${prefix}/`, '-c', join(prefix, 'nginx.conf'), '-e', 'stderr'], { reject: false, all: true });
+    return { exitCode: result.exitCode ?? -1, output: result.all ?? '' };
+  });
+}
+
+for (const fixture of FIXTURES) {
+  test(`${fixture}: nginx -t accepts the site`, async (t) => {
+    const config = await loadFixture(fixture);
+    const site = fileAt(nginxGenerator.generate(config, { init: 'systemd' }), nginxSiteFiles(config.hostname).available).content;
+    const result = await nginxTest(site, config.hostname);
+    t.is(result.exitCode, 0, result.output);
+  });
+}
+
+test('nginx -t really checks: a broken site fails', async (t) => {
+  const config = await loadFixture('localhost');
+  const site = fileAt(nginxGenerator.generate(config, { init: 'systemd' }), nginxSiteFiles('localhost').available).content;
+  const result = await nginxTest(site.replace('ssi on;', 'ssi maybe;'), 'localhost');
+  t.not(result.exitCode, 0);
+  t.regex(result.output, /ssi/);
+});
+
+test('port 80: ACME challenges served from the webroot without redirect, everything else to https', async (t) => {
+  const config = await loadFixture('letsencrypt');
+  const site = parseNginx(fileAt(nginxGenerator.generate(config, { init: 'systemd' }), nginxSiteFiles(config.hostname).available).content);
+  const servers = site.blocks.filter((block) => block.name === 'server');
+  const plain = servers.find((server) => directiveArgs(server, 'listen').some((args) => args[0] === '80'))!;
+  t.deepEqual(directiveArgs(plain, 'server_name'), [[config.hostname]]);
+  const acme = location(plain, '^~', '/.well-known/acme-challenge/');
+  t.deepEqual(directiveArgs(acme, 'root'), [[ACME_WEBROOT]]);
+  t.deepEqual(directiveArgs(acme, 'return'), []);
+  t.deepEqual(directiveArgs(location(plain, '/'), 'return'), [['301', 'https://$host$request_uri']]);
+});
+
+test('port 443: canonical cert paths (also for an own certificate), app, config.js, BOSH and websocket proxies', async (t) => {
+  const config = await loadFixture('own-cert');
+  const H = config.hostname;
+  const site = parseNginx(fileAt(nginxGenerator.generate(config, { init: 'systemd' }), nginxSiteFiles(H).available).content);
+  const tls = site.blocks.find((server) => directiveArgs(server, 'listen').some((args) => args[0] === '443'))!;
+  t.true(directiveArgs(tls, 'listen').every((args) => args.includes('ssl')));
+  t.deepEqual(directiveArgs(tls, 'server_name'), [[H]]);
+  t.deepEqual(directiveArgs(tls, 'ssl_certificate'), [[webTls(H).cert]]);
+  t.deepEqual(directiveArgs(tls, 'ssl_certificate_key'), [[webTls(H).key]]);
+  t.false(JSON.stringify(site).includes(config.tls.cert!), 'the admin\'s own path is copied to the canonical one, not referenced');
+  t.deepEqual(directiveArgs(tls, 'root'), [['/usr/share/jitsi-meet']]);
+  t.deepEqual(directiveArgs(tls, 'ssi'), [['on']]);
+  t.deepEqual(directiveArgs(location(tls, '=', '/config.js'), 'alias'), [[`/etc/jitsi/meet/${H}-config.js`]]);
+
+  const bosh = location(tls, '=', '/http-bind');
+  t.deepEqual(directiveArgs(bosh, 'proxy_pass'), [['http://127.0.0.1:5280/http-bind$is_args$args']]);
+  t.deepEqual(directiveArgs(bosh, 'proxy_set_header').find((args) => args[0] === 'Host'), ['Host', '$host']);
+
+  const websocket = location(tls, '=', '/xmpp-websocket');
+  t.deepEqual(directiveArgs(websocket, 'proxy_pass'), [['http://127.0.0.1:5280/xmpp-websocket$is_args$args']]);
+  const headers = Object.fromEntries(directiveArgs(websocket, 'proxy_set_header').map(([name, value]) => [name, value]));
+  t.like(headers, { Upgrade: '$http_upgrade', Connection: 'upgrade', Host: '$host' });
+  t.deepEqual(directiveArgs(websocket, 'proxy_http_version'), [['1.1']]);
+  t.deepEqual(directiveArgs(websocket, 'proxy_read_timeout'), [['900s']]);
+});
+
+test('the site is enabled by a relative link and Debian\'s default site is removed', async (t) => {
+  const files = nginxGenerator.generate(await loadFixture('localhost'), { init: 'systemd' });
+  t.is(fileAt(files, nginxSiteFiles('localhost').enabled).linkTo, '../sites-available/localhost.conf');
+  t.true(fileAt(files, DEBIAN_DEFAULT_SITE).remove);
+});
