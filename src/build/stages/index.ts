@@ -9,6 +9,7 @@ import { cleanup } from './cleanup.js';
 import { disableServices } from './disable-services.js';
 import { installConfigurator } from './install-configurator.js';
 import { lockRoot } from './lock-root.js';
+import { nspawnSettingsStage } from './nspawn-settings.js';
 import { overlays } from './overlays.js';
 import { pack } from './pack.js';
 import { packageList } from './package-list.js';
@@ -22,7 +23,7 @@ export const stages: Stage[] = [
   lockRoot,
   cleanup,
   packageList,
-  // nspawn-settings (boot) goes here
+  nspawnSettingsStage,
   pack,
   // inspect, sign (signing) go here
 ];

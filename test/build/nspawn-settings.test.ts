@@ -1,0 +1,53 @@
+import test from 'ava';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { KILL_SIGNAL, nspawnSettings } from '../../src/build/nspawn-settings.js';
+import { nspawnSettingsStage } from '../../src/build/stages/nspawn-settings.js';
+import type { BuildContext } from '../../src/build/stage.js';
+
+/** `[Section] Key=Value` lines of a .nspawn file, comments dropped. */
+function parseSettings(text: string): Map<string, string> {
+  const settings = new Map<string, string>();
+  let section = '';
+  for (const raw of text.split('\n')) {
+    const line = raw.trim();
+    if (!line || line.startsWith('#') || line.startsWith(';')) continue;
+    const header = line.match(/^\[(\w+)\]$/);
+    if (header) {
+      section = header[1];
+      continue;
+    }
+    const pair = line.match(/^(\w+)=(.*)$/);
+    if (!pair) throw new Error(`not a setting: ${line}`);
+    settings.set(`${section}.${pair[1]}`, pair[2]);
+  }
+  return settings;
+}
+
+test('both images get host network, no user namespace and CAP_NET_ADMIN', (t) => {
+  for (const init of ['systemd', 'openrc'] as const) {
+    const settings = parseSettings(nspawnSettings(init));
+    t.is(settings.get('Exec.Boot'), 'yes', init);
+    t.is(settings.get('Exec.PrivateUsers'), 'no', init);
+    t.is(settings.get('Exec.Capability'), 'CAP_NET_ADMIN', init);
+    t.is(settings.get('Network.VirtualEthernet'), 'no', init);
+  }
+});
+
+test('only the OpenRC image changes the stop signal, to one sysvinit acts on', (t) => {
+  t.is(parseSettings(nspawnSettings('openrc')).get('Exec.KillSignal'), 'SIGPWR');
+  t.is(KILL_SIGNAL.openrc, 'SIGPWR');
+  t.false(parseSettings(nspawnSettings('systemd')).has('Exec.KillSignal'));
+});
+
+test('the stage writes <out>/<base>.nspawn and lists it as an artifact', async (t) => {
+  const outDir = await mkdtemp(join(tmpdir(), 'nspawn-settings-'));
+  t.teardown(() => rm(outDir, { recursive: true, force: true }));
+  const logged: string[] = [];
+  const ctx = { init: 'openrc', outDir, artifactBase: 'debian-jitsi-openrc', artifacts: [] as string[], log: (l: string) => logged.push(l) };
+  await nspawnSettingsStage.run(ctx as unknown as BuildContext);
+  const file = join(outDir, 'debian-jitsi-openrc.nspawn');
+  t.deepEqual(ctx.artifacts, [file]);
+  t.is(await readFile(file, 'utf8'), nspawnSettings('openrc'));
+});
