@@ -44,7 +44,7 @@ export async function runInProcess(argv: string[], stdinText = ''): Promise<RunR
 
 /** The real entry point as a process (tsx), stdin piped. */
 export async function runProcess(argv: string[], stdinText = ''): Promise<RunResult> {
-  const result = await execa(TSX, [MAIN, ...argv], { input: stdinText, reject: false, cwd: REPO, env: { NODE_OPTIONS: '' } });
+  const result = await execa(TSX, [MAIN, ...argv], { input: stdinText, reject: false, cwd: REPO, env: { NODE_OPTIONS: '' }, stripFinalNewline: false });
   return { code: result.exitCode ?? -1, stdout: String(result.stdout), stderr: String(result.stderr) };
 }
 
