@@ -1,0 +1,75 @@
+/**
+ * `nspawn-jitsi build`: builds one rootfs tarball with its .nspawn settings file and package
+ * list. `npm run build:rootfs -- ...` runs this.
+ */
+import { INIT_SYSTEMS } from '../../build/recipe/schema.js';
+import { buildRootfs, DISTROS, interruptedExitCode, JITSI_SOURCES } from '../../build/pipeline.js';
+import { BuildInterrupted } from '../../build/run.js';
+import type { Compression, InitSystem } from '../../build/stage.js';
+import type { CommandSpec } from '../options.js';
+
+export const buildCommand: CommandSpec = {
+  name: 'build',
+  summary: 'Build a bootable Jitsi Meet rootfs tarball (+ .nspawn settings and .packages list).',
+  description: `
+Writes <out>/debian-jitsi-<init>.tar.xz (.tar.zst with --compression zstd, .tar with none),
+<out>/debian-jitsi-<init>.nspawn and <out>/debian-jitsi-<init>.packages. The recipe is
+recipes/<distro>-<suite>.yaml. Nothing appears in <out> unless the whole build succeeded;
+Ctrl-C stops the build and removes everything it made. Needs root (mmdebstrap root mode).
+SOURCE_DATE_EPOCH from the environment, or else the recipe's, makes the tarball reproducible.`,
+  options: [
+    { name: 'init', type: 'choice', choices: INIT_SYSTEMS, required: true, valueName: 'INIT', doc: 'Init system of the image.' },
+    { name: 'distro', type: 'choice', choices: DISTROS, default: 'debian', valueName: 'DISTRO', doc: 'Distribution (gentoo: not supported yet).' },
+    { name: 'suite', type: 'string', default: 'bookworm', valueName: 'SUITE', doc: 'Debian suite with a recipe: bookworm or trixie.' },
+    { name: 'recipe', type: 'path', valueName: 'FILE', doc: 'Use this recipe file instead of recipes/<distro>-<suite>.yaml.' },
+    { name: 'out', type: 'path', default: 'dist/', valueName: 'DIR', doc: 'Output directory (relative to where you ran the command).' },
+    { name: 'compression', type: 'choice', choices: ['xz', 'zstd', 'none'], default: 'xz', valueName: 'KIND', doc: 'Tarball compression.' },
+    { name: 'level', type: 'integer', min: 0, max: 19, valueName: 'N', doc: 'Compression level: xz 0..9 (default 6), zstd 1..19 (default 19).' },
+    {
+      name: 'jitsi-source',
+      type: 'choice',
+      choices: JITSI_SOURCES,
+      default: 'none',
+      valueName: 'SOURCE',
+      doc: 'Where the Jitsi payload (jicofo, videobridge, web app) comes from; only none is implemented yet.',
+    },
+    { name: 'sign', type: 'string', valueName: 'KEY', doc: 'Sign the release with this OpenPGP key (see the sign command).' },
+    { name: 'skip', type: 'string', valueName: 'NAMES', doc: 'Comma-separated stages or cleanup steps to skip, e.g. cleanup/logs,package-list.' },
+    { name: 'workdir', type: 'path', valueName: 'DIR', doc: 'Where the temporary rootfs is made. Default: $TMPDIR or /var/tmp.' },
+    { name: 'keep-workdir', type: 'boolean', doc: 'Keep the unpacked rootfs after the build and print where it is.' },
+    { name: 'plain', type: 'boolean', doc: 'Timestamped log lines even on a terminal (the default when not a terminal).' },
+    { name: 'verbose', type: 'boolean', doc: 'Show the output of every program the build runs.' },
+  ],
+  async run({ options }) {
+    // npm run changes into the package root; INIT_CWD is where the user ran it.
+    const cwd = process.env.INIT_CWD ?? process.cwd();
+    try {
+      const result = await buildRootfs({
+        init: options.init as InitSystem,
+        distro: options.distro as string,
+        suite: options.suite as string,
+        recipe: options.recipe as string | undefined,
+        outDir: options.out as string,
+        compression: options.compression as Compression,
+        level: options.level as number | undefined,
+        jitsiSource: options['jitsi-source'] as string,
+        signKey: options.sign as string | undefined,
+        skip: ((options.skip as string | undefined) ?? '').split(',').map((s) => s.trim()).filter(Boolean),
+        workdirParent: options.workdir as string | undefined,
+        keepWorkdir: options['keep-workdir'] === true,
+        verbose: options.verbose === true,
+        renderer: options.plain === true ? 'plain' : 'auto',
+        cwd,
+        handleSignals: true,
+      });
+      process.stdout.write(`built in ${result.seconds} s:\n${result.artifacts.map((a) => `  ${a}`).join('\n')}\nsha256 ${result.sha256}\n`);
+      return 0;
+    } catch (error) {
+      if (error instanceof BuildInterrupted) {
+        process.stderr.write(`nspawn-jitsi build: ${error.message}\n`);
+        return interruptedExitCode(error);
+      }
+      throw error;
+    }
+  },
+};
