@@ -1,0 +1,121 @@
+import test from 'ava';
+import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { RecipeError, resolveRecipe } from '../../../src/build/recipe/load.js';
+import { PROJECT_ROOT } from '../../../src/build/pipeline.js';
+
+/** A throw-away project root holding the given files (paths relative to it). */
+async function project(files: Record<string, string>): Promise<string> {
+  const root = await mkdtemp(join(tmpdir(), 'recipe-test-'));
+  await mkdir(join(root, 'overlays', 'common'), { recursive: true });
+  await mkdir(join(root, 'overlays', 'systemd'), { recursive: true });
+  for (const [path, text] of Object.entries(files)) {
+    await mkdir(dirname(join(root, path)), { recursive: true });
+    await writeFile(join(root, path), text);
+  }
+  return root;
+}
+
+test('the bookworm recipe: systemd and openrc package sets, JRE 17, shared parts merged', async (t) => {
+  const file = join(PROJECT_ROOT, 'recipes', 'debian-bookworm.yaml');
+  const systemd = await resolveRecipe(file, { projectRoot: PROJECT_ROOT, init: 'systemd' });
+  const openrc = await resolveRecipe(file, { projectRoot: PROJECT_ROOT, init: 'openrc' });
+  t.is(systemd.suite, 'bookworm');
+  t.is(systemd.mirror, 'http://deb.debian.org/debian');
+  t.is(systemd.variant, 'minbase');
+  for (const name of ['systemd-sysv', 'dbus', 'nginx', 'prosody', 'lua-unbound', 'coturn', 'openjdk-17-jre-headless', 'nodejs', 'openssl', 'ca-certificates', 'certbot']) {
+    t.true(systemd.packages.includes(name), name);
+  }
+  t.false(systemd.packages.includes('openrc'));
+  t.true(openrc.packages.includes('openrc') && openrc.packages.includes('sysvinit-core'));
+  t.false(openrc.packages.includes('systemd-sysv'));
+  t.false(openrc.packages.includes('dbus'));
+  t.deepEqual(systemd.overlays, [join(PROJECT_ROOT, 'overlays/common'), join(PROJECT_ROOT, 'overlays/systemd')]);
+  t.deepEqual(openrc.overlays, [join(PROJECT_ROOT, 'overlays/common'), join(PROJECT_ROOT, 'overlays/openrc')]);
+  t.deepEqual(systemd.servicesOff, ['nginx', 'prosody', 'coturn']);
+  t.true(systemd.cleanup.includes('machine-id') && systemd.cleanup.includes('snakeoil-cert'));
+  t.is(systemd.files.length, 4, 'top file and three included parts');
+  t.true(Number.isInteger(systemd.sourceDateEpoch));
+});
+
+test('the trixie recipe uses JRE 21 (trixie has no OpenJDK 17)', async (t) => {
+  const recipe = await resolveRecipe(join(PROJECT_ROOT, 'recipes', 'debian-trixie.yaml'), { projectRoot: PROJECT_ROOT, init: 'systemd' });
+  t.is(recipe.suite, 'trixie');
+  t.true(recipe.packages.includes('openjdk-21-jre-headless'));
+  t.false(recipe.packages.some((p) => p.startsWith('openjdk-17')));
+});
+
+test('includes merge in order: lists appended without duplicates, the including file wins scalars', async (t) => {
+  const root = await project({
+    'recipes/part.yaml': 'base: { suite: bookworm, mirror: "http://a.example/debian" }\npackages: [{ name: nginx }, { name: dbus, init: systemd }]\ncleanup: [logs]\n',
+    'recipes/top.yaml': 'include: [part.yaml]\nbase: { mirror: "http://b.example/debian" }\npackages: [{ name: nginx }, { name: openrc, init: openrc }]\ncleanup: [machine-id, logs]\n',
+  });
+  const systemd = await resolveRecipe(join(root, 'recipes/top.yaml'), { projectRoot: root, init: 'systemd' });
+  t.is(systemd.mirror, 'http://b.example/debian');
+  t.is(systemd.suite, 'bookworm');
+  t.deepEqual(systemd.packages, ['nginx', 'dbus']);
+  t.deepEqual(systemd.cleanup, ['machine-id', 'logs'], 'cleanup steps in the stage order, once each');
+  const openrc = await resolveRecipe(join(root, 'recipes/top.yaml'), { projectRoot: root, init: 'openrc' });
+  t.deepEqual(openrc.packages, ['nginx', 'openrc']);
+});
+
+async function recipeError(t: import('ava').ExecutionContext, files: Record<string, string>, top = 'recipes/top.yaml'): Promise<string> {
+  const root = await project(files);
+  const error = await t.throwsAsync(resolveRecipe(join(root, top), { projectRoot: root, init: 'systemd' }), { instanceOf: RecipeError });
+  return error!.message.replaceAll(root + '/', '');
+}
+
+test('an unknown key in an included part names that part, its line and the key', async (t) => {
+  const message = await recipeError(t, {
+    'recipes/include/part.yaml': '# shared\npackages:\n  - { name: nginx }\npackges: []\n',
+    'recipes/top.yaml': 'include: [include/part.yaml]\nbase: { suite: bookworm }\n',
+  });
+  t.regex(message, /^recipes\/include\/part\.yaml:4: packges: unknown key \(known keys here: include, description, base/);
+});
+
+test('wrong types and bad values name file, line and key, all at once', async (t) => {
+  const message = await recipeError(t, {
+    'recipes/top.yaml': [
+      'base:',
+      '  suite: bookworm',
+      '  variant: tiny',
+      'source-date-epoch: yesterday',
+      'packages:',
+      '  - { name: nginx, init: runit }',
+      '  - { name: Bad_Name }',
+      'cleanup: [machine-id, wipe-disk]',
+      '',
+    ].join('\n'),
+  });
+  const lines = message.split('\n');
+  t.true(lines.some((l) => l.startsWith('recipes/top.yaml:3: base.variant: expected one of')), message);
+  t.true(lines.includes('recipes/top.yaml:4: source-date-epoch: expected integer >= 0, got string "yesterday"'), message);
+  t.true(lines.includes('recipes/top.yaml:6: packages[0].init: expected one of systemd, openrc, got string "runit"'), message);
+  t.true(lines.some((l) => l.startsWith("recipes/top.yaml:7: packages[1].name: 'Bad_Name' is not a Debian package name")), message);
+  t.true(lines.some((l) => l.startsWith('recipes/top.yaml:8: cleanup[1]: expected one of machine-id')), message);
+  t.is(lines.length, 5, message);
+});
+
+test('a missing include and an include cycle are refused with the line of the include', async (t) => {
+  const missing = await recipeError(t, { 'recipes/top.yaml': 'base: { suite: bookworm }\ninclude:\n  - nowhere.yaml\n' });
+  t.regex(missing, /^recipes\/top\.yaml:3: include\[0\]: included file .*recipes\/nowhere\.yaml does not exist$/);
+  const cycle = await recipeError(t, {
+    'recipes/a.yaml': 'include: [top.yaml]\n',
+    'recipes/top.yaml': 'base: { suite: bookworm }\ninclude: [a.yaml]\n',
+  });
+  t.regex(cycle, /^recipes\/a\.yaml:1: include\[0\]: include cycle: .*top\.yaml -> .*a\.yaml -> .*top\.yaml$/);
+});
+
+test('overlays must exist below overlays/, suite must be set somewhere, YAML errors carry a line', async (t) => {
+  const outside = await recipeError(t, { 'recipes/top.yaml': 'base: { suite: bookworm }\noverlays:\n  - path: ../../etc\n' });
+  t.regex(outside, /^recipes\/top\.yaml:3: overlays\[0\]\.path: '\.\.\/\.\.\/etc' points outside overlays\//);
+  const absent = await recipeError(t, { 'recipes/top.yaml': 'base: { suite: bookworm }\noverlays:\n  - { path: common }\n  - { path: gone }\n' });
+  t.regex(absent, /^recipes\/top\.yaml:4: overlays\[1\]\.path: overlay directory .*overlays\/gone does not exist$/);
+  const noSuite = await recipeError(t, { 'recipes/top.yaml': 'base:\n  mirror: "http://deb.debian.org/debian"\n' });
+  t.regex(noSuite, /^recipes\/top\.yaml:1: base: base\.suite is not set/);
+  const syntax = await recipeError(t, { 'recipes/top.yaml': 'base:\n  suite: [bookworm\n' });
+  t.regex(syntax, /^recipes\/top\.yaml:\d+: not valid YAML/);
+  const badService = await recipeError(t, { 'recipes/top.yaml': 'base: { suite: bookworm }\nservices-off: [nginx, "rm -rf"]\n' });
+  t.regex(badService, /^recipes\/top\.yaml:2: services-off\[1\]: 'rm -rf' is not a service name$/);
+});
