@@ -4,7 +4,7 @@
  * nginx answers on port 80. Order matters: nginx cannot start without some certificate for
  * 443, and certbot's webroot challenge needs nginx running.
  */
-import { mkdir, readFile, stat } from 'node:fs/promises';
+import { chown, mkdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { UserError } from '../../lib/errors.js';
@@ -163,6 +163,16 @@ async function installLiveCertificate(run: Run, config: MasterConfig, access: Ke
   run.recordPair(web, outcome);
 }
 
+/** coturn logs here (turnserver.conf `log-file`); it runs as turnserver and cannot create it itself. */
+export const TURN_LOG_DIR = '/var/log/turnserver';
+
+async function ensureDirectory(run: Run, imagePath: string, owner: string, mode: number): Promise<void> {
+  const path = run.at(imagePath);
+  await mkdir(path, { recursive: true, mode });
+  const ids = run.owners.resolve(owner);
+  if (ids) await chown(path, ids.uid, ids.gid);
+}
+
 /** Adds prosody and coturn's users to the key group; returns `group:<user>` for each user changed. */
 async function grantKeyAccess(run: Run, users: readonly string[]): Promise<string[]> {
   const groupText = await readFile(run.at('/etc/group'), 'utf8').catch(() => '');
@@ -211,6 +221,7 @@ export async function applyFiles(
   }
 
   await mkdir(run.at(ACME_WEBROOT), { recursive: true, mode: 0o755 });
+  await ensureDirectory(run, TURN_LOG_DIR, 'turnserver:turnserver', 0o755);
   await makeTls(run, config, keyAccess);
 
   if (options.init !== 'none') {
