@@ -67,8 +67,8 @@ interface Plan {
   config: MasterConfig;
   rotated: boolean;
   apply: boolean;
-  /** Write the master config (false when the admin declined). */
-  write: boolean;
+  /** The master config before this run, if any (the apply step removes an old host's files). */
+  previous?: MasterConfig;
 }
 
 async function plan(options: ConfiguratorOptions, io: ConfiguratorIo, configPath: string): Promise<Plan | number> {
@@ -86,7 +86,7 @@ async function plan(options: ConfiguratorOptions, io: ConfiguratorIo, configPath
   };
 
   if (options.answers || options.yes) {
-    if (options.yes && previous) return { ...reuse(previous), apply: !options.noApply, write: true };
+    if (options.yes && previous) return { ...reuse(previous), apply: !options.noApply, previous };
     const outcome = options.answers ? await loadAnswersFile(options.answers, env) : resolveAnswers(undefined, env);
     if (!outcome.ok) {
       const source = options.answers ?? '--yes';
@@ -100,12 +100,12 @@ async function plan(options: ConfiguratorOptions, io: ConfiguratorIo, configPath
       io.stdout.write(`Generated password of the convener ${result.config.convener.username}: ${result.config.convener.password}\n`);
       io.stdout.write(`(note it down; it is also in ${configPath})\n`);
     }
-    return { ...result, apply: !options.noApply, write: true };
+    return { ...result, apply: !options.noApply, previous };
   }
 
   if (options.rotateSecrets) {
     if (!previous) throw new UserError(`there is no master config at ${configPath} yet: run ${PROGRAM} to configure first`);
-    return { ...reuse(previous), apply: !options.noApply, write: true };
+    return { ...reuse(previous), apply: !options.noApply, previous };
   }
 
   const reader = new LineReader(io.stdin);
@@ -113,7 +113,7 @@ async function plan(options: ConfiguratorOptions, io: ConfiguratorIo, configPath
   try {
     if (previous && (await prompter.yesNo(`${REUSE_QUESTION} (${previous.hostname}, ${configPath})`, true))) {
       const apply = !options.noApply && (await prompter.yesNo(APPLY_QUESTION, true));
-      return { ...reuse(previous), apply, write: true };
+      return { ...reuse(previous), apply, previous };
     }
     if (!previous) prompter.say(`Configuring this Jitsi Meet server. Enter accepts the default in brackets.`);
     const answers = await askQuestions(QUESTIONS, prompter, env);
@@ -124,7 +124,7 @@ async function plan(options: ConfiguratorOptions, io: ConfiguratorIo, configPath
       return 0;
     }
     const apply = !options.noApply && (await prompter.yesNo(APPLY_QUESTION, true));
-    return { ...withSecrets(answers), apply, write: true };
+    return { ...withSecrets(answers), apply, previous };
   } finally {
     reader.close();
   }
@@ -159,7 +159,6 @@ export async function runConfigurator(argv: readonly string[], io: ConfiguratorI
     }
     const planned = await plan(options, io, configPath);
     if (typeof planned === 'number') return planned;
-    const previous = await readMasterConfig(configPath);
     const outcome = await writeMasterConfig(configPath, planned.config);
     io.stdout.write(
       outcome === 'unchanged' ? `${configPath} is unchanged.\n` : `Wrote ${configPath}${planned.rotated ? ' with new secrets' : ''}.\n`,
@@ -168,14 +167,15 @@ export async function runConfigurator(argv: readonly string[], io: ConfiguratorI
       io.stdout.write(`Not applied: run ${PROGRAM} again and re-use the configuration to build the component configurations.\n`);
       return 0;
     }
-    const report = await applyConfiguration(planned.config, {
+    // The apply step logs what it wrote, removed and restarted; its failures are UserErrors.
+    await applyConfiguration(planned.config, {
       root: options.root,
       init: detectInit(options.root),
-      previousConfig: previous,
+      previousConfig: planned.previous,
       rotatedSecrets: planned.rotated,
       log: (line) => io.stdout.write(`${line}\n`),
     });
-    io.stdout.write(`Done: ${report.changed.length} file(s) written, ${report.unchanged.length} unchanged, ${report.removed.length} removed.\n`);
+    io.stdout.write(`${PROGRAM}: done; \`${PROGRAM} --show\` prints the configuration.\n`);
     return 0;
   } catch (error) {
     if (error instanceof UserError) {
