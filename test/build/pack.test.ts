@@ -1,0 +1,78 @@
+import test from 'ava';
+import { execa } from 'execa';
+import { createHash } from 'node:crypto';
+import { chmod, mkdir, mkdtemp, readdir, readFile, symlink, utimes, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { packDirectory } from '../../src/build/pack.js';
+
+async function sampleTree(): Promise<string> {
+  const root = await mkdtemp(join(tmpdir(), 'pack-tree-'));
+  await mkdir(join(root, 'etc/ssl'), { recursive: true });
+  await writeFile(join(root, 'etc/hostname'), 'x\n');
+  await writeFile(join(root, 'etc/ssl/big'), Buffer.alloc(3 * 1024 * 1024, 'jitsi'));
+  await writeFile(join(root, 'usr-bin-ping'), 'binary');
+  await chmod(join(root, 'usr-bin-ping'), 0o755);
+  await symlink('etc/hostname', join(root, 'link'));
+  await utimes(join(root, 'etc/hostname'), 1, 1); // older than the epoch: kept as is
+  // Capabilities are an xattr; the image needs them kept (ping, for example).
+  await execa('setcap', ['cap_net_raw+ep', join(root, 'usr-bin-ping')], { reject: false });
+  return root;
+}
+
+const sha256 = async (file: string) => createHash('sha256').update(await readFile(file)).digest('hex');
+
+for (const compression of ['xz', 'zstd', 'none'] as const) {
+  test(`${compression}: reproducible, hash matches the file, no temporary file left, metadata normalised`, async (t) => {
+    const tree = await sampleTree();
+    const out = await mkdtemp(join(tmpdir(), 'pack-out-'));
+    const level = compression === 'xz' ? 0 : 1;
+    const first = await packDirectory({ rootfs: tree, destination: join(out, 'a'), compression, level, sourceDateEpoch: 1000, signal: new AbortController().signal });
+    // Touch everything: mtimes newer than the epoch must not change the bytes.
+    await utimes(join(tree, 'etc/ssl/big'), new Date(), new Date());
+    const second = await packDirectory({ rootfs: tree, destination: join(out, 'b'), compression, level, sourceDateEpoch: 1000, signal: new AbortController().signal });
+    t.is(first.sha256, second.sha256);
+    t.is(first.sha256, await sha256(join(out, 'a')));
+    t.deepEqual((await readdir(out)).sort(), ['a', 'b']);
+    const flag = { xz: '--xz', zstd: '--zstd', none: '--no-auto-compress' }[compression];
+    const { stdout } = await execa('tar', [flag, '--list', '--verbose', '--full-time', '--numeric-owner', '--file', join(out, 'a')]);
+    t.regex(stdout, /0\/0 .* 1970-01-01 00:16:40 \.\/etc\/ssl\/big/, 'mtime clamped to the epoch, numeric owner');
+    t.regex(stdout, /1970-01-01 00:00:01 \.\/etc\/hostname/, 'older mtimes kept');
+    const names = stdout.split('\n').map((line) => line.replace(/ -> .*$/, '').split(' ').pop());
+    t.deepEqual(names, [...names].sort(), 'sorted names');
+  });
+}
+
+test('file capabilities survive packing (xattrs)', async (t) => {
+  const tree = await sampleTree();
+  const caps = await execa('getcap', [join(tree, 'usr-bin-ping')], { reject: false });
+  if (!caps.stdout.includes('cap_net_raw')) return t.pass('setcap/getcap unavailable on this host: nothing to check');
+  const out = await mkdtemp(join(tmpdir(), 'pack-out-'));
+  await packDirectory({ rootfs: tree, destination: join(out, 't.tar'), compression: 'none', level: 0, sourceDateEpoch: 1000, signal: new AbortController().signal });
+  const unpacked = await mkdtemp(join(tmpdir(), 'pack-unpacked-'));
+  await execa('tar', ['--extract', '--xattrs', '--xattrs-include=*', '--file', join(out, 't.tar'), '--directory', unpacked]);
+  const after = await execa('getcap', [join(unpacked, 'usr-bin-ping')]);
+  t.regex(after.stdout, /cap_net_raw[=+]ep/);
+});
+
+test('an abort while packing leaves no file, and rejects with the abort reason', async (t) => {
+  const tree = await sampleTree();
+  await writeFile(join(tree, 'more'), Buffer.alloc(64 * 1024 * 1024, 7));
+  const out = await mkdtemp(join(tmpdir(), 'pack-out-'));
+  const abort = new AbortController();
+  const reason = new Error('stop now');
+  setTimeout(() => abort.abort(reason), 150);
+  const error = await t.throwsAsync(packDirectory({ rootfs: tree, destination: join(out, 'x.tar.xz'), compression: 'xz', level: 9, sourceDateEpoch: 1, signal: abort.signal }));
+  t.is(error, reason);
+  t.deepEqual(await readdir(out), []);
+});
+
+test('a failing tar (missing directory) fails the pack with its message and leaves no file', async (t) => {
+  const out = await mkdtemp(join(tmpdir(), 'pack-out-'));
+  const error = await t.throwsAsync(
+    packDirectory({ rootfs: '/nonexistent/rootfs', destination: join(out, 'x.tar.zst'), compression: 'zstd', level: 1, sourceDateEpoch: 1, signal: new AbortController().signal }),
+  );
+  t.regex(error!.message, /packing failed: .*tar/);
+  t.regex(error!.message, /nonexistent/);
+  t.deepEqual(await readdir(out), []);
+});
