@@ -5,6 +5,7 @@ packages=(
   mmdebstrap arch-test uidmap        # rootfs bootstrap
   systemd-container util-linux       # systemd-nspawn, nsenter
   tar xz-utils zstd                  # packing and compression
+  libcap2-bin                        # setcap/getcap: tests that file capabilities survive packing
   gnupg openssl ca-certificates      # signature interop tests, TLS material
   iproute2                           # network namespaces for booted test containers
   lua5.4 nginx-light coturn tmux     # config checks (luac -p, nginx -t), TURN client, terminal tests
