@@ -271,7 +271,7 @@ export async function buildRootfs(options: BuildOptions): Promise<BuildResult> {
     skip.has(stage.name) ? `skipped (--skip ${stage.name})` : stage.skip?.(ctx);
 
   const useFallback = options.renderer === 'plain' || !process.stdout.isTTY;
-  const tasks = new Listr<BuildContext, 'default' | 'silent', 'simple'>(
+  const tasks = new Listr<BuildContext, 'default', 'simple'>(
     [
       {
         title: 'Check inputs',
@@ -300,7 +300,8 @@ export async function buildRootfs(options: BuildOptions): Promise<BuildResult> {
       concurrent: false,
       exitOnError: true,
       registerSignalListeners: false, // ours abort the stage and clean up; listr2's would exit at once
-      renderer: options.renderer === 'silent' ? 'silent' : 'default',
+      renderer: 'default',
+      silentRendererCondition: options.renderer === 'silent',
       rendererOptions: { collapseSubtasks: false, collapseErrors: false },
       fallbackRenderer: 'simple',
       fallbackRendererCondition: useFallback,

@@ -1,0 +1,119 @@
+/**
+ * The pipeline runner with small stand-in stage lists (real files, real processes, no
+ * mmdebstrap): publishing only on success, cleanup order, abort. Real builds are tested in
+ * test/integration/.
+ */
+import test from 'ava';
+import { mkdir, mkdtemp, readdir, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { buildRootfs, checkBuildOptions, mountsBelow, sourceDateEpochFrom, type BuildOptions } from '../../src/build/pipeline.js';
+import { runLogged, BuildInterrupted } from '../../src/build/run.js';
+import { pack } from '../../src/build/stages/pack.js';
+import { packageList } from '../../src/build/stages/package-list.js';
+import type { BuildContext, Stage } from '../../src/build/stage.js';
+import { UserError } from '../../src/lib/errors.js';
+
+const makeRootfs: Stage = {
+  name: 'make-rootfs',
+  title: 'Make a tiny rootfs',
+  async run(ctx) {
+    await mkdir(join(ctx.rootfs, 'etc'), { recursive: true });
+    await mkdir(join(ctx.rootfs, 'var/lib/dpkg'), { recursive: true });
+    await writeFile(join(ctx.rootfs, 'etc/os-release'), 'ID=test\n');
+    await writeFile(join(ctx.rootfs, 'var/lib/dpkg/status'), 'Package: base-files\nStatus: install ok installed\nVersion: 1\nArchitecture: all\n\n');
+  },
+};
+
+function recorder(events: string[], name: string, run: (ctx: BuildContext) => Promise<void> = async () => undefined): Stage {
+  return {
+    name,
+    title: name,
+    run: async (ctx) => {
+      events.push(`run ${name}`);
+      await run(ctx);
+    },
+    cleanup: async () => {
+      events.push(`cleanup ${name}`);
+    },
+  };
+}
+
+async function setup(): Promise<{ out: string; work: string; base: Omit<BuildOptions, 'stages'> }> {
+  const out = await mkdtemp(join(tmpdir(), 'pipeline-out-'));
+  const work = await mkdtemp(join(tmpdir(), 'pipeline-work-'));
+  return { out, work, base: { init: 'systemd', outDir: out, workdirParent: work, compression: 'zstd', level: 1, renderer: 'silent' } };
+}
+
+test('success: artifacts published together, staging and work directories gone, cleanups in reverse', async (t) => {
+  const { out, work, base } = await setup();
+  const events: string[] = [];
+  const result = await buildRootfs({ ...base, stages: [recorder(events, 'a'), makeRootfs, packageList, recorder(events, 'b'), pack] });
+  t.deepEqual((await readdir(out)).sort(), ['debian-jitsi-systemd.packages', 'debian-jitsi-systemd.tar.zst']);
+  t.deepEqual(result.artifacts, [join(out, 'debian-jitsi-systemd.packages'), join(out, 'debian-jitsi-systemd.tar.zst')]);
+  t.is(result.tarball, join(out, 'debian-jitsi-systemd.tar.zst'));
+  t.regex(result.sha256, /^[0-9a-f]{64}$/);
+  t.deepEqual(await readdir(work), [], 'work directory removed');
+  t.deepEqual(events, ['run a', 'run b', 'cleanup b', 'cleanup a']);
+});
+
+test('a failing stage: nothing published (not even artifacts of earlier stages), all cleaned up', async (t) => {
+  const { out, work, base } = await setup();
+  await writeFile(join(out, 'debian-jitsi-systemd.packages'), 'from an earlier build\n');
+  const events: string[] = [];
+  const failing = recorder(events, 'fails', async () => {
+    throw new Error('stage exploded');
+  });
+  await t.throwsAsync(buildRootfs({ ...base, stages: [recorder(events, 'a'), makeRootfs, packageList, failing, pack] }), { message: 'stage exploded' });
+  t.deepEqual(await readdir(out), ['debian-jitsi-systemd.packages'], 'only the earlier file, untouched, no staging directory');
+  t.deepEqual(await readdir(work), []);
+  t.deepEqual(events, ['run a', 'run fails', 'cleanup fails', 'cleanup a']);
+});
+
+test('an abort kills the running program, runs cleanups and leaves nothing', async (t) => {
+  const { out, work, base } = await setup();
+  const events: string[] = [];
+  let sleeper: number | undefined;
+  const slow = recorder(events, 'slow', async (ctx) => {
+    setTimeout(async () => {
+      const { stdout } = await import('execa').then(({ execa }) => execa('pgrep', ['-P', String(process.pid), '-x', 'sleep'], { reject: false }));
+      sleeper = Number(stdout.split('\n')[0]) || undefined;
+      abort.abort(new BuildInterrupted('SIGTERM'));
+    }, 500);
+    await runLogged(ctx, 'sleep', ['60']);
+  });
+  const abort = new AbortController();
+  const started = Date.now();
+  const error = await t.throwsAsync(buildRootfs({ ...base, signal: abort.signal, stages: [makeRootfs, slow, pack] }));
+  t.true(error instanceof BuildInterrupted, String(error));
+  t.true(Date.now() - started < 15_000, 'did not wait for sleep 60');
+  t.truthy(sleeper, 'the sleep process was found while running');
+  t.throws(() => process.kill(sleeper!, 0), { code: 'ESRCH' }, 'the sleep process is gone');
+  t.deepEqual(await readdir(out), []);
+  t.deepEqual(await readdir(work), []);
+  t.deepEqual(events, ['run slow', 'cleanup slow']);
+});
+
+test('option checks: gentoo, Jitsi payload, --skip names, level ranges', (t) => {
+  t.throws(() => checkBuildOptions({ init: 'systemd', distro: 'gentoo' }), { instanceOf: UserError, message: /gentoo is not supported yet/ });
+  t.throws(() => checkBuildOptions({ init: 'systemd', jitsiSource: 'upstream-apt' }), { message: /Jitsi payload .* is not implemented yet; use --jitsi-source none/ });
+  t.throws(() => checkBuildOptions({ init: 'systemd', skip: ['bootstrap'] }), { message: /--skip bootstrap: this stage cannot be skipped/ });
+  t.throws(() => checkBuildOptions({ init: 'systemd', skip: ['cleanup/nothing'] }), { message: /no such stage or cleanup step/ });
+  t.notThrows(() => checkBuildOptions({ init: 'systemd', skip: ['cleanup/logs', 'package-list'] }));
+  t.throws(() => checkBuildOptions({ init: 'systemd', compression: 'xz', level: 12 }), { message: /out of range for xz \(0\.\.9\)/ });
+  t.deepEqual(checkBuildOptions({ init: 'openrc' }), { compression: 'xz', level: 6 });
+  t.deepEqual(checkBuildOptions({ init: 'openrc', compression: 'zstd' }), { compression: 'zstd', level: 19 });
+});
+
+test('SOURCE_DATE_EPOCH: the environment wins, the recipe is the fallback, junk is refused', (t) => {
+  t.is(sourceDateEpochFrom({ SOURCE_DATE_EPOCH: '1234' }, 99), 1234);
+  t.is(sourceDateEpochFrom({}, 99), 99);
+  t.is(sourceDateEpochFrom({ SOURCE_DATE_EPOCH: '' }, 99), 99);
+  t.throws(() => sourceDateEpochFrom({ SOURCE_DATE_EPOCH: 'yesterday' }, 99), { message: /whole number of seconds/ });
+});
+
+test('mountsBelow sees a real mount and only below the directory', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'mounts-'));
+  t.deepEqual(await mountsBelow(dir), []);
+  t.true((await mountsBelow('/proc')).includes('/proc'));
+});
