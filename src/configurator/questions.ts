@@ -190,7 +190,9 @@ export const QUESTIONS: readonly Question[] = [
     kind: 'yesno',
     prompt: (answers) => `Get a certificate for ${asString(answers.hostname)} from Let's Encrypt (port 80 must be reachable from the internet)?`,
     when: (answers) => answers['tls.mode'] !== 'own' && letsEncryptPossible(answers),
-    defaultAnswer: (_answers, env) => (env.previous ? env.previous.tls.mode === 'letsencrypt' : true),
+    // An earlier answer counts only if the question was asked then (the old host was eligible too).
+    defaultAnswer: (_answers, env) =>
+      env.previous && letsEncryptPossible(answersOf(env.previous)) ? env.previous.tls.mode === 'letsencrypt' : true,
     configValue: (yes) => (yes ? 'letsencrypt' : 'self-signed'),
   },
   {
