@@ -23,6 +23,8 @@ export interface RunOptions {
   showOutput?: boolean;
   cwd?: string;
   input?: string;
+  /** Called with the child's PID right after it started. */
+  onSpawn?: (pid: number) => void;
 }
 
 /** Runs a program to completion; throws with the last lines of its output when it fails. */
@@ -53,6 +55,7 @@ export async function runLogged(ctx: BuildContext, file: string, args: string[],
     stripFinalNewline: false,
   };
   const child = execa(file, args, execaOptions);
+  if (child.pid !== undefined) options.onSpawn?.(child.pid);
   let output = '';
   child.all?.on('data', (chunk: Buffer) => {
     output += chunk.toString();

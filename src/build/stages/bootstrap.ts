@@ -6,12 +6,47 @@
  *
  * mmdebstrap runs inside fresh PID and mount namespaces: its mounts (/proc, /sys, /dev in the
  * chroot) and any process a package script started vanish with it, even when the build is
- * interrupted or killed, so an aborted bootstrap leaves only a directory to delete.
+ * interrupted or killed, so an aborted bootstrap leaves only a directory to delete. On
+ * interruption the stage waits until the kernel has ended every process of that namespace.
  */
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readdir, readFile, readlink } from 'node:fs/promises';
 import { isolatedCommand, mmdebstrapArgs } from '../commands.js';
 import { runLogged } from '../run.js';
 import type { BuildContext, Stage } from '../stage.js';
+
+/** The PID namespace mmdebstrap ran in (`pid:[4026532xxx]`), per build. */
+const namespaces = new WeakMap<BuildContext, string>();
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** The namespace of unshare's forked child (mmdebstrap, PID 1 inside), once it exists. */
+async function childNamespace(unsharePid: number): Promise<string | undefined> {
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const children = await readFile(`/proc/${unsharePid}/task/${unsharePid}/children`, 'utf8').catch(() => undefined);
+    if (children === undefined) return undefined; // unshare already gone
+    const child = children.trim().split(' ').filter(Boolean)[0];
+    if (child) {
+      const own = await readlink(`/proc/${unsharePid}/ns/pid`).catch(() => '');
+      const theirs = await readlink(`/proc/${child}/ns/pid`).catch(() => '');
+      if (theirs && theirs !== own) return theirs;
+    }
+    await sleep(20);
+  }
+  return undefined;
+}
+
+/** PIDs (as seen here) of live, non-zombie processes in the PID namespace `ns`. */
+export async function livePidsInNamespace(ns: string): Promise<number[]> {
+  const pids: number[] = [];
+  for (const name of await readdir('/proc')) {
+    if (!/^[0-9]+$/.test(name)) continue;
+    if ((await readlink(`/proc/${name}/ns/pid`).catch(() => '')) !== ns) continue;
+    const stat = await readFile(`/proc/${name}/stat`, 'utf8').catch(() => '');
+    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+    if (state && state !== 'Z' && state !== 'X') pids.push(Number(name));
+  }
+  return pids;
+}
 
 export const bootstrap: Stage = {
   name: 'bootstrap',
@@ -31,6 +66,22 @@ export const bootstrap: Stage = {
       verbose: ctx.verbose,
     });
     const command = isolatedCommand('mmdebstrap', args);
-    await runLogged(ctx, command.file, command.args, { showOutput: true });
+    await runLogged(ctx, command.file, command.args, {
+      showOutput: true,
+      onSpawn: (pid) => {
+        void childNamespace(pid).then((ns) => ns && namespaces.set(ctx, ns));
+      },
+    });
+  },
+  async cleanup(ctx: BuildContext) {
+    const ns = namespaces.get(ctx);
+    if (!ns) return;
+    // The kernel kills the namespace when its PID 1 dies, but not instantly; wait for it so
+    // that "the build has ended" really means no process of it is left.
+    for (let waited = 0; waited < 30_000; waited += 100) {
+      if ((await livePidsInNamespace(ns)).length === 0) return;
+      await sleep(100);
+    }
+    throw new Error(`processes of the bootstrap are still running after 30 s: ${(await livePidsInNamespace(ns)).join(', ')}`);
   },
 };
