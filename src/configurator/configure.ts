@@ -17,7 +17,7 @@ import { loadAnswersFile, resolveAnswers } from './answers.js';
 import { applyConfiguration, type ApplyInit } from './apply/index.js';
 import { helpText, parseConfiguratorArgs, PROGRAM, UsageError, VERSION, type ConfiguratorOptions } from './cli.js';
 import { readMasterConfig, serializeMasterConfig, writeMasterConfig } from './config-file.js';
-import type { MasterConfig } from './master-config.js';
+import { crossFieldProblems, type MasterConfig } from './master-config.js';
 import { MASTER_CONFIG_PATH } from './paths.js';
 import { askQuestions, LineReader, Prompter } from './prompts.js';
 import { APPLY_QUESTION, buildMasterConfig, QUESTIONS, REUSE_QUESTION, WRITE_QUESTION, type Answers, type Environment } from './questions.js';
@@ -77,7 +77,11 @@ async function plan(options: ConfiguratorOptions, io: ConfiguratorIo, configPath
   const withSecrets = (answers: Answers) => {
     const { secrets, rotated } = secretsForRun(previous?.secrets, options.rotateSecrets);
     const built = buildMasterConfig(answers, secrets);
-    if (!built.ok) throw new Error(`answers did not make a valid master config: ${built.issues.map((i) => formatIssue(configPath, i)).join('; ')}`);
+    // The questions check every answer as it is given, so a problem here is a bug in the flow, not bad input.
+    const issues = built.ok ? crossFieldProblems(built.config) : built.issues;
+    if (!built.ok || issues.length > 0) {
+      throw new Error(`the answers did not make a valid master config: ${issues.map((i) => formatIssue(configPath, i)).join('; ')}`);
+    }
     return { config: built.config, rotated };
   };
   const reuse = (config: MasterConfig) => {
