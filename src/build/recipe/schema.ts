@@ -26,6 +26,7 @@ export const CLEANUP_STEPS = [
   'apt-cache',
   'logs',
   'backup-files',
+  'java-keystore-dates',
 ] as const;
 export type CleanupStep = (typeof CLEANUP_STEPS)[number];
 

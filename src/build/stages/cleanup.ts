@@ -16,9 +16,13 @@
  * - logs: every file under /var/log emptied (files and modes stay, contents go).
  * - backup-files: no `/etc/passwd-` style backups, debconf/dpkg `-old` files or ldconfig
  *   aux-cache (copies of build-time state that differ between builds).
+ * - java-keystore-dates: the entry dates of /etc/ssl/certs/java/cacerts (stamped with the
+ *   build's wall clock by ca-certificates-java) clamped to SOURCE_DATE_EPOCH, so the tarball
+ *   is reproducible; the keystore stays valid (its digest is recomputed).
  */
-import { lstat, readdir, readlink, rm, truncate, writeFile } from 'node:fs/promises';
+import { lstat, readdir, readFile, readlink, rm, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { clampKeystoreDates } from '../jks.js';
 import type { CleanupStep } from '../recipe/schema.js';
 import type { BuildContext, Stage } from '../stage.js';
 
@@ -53,7 +57,7 @@ async function truncateTree(dir: string): Promise<number> {
   return count;
 }
 
-type StepRunner = (rootfs: string) => Promise<string>;
+type StepRunner = (rootfs: string, sourceDateEpoch: number) => Promise<string>;
 
 export const CLEANUP_RUNNERS: Record<CleanupStep, StepRunner> = {
   async 'machine-id'(rootfs) {
@@ -118,6 +122,14 @@ export const CLEANUP_RUNNERS: Record<CleanupStep, StepRunner> = {
     ]);
     return `removed ${removed.length} backup files`;
   },
+  async 'java-keystore-dates'(rootfs, sourceDateEpoch) {
+    const file = join(rootfs, 'etc/ssl/certs/java/cacerts');
+    const keystore = await readFile(file).catch(() => undefined);
+    if (!keystore) return 'no Java keystore';
+    const { bytes, clamped } = clampKeystoreDates(keystore, sourceDateEpoch);
+    await writeFile(file, bytes);
+    return `${clamped} keystore entry dates clamped`;
+  },
 };
 
 export const cleanup: Stage = {
@@ -130,7 +142,7 @@ export const cleanup: Stage = {
         ctx.log(`${step}: skipped (--skip cleanup/${step})`);
         continue;
       }
-      ctx.log(`${step}: ${await CLEANUP_RUNNERS[step](ctx.rootfs)}`);
+      ctx.log(`${step}: ${await CLEANUP_RUNNERS[step](ctx.rootfs, ctx.sourceDateEpoch)}`);
     }
   },
 };

@@ -47,7 +47,7 @@ async function dirtyRoot(): Promise<string> {
 
 test('every cleanup step removes what it names and keeps the rest', async (t) => {
   const root = await dirtyRoot();
-  for (const step of CLEANUP_STEPS) await CLEANUP_RUNNERS[step](root);
+  for (const step of CLEANUP_STEPS) await CLEANUP_RUNNERS[step](root, 1000);
   t.is(await readFile(join(root, 'etc/machine-id'), 'utf8'), 'uninitialized\n');
   t.is(await readFile(join(root, 'etc/resolv.conf'), 'utf8'), '');
   for (const gone of [
@@ -82,5 +82,5 @@ test('every cleanup step removes what it names and keeps the rest', async (t) =>
 test('cleanup steps are safe on a tree that has none of it', async (t) => {
   const root = await mkdtemp(join(tmpdir(), 'cleanup-empty-'));
   await mkdir(join(root, 'etc'));
-  for (const step of CLEANUP_STEPS) await t.notThrowsAsync(CLEANUP_RUNNERS[step](root), step);
+  for (const step of CLEANUP_STEPS) await t.notThrowsAsync(CLEANUP_RUNNERS[step](root, 1000), step);
 });
