@@ -8,7 +8,7 @@
  */
 import type { Readable, Writable } from 'node:stream';
 import { UserError } from '../lib/errors.js';
-import { checkMessage, isAsked, yesNoDefault, type Answers, type Environment, type Question } from './questions.js';
+import { checkMessage, isAsked, UNASKED_KEYS, unaskedDefault, yesNoDefault, type Answers, type Environment, type Question } from './questions.js';
 
 /** stdin ended before every question was answered. */
 export class EndOfInput extends UserError {
@@ -169,5 +169,7 @@ export async function askQuestions(questions: readonly Question[], prompter: Pro
       index = target - 1;
     }
   }
+  // Settings no question asks (the ACME directory) keep their earlier value, as in --answers.
+  for (const key of UNASKED_KEYS) answers[key] = unaskedDefault(key, env);
   return answers;
 }

@@ -168,3 +168,19 @@ test('a re-run offers to re-use the configuration; declining it offers the old a
   t.is(before.jvb_max_memory, '2g');
   t.regex(written, new RegExp(before.secrets.turn_secret), 'changing an answer keeps the secrets');
 });
+
+test('an interactive re-run keeps settings no question asks (the ACME directory of an answers file)', async (t) => {
+  const root = await tempRoot(t);
+  const answers = join(await tempRoot(t), 'answers.yaml');
+  await writeFile(answers, 'hostname: meet.jitsi.test\nexternal_ip: 10.0.0.5\ntls:\n  mode: letsencrypt\nletsencrypt:\n  email: ops@jitsi.test\n  server: https://127.0.0.1:14000/dir\n');
+  t.is((await runInProcess(['--root', root, '--answers', answers, '--no-apply'])).code, 0);
+  const path = join(root, MASTER_CONFIG_PATH);
+  const written = await readFile(path, 'utf8');
+  // Decline re-use; Enter everywhere (Let's Encrypt is not offered for a .test name, so the mode becomes self-signed).
+  const again = await runInProcess(['--root', root, '--no-apply'], 'n\n' + '\n'.repeat(12));
+  t.is(again.code, 0, again.stdout + again.stderr);
+  const config = (await readMasterConfig(path))!;
+  t.is(config.letsencrypt.server, 'https://127.0.0.1:14000/dir');
+  t.is(config.tls.mode, 'self-signed');
+  t.not(await readFile(path, 'utf8'), written);
+});
