@@ -1,0 +1,200 @@
+/**
+ * Build-once images for integration tests. Every test file that needs a real image calls
+ *
+ *   const image = await testImage('systemd');   // { tarball, nspawn, packages, sha256 }
+ *
+ * and all of them share one build per init system: the first caller builds with the project's
+ * own CLI (`nspawn-jitsi build --compression zstd --level 1`, fast), later callers (other ava
+ * worker processes included) reuse it. Images live in .cache/test-images/<init>/ together with
+ * a key: a hash of everything that goes into an image (recipes/, overlays/, src/, scripts/,
+ * package.json, package-lock.json). When any of those change, the next caller rebuilds.
+ *
+ * Two workers never build the same image at once: the builder holds the lock directory
+ * .cache/test-images/<init>.lock (mkdir is atomic) with its PID inside; others wait for it and
+ * then reuse its result. A lock whose owner PID is gone is stale and taken over. A failed
+ * build leaves the previous image alone and its log at .cache/test-images/<init>.build.log.
+ *
+ * Never copy a test image somewhere else and boot it while the cache may be rebuilt: boot it
+ * through bootContainer, which unpacks it first.
+ */
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { execa } from 'execa';
+
+export type TestInit = 'systemd' | 'openrc';
+
+export interface TestImage {
+  init: TestInit;
+  /** The zstd-compressed rootfs tarball. */
+  tarball: string;
+  /** The `.nspawn` settings file built with it. */
+  nspawn: string;
+  /** The `.packages` list built with it. */
+  packages: string;
+  /** SHA-256 (hex) of the tarball bytes. */
+  sha256: string;
+  /** Hash of the build inputs this image was made from. */
+  key: string;
+}
+
+export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const CACHE_ROOT = join(PROJECT_ROOT, '.cache', 'test-images');
+/** What goes into an image: changing any file below these rebuilds the cached images. */
+const IMAGE_INPUTS = ['recipes', 'overlays', 'src', 'scripts', 'package.json', 'package-lock.json'];
+/** A real build takes minutes here; give up waiting for another worker's lock after this. */
+const LOCK_WAIT_MS = 45 * 60_000;
+
+async function listFiles(path: string): Promise<string[]> {
+  const info = await stat(path).catch(() => undefined);
+  if (!info) return [];
+  if (!info.isDirectory()) return [path];
+  const found: string[] = [];
+  for (const entry of (await readdir(path)).sort()) found.push(...(await listFiles(join(path, entry))));
+  return found;
+}
+
+/** Hash of the names and contents of every image input file. */
+export async function imageInputsKey(): Promise<string> {
+  const hash = createHash('sha256');
+  for (const input of IMAGE_INPUTS) {
+    for (const file of await listFiles(join(PROJECT_ROOT, input))) {
+      hash.update(relative(PROJECT_ROOT, file)).update('\0').update(await readFile(file)).update('\0');
+    }
+  }
+  return hash.digest('hex');
+}
+
+export async function sha256File(path: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+function artifactPaths(dir: string, init: TestInit) {
+  const base = join(dir, `debian-jitsi-${init}`);
+  return { tarball: `${base}.tar.zst`, nspawn: `${base}.nspawn`, packages: `${base}.packages` };
+}
+
+/**
+ * One fresh build with the project's CLI into `outDir` (zstd level 1 unless told otherwise).
+ * The build's output goes to `logFile`; a failure throws with its last lines.
+ */
+export async function buildImage(
+  init: TestInit,
+  outDir: string,
+  options: { logFile: string; compression?: 'zstd' | 'xz'; level?: number; env?: Record<string, string> },
+): Promise<Omit<TestImage, 'key'>> {
+  await mkdir(dirname(options.logFile), { recursive: true });
+  const compression = options.compression ?? 'zstd';
+  const level = options.level ?? (compression === 'zstd' ? 1 : 0);
+  // Written as it runs, so a slow build can be watched (tail -f) and a failed one read.
+  await writeFile(options.logFile, '');
+  const log = { file: options.logFile, append: true };
+  const result = await execa(
+    process.execPath,
+    ['--import', 'tsx', join(PROJECT_ROOT, 'src/cli/main.ts'), 'build', '--init', init, '--out', outDir, '--compression', compression, '--level', String(level)],
+    { cwd: PROJECT_ROOT, reject: false, stdout: log, stderr: log, env: { ...options.env, FORCE_COLOR: '0', NO_COLOR: '1' }, stdin: 'ignore' },
+  );
+  if (result.exitCode !== 0) {
+    const output = await readFile(options.logFile, 'utf8').catch(() => '');
+    const tail = output.trimEnd().split('\n').slice(-25).join('\n');
+    throw new Error(`building the ${init} test image failed (exit ${result.exitCode}); log ${options.logFile}:\n${tail}`);
+  }
+  const paths = artifactPaths(outDir, init);
+  if (compression === 'xz') paths.tarball = paths.tarball.replace(/\.zst$/, '.xz');
+  for (const path of Object.values(paths)) {
+    if (!(await stat(path).catch(() => undefined))) throw new Error(`the ${init} build succeeded but did not write ${path}; log ${options.logFile}`);
+  }
+  return { init, ...paths, sha256: await sha256File(paths.tarball) };
+}
+
+async function readCached(init: TestInit, key: string): Promise<TestImage | undefined> {
+  const dir = join(CACHE_ROOT, init);
+  const storedKey = (await readFile(join(dir, 'key'), 'utf8').catch(() => '')).trim();
+  if (storedKey !== key) return undefined;
+  const paths = artifactPaths(dir, init);
+  const sha256 = (await readFile(join(dir, 'sha256'), 'utf8').catch(() => '')).trim();
+  for (const path of Object.values(paths)) if (!(await stat(path).catch(() => undefined))) return undefined;
+  if (!/^[0-9a-f]{64}$/.test(sha256)) return undefined;
+  return { init, ...paths, sha256, key };
+}
+
+function processExists(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Takes the lock directory, waiting for a live holder and taking over a dead one's. */
+async function acquireLock(lockDir: string): Promise<() => Promise<void>> {
+  const deadline = Date.now() + LOCK_WAIT_MS;
+  await mkdir(dirname(lockDir), { recursive: true });
+  for (;;) {
+    try {
+      await mkdir(lockDir);
+      await writeFile(join(lockDir, 'pid'), String(process.pid));
+      return () => rm(lockDir, { recursive: true, force: true });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
+    const owner = Number((await readFile(join(lockDir, 'pid'), 'utf8').catch(() => '')).trim());
+    const age = Date.now() - ((await stat(lockDir).catch(() => undefined))?.mtimeMs ?? Date.now());
+    // No pid file yet is normal for a moment after mkdir; for long it means the owner died in between.
+    if ((owner && !processExists(owner)) || (!owner && age > 30_000)) {
+      await rm(lockDir, { recursive: true, force: true });
+      continue;
+    }
+    if (Date.now() > deadline) throw new Error(`gave up waiting for ${lockDir} (held by PID ${owner || 'unknown'})`);
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+  }
+}
+
+const pending = new Map<TestInit, Promise<TestImage>>();
+
+/** The shared test image for `init`, built on first use (see the file comment). */
+export function testImage(init: TestInit): Promise<TestImage> {
+  let image = pending.get(init);
+  if (!image) {
+    image = cachedOrBuilt(init);
+    pending.set(init, image);
+    // A failure is not cached: a later caller in this process tries again.
+    image.catch(() => pending.delete(init));
+  }
+  return image;
+}
+
+async function cachedOrBuilt(init: TestInit): Promise<TestImage> {
+  const key = await imageInputsKey();
+  const cached = await readCached(init, key);
+  if (cached) return cached;
+  const release = await acquireLock(join(CACHE_ROOT, `${init}.lock`));
+  try {
+    // Another worker may have built it while we waited.
+    const built = await readCached(init, key);
+    if (built) return built;
+    const staging = join(CACHE_ROOT, `${init}.building-${process.pid}`);
+    await rm(staging, { recursive: true, force: true });
+    try {
+      const image = await buildImage(init, staging, { logFile: join(CACHE_ROOT, `${init}.build.log`) });
+      await writeFile(join(staging, 'sha256'), `${image.sha256}\n`);
+      // The key goes in last: a directory without it is never taken for a finished image.
+      await writeFile(join(staging, 'key'), `${key}\n`);
+      const finalDir = join(CACHE_ROOT, init);
+      await rm(finalDir, { recursive: true, force: true });
+      await rename(staging, finalDir);
+    } finally {
+      await rm(staging, { recursive: true, force: true });
+    }
+    const fresh = await readCached(init, key);
+    if (!fresh) throw new Error(`the ${init} test image vanished from ${CACHE_ROOT} right after it was built`);
+    return fresh;
+  } finally {
+    await release();
+  }
+}
