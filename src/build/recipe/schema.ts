@@ -46,20 +46,20 @@ export const recipeSchema = object(
     description: optional(string({ doc: 'One line saying what this recipe builds.' })),
     base: object(
       {
-        distro: optional(oneOf(['debian'], { doc: 'Distribution. Only debian is implemented.' })),
-        suite: optional(string({ doc: 'Debian suite or codename: bookworm, trixie.' })),
+        distro: optional(oneOf(['debian'], { doc: 'Distribution; debian when no part sets it (the only one implemented).' })),
+        suite: optional(string({ doc: 'Debian suite or codename: bookworm, trixie. Must be set by the recipe or a part.' })),
         mirror: optional(
           string({
-            doc: 'Debian mirror URL.',
+            doc: 'Debian mirror URL; http://deb.debian.org/debian when no part sets it.',
             check: (url) => (/^(https?|file):\/\//.test(url) ? undefined : `'${url}' is not an http(s):// or file:// URL`),
           }),
         ),
         variant: optional(
           oneOf(['extract', 'custom', 'essential', 'apt', 'required', 'minbase', 'buildd', 'important', 'debootstrap', 'standard'], {
-            doc: 'mmdebstrap --variant: which priority set is installed before the packages below.',
+            doc: 'mmdebstrap --variant: the package set installed before the packages below; minbase when no part sets it.',
           }),
         ),
-        components: optional(list(string({ doc: 'archive component' }), { doc: 'Archive components, e.g. [main].' })),
+        components: optional(list(string({ doc: 'archive component' }), { doc: 'Archive components; [main] when no part sets it.' })),
         architecture: optional(string({ doc: 'Debian architecture (default: the host architecture).' })),
       },
       { doc: 'What is bootstrapped from where.' },
@@ -76,7 +76,7 @@ export const recipeSchema = object(
         },
         { doc: 'one package' },
       ),
-      { doc: 'Packages installed on top of the variant, each optionally for one init system.', default: [] },
+      { doc: 'Packages installed on top of the variant: `{ name, init?, why? }`; `init: systemd` or `openrc` limits one to that init system.', default: [] },
     ),
     overlays: list(
       object(
@@ -86,7 +86,7 @@ export const recipeSchema = object(
         },
         { doc: 'one overlay' },
       ),
-      { doc: 'File trees copied into the image, in order.', default: [] },
+      { doc: 'File trees copied into the image, in order: `{ path, init? }`, path below overlays/.', default: [] },
     ),
     'services-off': list(string({ doc: 'service name' }), {
       doc: 'Services installed but left disabled until the configurator enables them.',

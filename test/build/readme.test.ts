@@ -1,0 +1,29 @@
+/** The README's build section must say what the code does: the recipe key table comes from the schema. */
+import test from 'ava';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { schemaMarkdown } from '../../src/lib/schema.js';
+import { CLEANUP_STEPS, recipeSchema } from '../../src/build/recipe/schema.js';
+import { PROJECT_ROOT } from '../../src/build/pipeline.js';
+import { stages } from '../../src/build/stages/index.js';
+import { buildCommand } from '../../src/cli/commands/build.js';
+
+async function buildSection(): Promise<string> {
+  const readme = await readFile(join(PROJECT_ROOT, 'README.md'), 'utf8');
+  const start = readme.indexOf('<!-- section: build');
+  const end = readme.indexOf('<!-- end section: build -->');
+  return readme.slice(start, end);
+}
+
+test('the recipe key table in the README is the one the schema generates', async (t) => {
+  t.true((await buildSection()).includes(schemaMarkdown(recipeSchema)), 'regenerate the table with schemaMarkdown(recipeSchema)');
+});
+
+test('every stage and cleanup step is named in the README, and the options used there exist', async (t) => {
+  const section = await buildSection();
+  for (const stage of stages) t.true(section.includes(stage.name), stage.name);
+  for (const step of CLEANUP_STEPS) t.true(section.includes(`\`${step}\``), step);
+  const known = new Set(buildCommand.options.map((o) => o.name));
+  for (const [, name] of section.matchAll(/npm run build:rootfs -- [^\n#]*?--([a-z-]+)/g)) t.true(known.has(name), name);
+  for (const [, name] of section.matchAll(/`--([a-z-]+)[ `]/g)) t.true(known.has(name) || name === 'help', `--${name}`);
+});
