@@ -1,0 +1,180 @@
+/**
+ * What `inspect` looks for in an image tarball, one entry at a time. Everything here works on
+ * archive entries and small file contents, so the same checks run on a downloaded release
+ * (`nspawn-jitsi inspect`) and on every artifact at the end of a build.
+ *
+ * Severities: `error` is per-instance state or a secret that must never ship (the build fails
+ * and inspect exits non-zero); `warning` is worth a look (unexpected setuid programs, stale
+ * apt lists); `info` is expected and listed for completeness (su, passwd and friends).
+ */
+import { posix } from 'node:path';
+import type { ArchiveEntry } from './archive.js';
+
+export type Severity = 'error' | 'warning' | 'info';
+
+export interface Finding {
+  severity: Severity;
+  /** Stable id: what kind of finding (for filtering and tests). */
+  kind: string;
+  /** Path in the archive (`/etc/machine-id`) or the archive itself (`(archive)`). */
+  path: string;
+  message: string;
+}
+
+/** Packages whose versions `inspect` reports: the Jitsi components and what serves them. */
+export const COMPONENT_PACKAGES = ['jicofo', 'jitsi-videobridge2', 'jitsi-meet-web', 'jitsi-meet-prosody', 'prosody', 'nginx', 'coturn'] as const;
+
+/**
+ * setuid/setgid programs a Debian server image normally carries (from login, passwd, mount,
+ * util-linux, sudo, openssh, dbus, cron, polkit, fuse...). Anything else is worth a warning.
+ */
+export const EXPECTED_SETID = new Set([
+  'su', 'passwd', 'chsh', 'chfn', 'gpasswd', 'newgrp', 'chage', 'expiry', 'mount', 'umount', 'sudo', 'unix_chkpwd',
+  'ssh-keysign', 'ssh-agent', 'dbus-daemon-launch-helper', 'pkexec', 'polkit-agent-helper-1', 'fusermount', 'fusermount3',
+  'crontab', 'wall', 'write', 'bsd-write', 'ping', 'newuidmap', 'newgidmap', 'dotlockfile', 'utempter', 'plocate', 'mlocate',
+]);
+
+/** Files whose contents inspect reads (small ones only). */
+const CONTENT_FILES = new Set([
+  'etc/os-release',
+  'usr/lib/os-release',
+  'var/lib/dpkg/status',
+  'etc/machine-id',
+  'var/lib/dbus/machine-id',
+  'etc/shadow',
+]);
+/** Directories whose small files are searched for PEM private keys. */
+const KEY_SEARCH_ROOTS = ['etc/', 'var/lib/', 'root/', 'usr/local/etc/'];
+/** Directories where any `*.key` / `*.pem` file is treated as a private key. */
+const KEY_DIRECTORIES = ['etc/ssl/private/', 'etc/jitsi/', 'etc/prosody/certs/', 'var/lib/prosody/', 'etc/letsencrypt/'];
+const PEM_PRIVATE_KEY = /^-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----\r?$/m;
+const MAX_SCANNED = 1024 * 1024;
+
+function isRegular(entry: ArchiveEntry): boolean {
+  return entry.type === 'File' || entry.type === 'OldFile' || entry.type === 'ContiguousFile';
+}
+
+export interface ImageFacts {
+  sizesByTopLevel: Map<string, number>;
+  /** Contents of the files in CONTENT_FILES that were regular files. */
+  contents: Map<string, Buffer>;
+  /** Symbolic links, by normalized path: target as stored. */
+  symlinks: Map<string, string>;
+  findings: Finding[];
+  totalBytes: number;
+}
+
+/** Collects facts and entry-level findings while the archive streams by. */
+export class ImageScanner {
+  readonly facts: ImageFacts = { sizesByTopLevel: new Map(), contents: new Map(), symlinks: new Map(), findings: [], totalBytes: 0 };
+  private aptLists = 0;
+  private aptCache = 0;
+
+  private add(severity: Severity, kind: string, path: string, message: string): void {
+    this.facts.findings.push({ severity, kind, path: path.startsWith('(') ? path : `/${path}`, message });
+  }
+
+  wantContent(entry: ArchiveEntry): number | false {
+    if (CONTENT_FILES.has(entry.path)) return 64 * 1024 * 1024;
+    if (entry.size <= MAX_SCANNED && KEY_SEARCH_ROOTS.some((root) => entry.path.startsWith(root))) return MAX_SCANNED;
+    return false;
+  }
+
+  onEntry(entry: ArchiveEntry, content?: Buffer): void {
+    const { path } = entry;
+    this.checkPath(entry);
+    if (entry.type === 'SymbolicLink' && entry.linkpath !== undefined) this.facts.symlinks.set(path, entry.linkpath);
+    if (isRegular(entry)) {
+      const top = path.includes('/') ? path.slice(0, path.indexOf('/')) : '(top level files)';
+      this.facts.sizesByTopLevel.set(top, (this.facts.sizesByTopLevel.get(top) ?? 0) + entry.size);
+      this.facts.totalBytes += entry.size;
+      if (content && CONTENT_FILES.has(path)) this.facts.contents.set(path, content);
+      this.checkFile(entry, content);
+    }
+    if (isRegular(entry) || entry.type === 'Directory') this.checkMode(entry);
+  }
+
+  private checkPath(entry: ArchiveEntry): void {
+    const segments = entry.rawPath.split('/');
+    if (entry.rawPath.startsWith('/')) this.add('error', 'absolute-path', entry.path, `stored with an absolute path (${entry.rawPath}); tar would write outside the target directory`);
+    if (segments.includes('..')) this.add('error', 'dotdot-path', entry.path, `path contains '..' (${entry.rawPath}); tar would write outside the target directory`);
+    if (entry.type === 'Link' && entry.linkpath !== undefined && (entry.linkpath.startsWith('/') || entry.linkpath.split('/').includes('..'))) {
+      this.add('error', 'unsafe-hardlink', entry.path, `hard link to ${entry.linkpath}, outside the archive root`);
+    }
+  }
+
+  private checkMode(entry: ArchiveEntry): void {
+    const { mode, path } = entry;
+    if (isRegular(entry) && mode & 0o6000) {
+      const bits = [mode & 0o4000 ? 'setuid' : '', mode & 0o2000 ? 'setgid' : ''].filter(Boolean).join('+');
+      const name = posix.basename(path);
+      if (EXPECTED_SETID.has(name)) this.add('info', 'setid', path, `${bits} (${(mode & 0o7777).toString(8)}), expected for ${name}`);
+      else this.add('warning', 'setid', path, `${bits} (${(mode & 0o7777).toString(8)}), not a program Debian servers usually carry setuid/setgid: check why`);
+    }
+    if (mode & 0o002 && !(mode & 0o1000)) {
+      const what = entry.type === 'Directory' ? 'directory' : 'file';
+      this.add('error', 'world-writable', path, `world-writable ${what} without the sticky bit (${(mode & 0o7777).toString(8)}): any local user can change or replace it`);
+    }
+  }
+
+  private checkFile(entry: ArchiveEntry, content: Buffer | undefined): void {
+    const { path } = entry;
+    const text = () => content?.toString('utf8') ?? '';
+    if (path === 'etc/machine-id') {
+      const id = text().trim();
+      if (id !== '' && id !== 'uninitialized') this.add('error', 'machine-id', path, `holds the machine id ${id}: every container would share it; write 'uninitialized' or leave it empty`);
+      return;
+    }
+    if (path === 'var/lib/dbus/machine-id' && text().trim() !== '') {
+      this.add('error', 'machine-id', path, 'holds a D-Bus machine id: every container would share it; remove it (or make it a link to /etc/machine-id)');
+      return;
+    }
+    if (path === 'var/lib/systemd/random-seed' && entry.size > 0) {
+      this.add('error', 'random-seed', path, 'systemd random seed: every container would start with the same entropy; remove it');
+      return;
+    }
+    if (path === 'var/lib/systemd/credential.secret') {
+      this.add('error', 'credential-secret', path, 'systemd credential secret: it encrypts per-host credentials and must be made on each host; remove it');
+      return;
+    }
+    if (/^etc\/ssh\/ssh_host_[a-z0-9]+_key$/.test(path)) {
+      this.add('error', 'ssh-host-key', path, 'SSH host private key: every container would share it; remove it (sshd-keygen makes keys at first boot)');
+      return;
+    }
+    if (path === 'etc/shadow') {
+      this.checkShadow(text());
+      return;
+    }
+    if (path.startsWith('var/lib/apt/lists/') && !path.endsWith('/lock') && !path.startsWith('var/lib/apt/lists/partial/')) {
+      this.aptLists++;
+      if (this.aptLists === 1) this.add('warning', 'apt-lists', 'var/lib/apt/lists', 'apt package lists are included: stale on arrival and they grow the image; run apt-get update on the host instead');
+      return;
+    }
+    if (path.startsWith('var/cache/apt/') && (path.endsWith('.bin') || path.endsWith('.deb'))) {
+      this.aptCache++;
+      if (this.aptCache === 1) this.add('warning', 'apt-cache', 'var/cache/apt', 'apt caches or downloaded .deb files are included; clean them in the build');
+      return;
+    }
+    if (/\/accounts\/[^/]+\.dat$/.test(path) && path.startsWith('var/lib/prosody/')) {
+      this.add('error', 'prosody-account', path, 'a prosody account (with its password hash) is in the image; accounts are made at configure time');
+      return;
+    }
+    const pem = content !== undefined && PEM_PRIVATE_KEY.test(content.toString('latin1'));
+    const keyFile = path.endsWith('.key') && entry.size > 0 && KEY_DIRECTORIES.some((dir) => path.startsWith(dir));
+    if (pem || keyFile) {
+      this.add('error', 'private-key', path, 'a private key is in the image: every container would share it; keys are made or installed at configure time');
+    }
+  }
+
+  private checkShadow(shadow: string): void {
+    for (const line of shadow.split('\n')) {
+      const [user, hash] = line.split(':');
+      if (!user || hash === undefined) continue;
+      const usable = hash === '' || !(hash.startsWith('!') || hash.startsWith('*'));
+      if (!usable) continue;
+      const how = hash === '' ? 'has an empty password (login without one)' : 'has a usable password hash';
+      if (user === 'root') this.add('error', 'root-password', 'etc/shadow', `root ${how}: anyone who knows or cracks it owns every container; lock it ('*')`);
+      else this.add('warning', 'user-password', 'etc/shadow', `user ${user} ${how}; images ship no passwords`);
+    }
+  }
+}
