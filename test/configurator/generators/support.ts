@@ -19,7 +19,8 @@ import type { GeneratedFile, HostFacts } from '../../../src/configurator/generat
 const here = dirname(fileURLToPath(import.meta.url));
 export const FIXTURE_DIR = join(here, '../../fixtures/master-configs');
 export const FIXTURES = ['localhost', 'public-nat', 'own-cert', 'letsencrypt'] as const;
-export type FixtureName = (typeof FIXTURES)[number];
+/** Fixtures every generator test walks, plus the one the live-service test runs for real. */
+export type FixtureName = (typeof FIXTURES)[number] | 'lan-live';
 
 /** Where Jitsi's Debian package puts its prosody plugins; only the path matters to the generators. */
 export const PLUGINS_DIR = '/usr/share/jitsi-meet/prosody-plugins';

@@ -1,0 +1,287 @@
+/**
+ * The generated files, run for real: Debian's prosody, nginx and coturn on this host, each
+ * started with the generated config inside a network namespace this test creates (so nothing
+ * collides with other tests or the host's ports), and real clients talking to them:
+ * - focus and jvb log in over c2s STARTTLS on loopback and join the brewery; a guest cannot;
+ * - the convener opens a room over the websocket through nginx, an anonymous guest joins it,
+ *   and a guest cannot open a room of its own;
+ * - BOSH through nginx creates a session; /config.js, the app, ACME and the redirect answer;
+ * - coturn relays for credentials derived from the shared secret and refuses a wrong one.
+ *
+ * The only changes to the generated files are path prefixes (the test's root directory in
+ * front of /etc/jitsi, /run/prosody, ...) and prosody's data_path, so nothing touches the host.
+ * Requires root (namespaces, setpriv) and the packages of scripts/install-host-deps.sh.
+ */
+import test from 'ava';
+import { randomBytes } from 'node:crypto';
+import { appendFile, chmod, chown, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { execa, type ResultPromise } from 'execa';
+import { generateAll } from '../../../src/configurator/generators/index.js';
+import { ACME_WEBROOT, authTls, webTls } from '../../../src/configurator/paths.js';
+import type { GeneratedFile } from '../../../src/configurator/generators/types.js';
+import { fileAt, loadFixture, materialize, selfSignedPair, withTempDir } from './support.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const repoRoot = join(here, '../../..');
+const PROBE = join(here, 'xmpp-probe.ts');
+const LAN_ADDRESS = '10.77.0.1';
+const PEER_PORT = 3480;
+
+interface Running {
+  name: string;
+  process: ResultPromise;
+}
+
+async function inNamespace(ns: string, command: string, args: string[], options: Record<string, unknown> = {}) {
+  return execa('ip', ['netns', 'exec', ns, command, ...args], { reject: false, all: true, ...options });
+}
+
+async function listeningPorts(ns: string, protocol: 'tcp' | 'udp'): Promise<Set<number>> {
+  const result = await inNamespace(ns, 'ss', ['-Hln', protocol === 'tcp' ? '-t' : '-u']);
+  const ports = new Set<number>();
+  for (const line of (result.stdout as string).split('\n')) {
+    const local = line.trim().split(/\s+/)[3];
+    const port = Number(local?.slice(local.lastIndexOf(':') + 1));
+    if (Number.isInteger(port)) ports.add(port);
+  }
+  return ports;
+}
+
+async function waitForPorts(ns: string, protocol: 'tcp' | 'udp', ports: number[], running: Running[]): Promise<void> {
+  const deadline = Date.now() + 20_000;
+  while (Date.now() < deadline) {
+    const open = await listeningPorts(ns, protocol);
+    if (ports.every((port) => open.has(port))) return;
+    for (const service of running) {
+      if (service.process.exitCode !== null) throw new Error(`${service.name} exited early: ${(await service.process.catch((e) => e)).all ?? ''}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  throw new Error(`ports ${ports.join(', ')}/${protocol} not listening after 20 s`);
+}
+
+/** Puts `root` in front of every absolute path prefix the services would otherwise read or write on the host. */
+function rooted(content: string, root: string, prefixes: readonly string[]): string {
+  let out = content;
+  for (const prefix of prefixes) out = out.split(prefix).join(`${root}${prefix}`);
+  return out;
+}
+
+async function rewrite(root: string, file: GeneratedFile, prefixes: readonly string[]): Promise<void> {
+  await writeFile(join(root, file.path), rooted(file.content, root, prefixes));
+}
+
+interface ProbeResult {
+  label: string;
+  login: string;
+  jid?: string;
+  joins: Record<string, string>;
+}
+
+test('prosody, nginx and coturn run with the generated files and serve real clients', async (t) => {
+  const config = await loadFixture('lan-live');
+  const H = config.hostname;
+  const files = generateAll(config, { init: 'systemd' });
+  const ns = `jmc-gen-${process.pid}-${randomBytes(3).toString('hex')}`;
+  const netnsEtc = `/etc/netns/${ns}`;
+  const running: Running[] = [];
+
+  await withTempDir('generated-services', async (root) => {
+    try {
+      await chmod(root, 0o755);
+      await materialize(files, root);
+      const prosodyDirs = ['/var/lib/prosody', '/var/log/prosody', '/run/prosody'].map((dir) => join(root, dir));
+      for (const dir of prosodyDirs) await mkdir(dir, { recursive: true });
+      const { uid: prosodyUid, gid: prosodyGid } = await ids('prosody');
+      for (const dir of prosodyDirs) await chown(dir, prosodyUid, prosodyGid);
+
+      // TLS material at the canonical paths (the apply step's job in the image).
+      const tlsDir = dirname(join(root, webTls(H).cert));
+      await mkdir(tlsDir, { recursive: true });
+      await selfSignedPair(tlsDir, H);
+      await selfSignedPair(tlsDir, `auth.${H}`);
+      for (const path of [webTls(H).key, authTls(H).key]) await chmod(join(root, path), 0o644);
+      const caBundle = join(root, 'ca-bundle.pem');
+      await writeFile(caBundle, (await readFile(join(root, webTls(H).cert), 'utf8')) + (await readFile(join(root, authTls(H).cert), 'utf8')));
+
+      // The web app and an ACME token.
+      await mkdir(join(root, '/usr/share/jitsi-meet'), { recursive: true });
+      await writeFile(join(root, '/usr/share/jitsi-meet/index.html'), '<!-- jitsi meet app stand-in -->\n');
+      await mkdir(join(root, ACME_WEBROOT, '.well-known/acme-challenge'), { recursive: true });
+      await writeFile(join(root, ACME_WEBROOT, '.well-known/acme-challenge/token-123'), 'token-123.thumbprint');
+
+      // prosody: generated files with rooted paths, plus a data directory under the root.
+      const prosodyPrefixes = ['/etc/jitsi/tls/', '/var/log/prosody/', '/run/prosody/'];
+      await rewrite(root, fileAt(files, '/etc/prosody/prosody.cfg.lua'), prosodyPrefixes);
+      await rewrite(root, fileAt(files, `/etc/prosody/conf.avail/${H}.cfg.lua`), prosodyPrefixes);
+      const prosodyConfig = join(root, '/etc/prosody/prosody.cfg.lua');
+      await appendFile(prosodyConfig, `\n-- test only: keep accounts out of the host's /var/lib/prosody\ndata_path = "${root}/var/lib/prosody"\n`);
+      for (const [user, domain, password] of [
+        ['focus', `auth.${H}`, config.secrets.focus_password],
+        ['jvb', `auth.${H}`, config.secrets.jvb_password],
+        [config.convener.username, H, config.convener.password],
+      ] as const) {
+        const registered = await execa('prosodyctl', ['--config', prosodyConfig, 'register', user, domain, password], { reject: false, all: true });
+        t.is(registered.exitCode, 0, registered.all);
+      }
+
+      // nginx: the generated site, rooted, in a minimal main config.
+      await rewrite(root, fileAt(files, `/etc/nginx/sites-available/${H}.conf`), ['/etc/jitsi/', '/usr/share/jitsi-meet', ACME_WEBROOT]);
+      const nginxPrefix = join(root, 'nginx');
+      await mkdir(nginxPrefix, { recursive: true });
+      const nginxConfig = join(nginxPrefix, 'nginx.conf');
+      await writeFile(
+        nginxConfig,
+        [
+          'daemon off;',
+          `pid ${nginxPrefix}/nginx.pid;`,
+          `error_log ${nginxPrefix}/error.log;`,
+          'events {}',
+          'http {',
+          '    include /etc/nginx/mime.types;',
+          `    access_log ${nginxPrefix}/access.log;`,
+          `    include ${root}/etc/nginx/sites-enabled/*.conf;`,
+          '}',
+          '',
+        ].join('\n'),
+      );
+
+      // coturn: rooted certificate paths and log file.
+      await rewrite(root, fileAt(files, '/etc/turnserver.conf'), ['/etc/jitsi/tls/', '/var/log/turnserver/']);
+      await mkdir(join(root, '/var/log/turnserver'), { recursive: true });
+
+      // The namespace: loopback plus the server's LAN address; names from the generated /etc/hosts.
+      await execa('ip', ['netns', 'add', ns]);
+      await execa('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
+      // coturn relays only from non-loopback interfaces: a veth pair (both ends inside) is the "LAN".
+      await execa('ip', ['-n', ns, 'link', 'add', 'lan0', 'type', 'veth', 'peer', 'name', 'lan1']);
+      await execa('ip', ['-n', ns, 'addr', 'add', `${LAN_ADDRESS}/24`, 'dev', 'lan0']);
+      await execa('ip', ['-n', ns, 'link', 'set', 'lan0', 'up']);
+      await execa('ip', ['-n', ns, 'link', 'set', 'lan1', 'up']);
+      await mkdir(netnsEtc, { recursive: true });
+      await writeFile(join(netnsEtc, 'hosts'), fileAt(files, '/etc/hosts').content);
+
+      const start = (name: string, command: string, args: string[]) => {
+        const process = execa('ip', ['netns', 'exec', ns, command, ...args], { all: true, reject: false });
+        running.push({ name, process });
+      };
+      start('prosody', 'setpriv', ['--reuid=prosody', '--regid=prosody', '--init-groups', 'prosody', '--config', prosodyConfig, '-F']);
+      start('nginx', 'nginx', ['-p', `${nginxPrefix}/`, '-c', nginxConfig]);
+      start('coturn', 'turnserver', ['-c', join(root, '/etc/turnserver.conf'), '--pidfile', join(root, 'turnserver.pid')]);
+      start('turn peer', 'turnutils_peer', ['-L', LAN_ADDRESS, '-p', String(PEER_PORT)]);
+      await waitForPorts(ns, 'tcp', [5222, 5280, 80, 443, 3478, 5349], running);
+      await waitForPorts(ns, 'udp', [3478, PEER_PORT], running);
+      // Loopback only: nothing of prosody's is bound to the LAN address.
+      const prosodyListeners = await inNamespace(ns, 'ss', ['-Hltn', 'sport = :5222 or sport = :5280']);
+      t.notRegex(prosodyListeners.stdout as string, new RegExp(LAN_ADDRESS.replace(/\./g, '\\.')));
+      t.notRegex(prosodyListeners.stdout as string, /\*:5222|0\.0\.0\.0:5222/);
+
+      const probe = async (plan: object[]): Promise<ProbeResult[]> => {
+        const result = await inNamespace(ns, process.execPath, ['--import', 'tsx', PROBE, JSON.stringify(plan)], {
+          cwd: repoRoot,
+          env: { NODE_EXTRA_CA_CERTS: caBundle },
+          timeout: 90_000,
+        });
+        if (result.exitCode !== 0) throw new Error(`probe failed: ${result.all}`);
+        return JSON.parse((result.stdout as string).trim().split('\n').at(-1)!) as ProbeResult[];
+      };
+
+      // --- XMPP: components on c2s, guests and the convener through nginx's websocket.
+      const c2s = 'xmpp://127.0.0.1:5222';
+      const websocket = `wss://${H}/xmpp-websocket`;
+      const brewery = `JvbBrewery@internal.auth.${H}`;
+      const room = `standup@conference.${H}`;
+      const results = await probe([
+        { label: 'focus', service: c2s, domain: `auth.${H}`, username: 'focus', password: config.secrets.focus_password, join: [`${brewery}/focus`] },
+        { label: 'jvb', service: c2s, domain: `auth.${H}`, username: 'jvb', password: config.secrets.jvb_password, join: [`${brewery}/jvb-1`] },
+        { label: 'wrong', service: c2s, domain: `auth.${H}`, username: 'jvb', password: 'not-the-password' },
+        { label: 'convener', service: websocket, domain: H, username: config.convener.username, password: config.convener.password, join: [`${room}/convener`] },
+        { label: 'guest', service: websocket, domain: `guest.${H}`, join: [`${room}/guest`, `guestroom@conference.${H}/guest`, `${brewery}/fake-bridge`] },
+      ]);
+      t.log(JSON.stringify(results));
+      const byLabel = Object.fromEntries(results.map((result) => [result.label, result]));
+      t.is(byLabel.focus?.login, 'online', JSON.stringify(byLabel.focus));
+      t.is(byLabel.focus?.joins[`${brewery}/focus`], 'joined');
+      t.is(byLabel.jvb?.login, 'online', JSON.stringify(byLabel.jvb));
+      t.is(byLabel.jvb?.joins[`${brewery}/jvb-1`], 'joined');
+      t.not(byLabel.wrong?.login, 'online', 'a wrong password is refused');
+      t.is(byLabel.convener?.login, 'online', JSON.stringify(byLabel.convener));
+      t.is(byLabel.convener?.joins[`${room}/convener`], 'joined', 'the convener opens a room');
+      t.is(byLabel.guest?.login, 'online', JSON.stringify(byLabel.guest));
+      t.regex(byLabel.guest?.jid ?? '', new RegExp(`@guest\\.${H.replace(/\./g, '\\.')}/`), 'guests are anonymous users of guest.<H>');
+      t.is(byLabel.guest?.joins[`${room}/guest`], 'joined', 'a guest joins the open room');
+      t.is(byLabel.guest?.joins[`guestroom@conference.${H}/guest`], 'not-allowed', 'a guest cannot open a room');
+      t.is(byLabel.guest?.joins[`${brewery}/fake-bridge`], 'registration-required', 'a guest cannot enter the members-only brewery');
+
+      // --- HTTP through nginx (node's fetch inside the namespace, trusting the test certificate).
+      const http = await inNamespace(
+        ns,
+        process.execPath,
+        [
+          '--input-type=module',
+          '-e',
+          `
+          const H = ${JSON.stringify(H)};
+          const out = {};
+          const get = async (url, init) => { const r = await fetch(url, { redirect: 'manual', ...init }); return { status: r.status, location: r.headers.get('location'), body: await r.text() }; };
+          out.redirect = await get('http://' + H + '/some/page?x=1');
+          out.acme = await get('http://' + H + '/.well-known/acme-challenge/token-123');
+          out.config = await get('https://' + H + '/config.js');
+          out.room = await get('https://' + H + '/SomeRoom');
+          out.bosh = await get('https://' + H + '/http-bind', { method: 'POST', headers: { 'content-type': 'text/xml; charset=utf-8' },
+            body: "<body rid='1000' to='guest." + H + "' xmlns='http://jabber.org/protocol/httpbind' xmlns:xmpp='urn:xmpp:xbosh' xmpp:version='1.0' ver='1.6' wait='10' hold='1' content='text/xml; charset=utf-8'/>" });
+          console.log(JSON.stringify(out));
+          `,
+        ],
+        { env: { NODE_EXTRA_CA_CERTS: caBundle }, timeout: 60_000 },
+      );
+      t.is(http.exitCode, 0, http.all);
+      const answers = JSON.parse((http.stdout as string).trim()) as Record<string, { status: number; location: string | null; body: string }>;
+      t.is(answers.redirect?.status, 301);
+      t.is(answers.redirect?.location, `https://${H}/some/page?x=1`);
+      t.is(answers.acme?.status, 200);
+      t.is(answers.acme?.body, 'token-123.thumbprint');
+      t.is(answers.config?.status, 200);
+      t.true(answers.config?.body.includes(`anonymousdomain": "guest.${H}"`));
+      t.is(answers.room?.status, 200);
+      t.regex(answers.room?.body ?? '', /jitsi meet app stand-in/);
+      t.is(answers.bosh?.status, 200);
+      t.regex(answers.bosh?.body ?? '', /<body[^>]*\bsid=['"][^'"]+['"]/, 'BOSH session created');
+
+      // --- TURN: credentials from the shared secret work; a wrong secret does not.
+      const turnClient = (secret: string, peer = LAN_ADDRESS) =>
+        inNamespace(ns, 'turnutils_uclient', ['-W', secret, '-u', 'guest', '-e', peer, '-r', String(PEER_PORT), '-n', '3', '-m', '1', '-c', LAN_ADDRESS], {
+          timeout: 30_000,
+        });
+      const good = await turnClient(config.secrets.turn_secret);
+      t.regex(good.all as string, /Total lost packets 0 \(0\.000000%\)/, good.all as string);
+      const bad = await turnClient('0'.repeat(40));
+      t.log(String(good.all).split('\n').slice(-6).join('\n'));
+      t.log(String(bad.all).split('\n').slice(-6).join('\n'));
+      t.notRegex(bad.all as string, /Total lost packets 0 \(0\.000000%\)/);
+      t.regex(bad.all as string, /401|Unauthori[sz]ed|cannot complete Allocation/i, bad.all as string);
+      // Valid credentials, but a loopback peer: the relay must refuse (TURN cannot reach loopback services).
+      const loopbackPeer = await turnClient(config.secrets.turn_secret, '127.0.0.1');
+      t.log(String(loopbackPeer.all).split('\n').slice(-4).join('\n'));
+      t.notRegex(loopbackPeer.all as string, /Total lost packets 0 \(0\.000000%\)/);
+      t.regex(loopbackPeer.all as string, /403|Forbidden/i, loopbackPeer.all as string);
+    } finally {
+      for (const service of running.reverse()) {
+        service.process.kill('SIGTERM');
+        const stopped = await Promise.race([service.process.then(() => true), new Promise((r) => setTimeout(() => r(false), 5000))]);
+        if (!stopped) service.process.kill('SIGKILL');
+        await service.process.catch(() => {});
+      }
+      await execa('ip', ['netns', 'del', ns], { reject: false });
+      await rm(netnsEtc, { recursive: true, force: true });
+    }
+  });
+});
+
+async function ids(user: string): Promise<{ uid: number; gid: number }> {
+  const uid = Number((await execa('id', ['-u', user])).stdout);
+  const gid = Number((await execa('id', ['-g', user])).stdout);
+  return { uid, gid };
+}
