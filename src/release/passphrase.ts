@@ -7,9 +7,13 @@ import { readFile } from 'node:fs/promises';
 import { UserError } from '../lib/errors.js';
 
 export const PASSPHRASE_ENV = 'NSPAWN_JITSI_PASSPHRASE';
+/** A file holding the passphrase, for callers without a --passphrase-file option (the build). */
+export const PASSPHRASE_FILE_ENV = 'NSPAWN_JITSI_PASSPHRASE_FILE';
 
 export interface PassphraseSource {
   file?: string;
+  /** Never prompt (a caller whose terminal output belongs to something else). */
+  noPrompt?: boolean;
   env?: NodeJS.ProcessEnv;
   input?: NodeJS.ReadStream;
   output?: NodeJS.WritableStream;
@@ -17,6 +21,7 @@ export interface PassphraseSource {
 
 export async function readPassphrase(source: PassphraseSource, purpose: { prompt: string; confirm?: boolean }): Promise<string> {
   const env = source.env ?? process.env;
+  if (!source.file && env[PASSPHRASE_FILE_ENV]) source = { ...source, file: env[PASSPHRASE_FILE_ENV] };
   if (source.file) {
     const text = await readFile(source.file, 'utf8').catch((error: NodeJS.ErrnoException) => {
       throw new UserError(`${source.file}: cannot read the passphrase file (${error.code ?? error.message})`);
@@ -30,8 +35,11 @@ export async function readPassphrase(source: PassphraseSource, purpose: { prompt
   if (fromEnv !== undefined) return fromEnv;
   const input = source.input ?? process.stdin;
   const output = source.output ?? process.stderr;
+  if (source.noPrompt) {
+    throw new UserError(`no passphrase for the signing key: set ${PASSPHRASE_ENV}, or ${PASSPHRASE_FILE_ENV} to a file holding it`);
+  }
   if (!input.isTTY) {
-    throw new UserError(`no passphrase: pass --passphrase-file FILE, set ${PASSPHRASE_ENV}, or run on a terminal to be asked`);
+    throw new UserError(`no passphrase: pass --passphrase-file FILE, set ${PASSPHRASE_ENV} (or ${PASSPHRASE_FILE_ENV}), or run on a terminal to be asked`);
   }
   const first = await promptHidden(`${purpose.prompt}: `, input, output);
   if (purpose.confirm) {

@@ -70,12 +70,11 @@ async function mergedListing(dir: string, stagingDir: string | undefined) {
   return { listing, paths, sumsDir: dir };
 }
 
-export async function signRelease(dir: string, key: openpgp.PrivateKey, options: SignOptions = {}): Promise<SignOutcome> {
-  const log = options.log ?? (() => {});
-  const info = await stat(dir).catch(() => undefined);
-  if (!info?.isDirectory()) throw new UserError(`${dir}: not a directory; pass the release directory holding the tarballs`);
-  const { listing, paths, sumsDir } = await mergedListing(dir, options.stagingDir);
-  for (const leftover of listing.leftovers) await rm(join(dir, leftover), { force: true });
+/**
+ * Throws when the directory holds files a signature would not cover: published next to a
+ * signed release they would look vouched for.
+ */
+export function refuseUncovered(dir: string, listing: ReleaseListing): void {
   const refused = [
     ...listing.unknown.map((name) => `${name}: neither an artifact (.tar*, .nspawn, .packages) nor a signature; move it out of the release directory`),
     ...listing.orphanSignatures.map(
@@ -83,6 +82,15 @@ export async function signRelease(dir: string, key: openpgp.PrivateKey, options:
     ),
   ];
   if (refused.length) throw new UserError(`${dir}: refusing to sign, these files would be published without being covered:\n  ${refused.join('\n  ')}`);
+}
+
+export async function signRelease(dir: string, key: openpgp.PrivateKey, options: SignOptions = {}): Promise<SignOutcome> {
+  const log = options.log ?? (() => {});
+  const info = await stat(dir).catch(() => undefined);
+  if (!info?.isDirectory()) throw new UserError(`${dir}: not a directory; pass the release directory holding the tarballs`);
+  const { listing, paths, sumsDir } = await mergedListing(dir, options.stagingDir);
+  for (const leftover of listing.leftovers) await rm(join(dir, leftover), { force: true });
+  refuseUncovered(dir, listing);
   if (listing.artifacts.length === 0) throw new UserError(`${dir}: no artifacts to sign (expected .tar.xz/.tar.zst/.tar.gz/.tar, .nspawn or .packages files)`);
 
   const publicKey = key.toPublic();

@@ -7,12 +7,14 @@ import { bootstrap } from './bootstrap.js';
 import { checkHostTools } from './check-host-tools.js';
 import { cleanup } from './cleanup.js';
 import { disableServices } from './disable-services.js';
+import { inspect } from './inspect.js';
 import { installConfigurator } from './install-configurator.js';
 import { lockRoot } from './lock-root.js';
 import { nspawnSettingsStage } from './nspawn-settings.js';
 import { overlays } from './overlays.js';
 import { pack } from './pack.js';
 import { packageList } from './package-list.js';
+import { sign } from './sign.js';
 
 export const stages: Stage[] = [
   checkHostTools,
@@ -25,5 +27,6 @@ export const stages: Stage[] = [
   packageList,
   nspawnSettingsStage,
   pack,
-  // inspect, sign (signing) go here
+  inspect,
+  sign,
 ];
