@@ -29,7 +29,8 @@ export function mmdebstrapArgs(input: MmdebstrapInput): string[] {
   ];
   if (input.architecture) args.push(`--architectures=${input.architecture}`);
   if (input.packages.length > 0) args.push(`--include=${input.packages.join(',')}`);
-  args.push(input.verbose ? '--verbose' : '--quiet');
+  // Default verbosity: its `I:` progress lines, and apt's reasons when something fails.
+  if (input.verbose) args.push('--verbose');
   args.push(input.suite, input.target, input.mirror);
   return args;
 }

@@ -281,6 +281,9 @@ export async function buildRootfs(options: BuildOptions): Promise<BuildResult> {
       },
       ...stageList.map((stage) => ({
         title: stage.title,
+        // On a terminal: the last few output lines under the running stage (all of them
+        // with --verbose); the plain renderer prints every line with a timestamp anyway.
+        rendererOptions: { outputBar: ctx.verbose ? Infinity : 3, persistentOutput: ctx.verbose },
         skip: () => {
           const reason = skipReason(stage);
           return reason ? `${stage.title}: ${reason}` : false;

@@ -5,6 +5,7 @@
  * the error message when the program fails.
  */
 import { execa, type Options } from 'execa';
+import { UserError } from '../lib/errors.js';
 import { childEnvironment } from './commands.js';
 import type { BuildContext } from './stage.js';
 
@@ -16,6 +17,11 @@ export class BuildInterrupted extends Error {
   }
 }
 
+/** A program the build ran failed: its name, exit status and last output lines, no stack. */
+export class CommandFailed extends UserError {
+  override name = 'CommandFailed';
+}
+
 const TAIL_LINES = 25;
 
 export interface RunOptions {
@@ -23,6 +29,8 @@ export interface RunOptions {
   showOutput?: boolean;
   cwd?: string;
   input?: string;
+  /** Name used in the error message (default: the program run). */
+  displayName?: string;
   /** Called with the child's PID right after it started. */
   onSpawn?: (pid: number) => void;
 }
@@ -66,9 +74,10 @@ export async function runLogged(ctx: BuildContext, file: string, args: string[],
     await child;
   } catch (error) {
     if (ctx.signal.aborted) throw ctx.signal.reason instanceof Error ? ctx.signal.reason : new BuildInterrupted('a signal');
-    const shown = tail.length ? `\n${tail.map((l) => `  | ${l}`).join('\n')}` : '';
-    const reason = (error as { shortMessage?: string }).shortMessage ?? (error as Error).message;
-    throw new Error(`${file} failed: ${reason.split('\n')[0]}${shown}`);
+    const shown = tail.length ? `; its last output:\n${tail.map((l) => `  | ${l}`).join('\n')}` : '';
+    const { exitCode, signal, code } = error as { exitCode?: number; signal?: string; code?: string };
+    const how = exitCode !== undefined ? `exit code ${exitCode}` : signal ? `killed by ${signal}` : code === 'ENOENT' ? 'not found' : (error as Error).message.split('\n')[0];
+    throw new CommandFailed(`${options.displayName ?? file} failed (${how})${shown}`);
   }
   if (pending.trim()) collect('\n');
   return output;

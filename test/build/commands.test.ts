@@ -18,7 +18,6 @@ test('mmdebstrap: root mode into a directory, one --include, suite target mirror
     '--format=directory',
     '--components=main,contrib',
     '--include=systemd-sysv,nginx',
-    '--quiet',
     'bookworm',
     '/w/rootfs',
     'http://deb.debian.org/debian',

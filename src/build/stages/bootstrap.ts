@@ -68,6 +68,7 @@ export const bootstrap: Stage = {
     const command = isolatedCommand('mmdebstrap', args);
     await runLogged(ctx, command.file, command.args, {
       showOutput: true,
+      displayName: 'mmdebstrap',
       onSpawn: (pid) => {
         void childNamespace(pid).then((ns) => ns && namespaces.set(ctx, ns));
       },
