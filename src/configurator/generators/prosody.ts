@@ -89,6 +89,8 @@ function mainConfig(facts: HostFacts): string {
     '-- nginx terminates TLS and proxies to loopback, so these sessions are as secure as the HTTPS in front.',
     'consider_bosh_secure = true',
     'consider_websocket_secure = true',
+    '-- No cross_domain_bosh/cross_domain_websocket: the web app and these endpoints share one origin',
+    '-- (https://<H>), and prosody 0.12 ignores cross_domain_websocket anyway.',
     '',
     'pidfile = "/run/prosody/prosody.pid"',
     'log = {',
