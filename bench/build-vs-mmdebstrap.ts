@@ -15,6 +15,7 @@
 import { execa } from 'execa';
 import { createWriteStream } from 'node:fs';
 import { mkdir, readdir, rm, stat } from 'node:fs/promises';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { buildRootfs, PROJECT_ROOT } from '../src/build/pipeline.js';
@@ -78,6 +79,7 @@ async function main(): Promise<void> {
     (await execa('xz', ['--version'])).stdout.split('\n')[0],
     (await execa('tar', ['--version'])).stdout.split('\n')[0],
   ];
+  console.log(`load average at the start: ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
   console.log(`bench: debian ${suite} ${init}, ${recipe.packages.length} packages, xz -${level}, ${cores} cores; ${versions.join('; ')}`);
 
   const baselineTarball = join(baselineOut, `baseline-${suite}-${init}.tar.xz`);
@@ -116,6 +118,8 @@ async function main(): Promise<void> {
   console.log(`ours: ${ours.seconds.toFixed(1)} s, ${mib(oursSize)}, peak disk ${mib(ours.peakBytes)}`);
 
   const ratio = ours.seconds / baseline.seconds;
+  // Other work on the machine skews both timings; say how busy it was.
+  console.log(`load average at the end: ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
   console.log('');
   console.log('| | wall time | tarball | peak disk |');
   console.log('| --- | --- | --- | --- |');
