@@ -21,7 +21,7 @@ import { execa, type ResultPromise } from 'execa';
 import { generateAll } from '../../../src/configurator/generators/index.js';
 import { ACME_WEBROOT, authTls, webTls } from '../../../src/configurator/paths.js';
 import type { GeneratedFile } from '../../../src/configurator/generators/types.js';
-import { fileAt, loadFixture, materialize, selfSignedPair, withTempDir } from './support.js';
+import { evaluateWebConfig, fileAt, loadFixture, materialize, parseHocon, selfSignedPair, withTempDir } from './support.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repoRoot = join(here, '../../..');
@@ -118,6 +118,8 @@ test('prosody, nginx and coturn run with the generated files and serve real clie
       await rewrite(root, fileAt(files, `/etc/prosody/conf.avail/${H}.cfg.lua`), prosodyPrefixes);
       const prosodyConfig = join(root, '/etc/prosody/prosody.cfg.lua');
       await appendFile(prosodyConfig, `\n-- test only: keep accounts out of the host's /var/lib/prosody\ndata_path = "${root}/var/lib/prosody"\n`);
+      // Accounts as the apply step makes them, from the master config; the clients below log in
+      // with the passwords read back from the generated jicofo.conf and jvb.conf.
       for (const [user, domain, password] of [
         ['focus', `auth.${H}`, config.secrets.focus_password],
         ['jvb', `auth.${H}`, config.secrets.jvb_password],
@@ -189,23 +191,27 @@ test('prosody, nginx and coturn run with the generated files and serve real clie
       };
 
       // --- XMPP: components on c2s, guests and the convener through nginx's websocket.
-      const c2s = 'xmpp://127.0.0.1:5222';
-      const websocket = `wss://${H}/xmpp-websocket`;
-      const brewery = `JvbBrewery@internal.auth.${H}`;
-      const room = `standup@conference.${H}`;
+      const jicofo = (await parseHocon(fileAt(files, '/etc/jitsi/jicofo/jicofo.conf').content)).jicofo;
+      const jicofoClient = jicofo.xmpp.client;
+      const jvbShard = (await parseHocon(fileAt(files, '/etc/jitsi/videobridge/jvb.conf').content)).videobridge.apis['xmpp-client'].configs.shard;
+      const c2s = `xmpp://${jicofoClient.hostname}:${jicofoClient.port}`;
+      const web = evaluateWebConfig(fileAt(files, `/etc/jitsi/meet/${H}-config.js`).content);
+      const websocket: string = web.websocket;
+      const brewery: string = jicofo.bridge['brewery-jid'];
+      const room = `standup@${web.hosts.muc}`;
       const results = await probe([
-        { label: 'focus', service: c2s, domain: `auth.${H}`, username: 'focus', password: config.secrets.focus_password, join: [`${brewery}/focus`] },
-        { label: 'jvb', service: c2s, domain: `auth.${H}`, username: 'jvb', password: config.secrets.jvb_password, join: [`${brewery}/jvb-1`] },
+        { label: 'focus', service: c2s, domain: jicofoClient.domain, username: jicofoClient.username, password: jicofoClient.password, join: [`${brewery}/focus`] },
+        { label: 'jvb', service: `xmpp://${jvbShard.HOSTNAME}:${jvbShard.PORT}`, domain: jvbShard.DOMAIN, username: jvbShard.USERNAME, password: jvbShard.PASSWORD, join: [`${jvbShard.MUC_JIDS}/jvb-1`] },
         { label: 'wrong', service: c2s, domain: `auth.${H}`, username: 'jvb', password: 'not-the-password' },
-        { label: 'convener', service: websocket, domain: H, username: config.convener.username, password: config.convener.password, join: [`${room}/convener`] },
-        { label: 'guest', service: websocket, domain: `guest.${H}`, join: [`${room}/guest`, `guestroom@conference.${H}/guest`, `${brewery}/fake-bridge`] },
+        { label: 'convener', service: websocket, domain: web.hosts.domain, username: config.convener.username, password: config.convener.password, join: [`${room}/convener`] },
+        { label: 'guest', service: websocket, domain: web.hosts.anonymousdomain, join: [`${room}/guest`, `guestroom@conference.${H}/guest`, `${brewery}/fake-bridge`] },
       ]);
       t.log(JSON.stringify(results));
       const byLabel = Object.fromEntries(results.map((result) => [result.label, result]));
       t.is(byLabel.focus?.login, 'online', JSON.stringify(byLabel.focus));
       t.is(byLabel.focus?.joins[`${brewery}/focus`], 'joined');
       t.is(byLabel.jvb?.login, 'online', JSON.stringify(byLabel.jvb));
-      t.is(byLabel.jvb?.joins[`${brewery}/jvb-1`], 'joined');
+      t.is(byLabel.jvb?.joins[`${jvbShard.MUC_JIDS}/jvb-1`], 'joined');
       t.not(byLabel.wrong?.login, 'online', 'a wrong password is refused');
       t.is(byLabel.convener?.login, 'online', JSON.stringify(byLabel.convener));
       t.is(byLabel.convener?.joins[`${room}/convener`], 'joined', 'the convener opens a room');
