@@ -55,8 +55,13 @@ async function startTerminal(t: ExecutionContext, argv: string[]): Promise<Termi
     async exitStatus(timeoutMs = 30_000) {
       const deadline = Date.now() + timeoutMs;
       for (;;) {
-        const [dead, status] = (await tmux('display-message', '-p', '-t', 'configure', '#{pane_dead} #{pane_dead_status}')).stdout.trim().split(' ');
-        if (dead === '1') return Number(status);
+        // The pane can be dead (pty closed) a moment before tmux has reaped the process and
+        // knows its status: wait until either the exit status or the killing signal is there.
+        const [dead, status, signal] = (await tmux('display-message', '-p', '-t', 'configure', '#{pane_dead}:#{pane_dead_status}:#{pane_dead_signal}')).stdout
+          .trim()
+          .split(':');
+        if (dead === '1' && status) return Number(status);
+        if (dead === '1' && signal) return 128 + Number(signal);
         if (Date.now() > deadline) throw new Error(`the configurator did not exit; screen:\n${await screen()}`);
         await sleep(100);
       }
