@@ -20,8 +20,9 @@ export interface KeygenResult {
 /** `Jitsi Release Team` -> `jitsi-release-team`: a file name a shell needs no quotes for. */
 export function fileBaseName(name: string): string {
   const base = name
-    .toLowerCase()
     .normalize('NFKD')
+    .replace(/\p{M}/gu, '')
+    .toLowerCase()
     .replace(/[^a-z0-9]+/g, '-')
     .replace(/^-+|-+$/g, '');
   return base || 'release-key';
