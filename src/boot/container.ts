@@ -12,7 +12,7 @@
  * otherwise.
  */
 import { randomBytes } from 'node:crypto';
-import { createWriteStream, type WriteStream } from 'node:fs';
+import { createWriteStream, rmSync, type WriteStream } from 'node:fs';
 import { copyFile, mkdir, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa, type ResultPromise } from 'execa';
@@ -104,6 +104,8 @@ const MACHINE_NAME = /^[a-zA-Z0-9][a-zA-Z0-9-]{0,62}$/;
 
 /** Containers of this process still running: killed by PID if the process exits without stopping them. */
 const running = new Set<ContainerImpl>();
+/** Containers not yet disposed: their files are removed if the process exits first. */
+const undisposed = new Set<ContainerImpl>();
 let exitHookInstalled = false;
 function installExitHook(): void {
   if (exitHookInstalled) return;
@@ -117,6 +119,7 @@ function installExitHook(): void {
         // already gone
       }
     }
+    for (const container of undisposed) container.removeFilesSync();
   });
 }
 
@@ -185,6 +188,8 @@ class ContainerImpl implements Container {
     this.rootfs = options.directory ?? join(workDir, 'rootfs');
     this.logFile = join(workDir, 'console.log');
     this.settingsInstalled = options.settingsFile ? join(NSPAWN_SETTINGS_DIR, `${machineName}.nspawn`) : undefined;
+    undisposed.add(this);
+    installExitHook();
   }
 
   /** Unpacks the tarball and installs the settings file. */
@@ -418,6 +423,16 @@ class ContainerImpl implements Container {
     return this.lastStop;
   }
 
+  /** At process exit (nothing async runs then): drop the installed settings file and the unpacked rootfs; the log stays. */
+  removeFilesSync(): void {
+    try {
+      if (this.settingsInstalled) rmSync(this.settingsInstalled, { force: true });
+      if (this.ownsRootfs) rmSync(this.rootfs, { recursive: true, force: true });
+    } catch {
+      // best effort at exit; the directory is under /var/tmp
+    }
+  }
+
   async reboot(timeoutMs = 120_000): Promise<void> {
     await this.stop(Math.min(timeoutMs, 30_000));
     await this.start();
@@ -429,6 +444,7 @@ class ContainerImpl implements Container {
     if (this.initPid && (await isAlive(this.initPid))) signal(this.initPid, 'SIGKILL');
     if (this.settingsInstalled) await rm(this.settingsInstalled, { force: true });
     if (this.ownsRootfs) await rm(this.rootfs, { recursive: true, force: true });
+    undisposed.delete(this);
     const stream = this.logStream;
     this.logStream = undefined;
     if (stream) await new Promise<void>((resolve) => stream.end(resolve));

@@ -3,7 +3,7 @@
  * network of its own: nothing it serves collides with the host's ports or another container's.
  */
 import { stat } from 'node:fs/promises';
-import { execa } from 'execa';
+import { execa, execaSync } from 'execa';
 import { UserError } from '../lib/errors.js';
 
 export async function networkNamespaceExists(name: string): Promise<boolean> {
@@ -24,4 +24,9 @@ export async function createNetworkNamespace(name: string): Promise<void> {
 
 export async function deleteNetworkNamespace(name: string): Promise<void> {
   if (await networkNamespaceExists(name)) await execa('ip', ['netns', 'delete', name], { reject: false });
+}
+
+/** For process-exit handlers, where nothing asynchronous runs any more. */
+export function deleteNetworkNamespaceSync(name: string): void {
+  execaSync('ip', ['netns', 'delete', name], { reject: false });
 }

@@ -6,7 +6,7 @@
 import { stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { bootContainer, type BootInit, type Container } from '../../boot/container.js';
-import { createNetworkNamespace, deleteNetworkNamespace, networkNamespaceExists } from '../../boot/netns.js';
+import { createNetworkNamespace, deleteNetworkNamespace, deleteNetworkNamespaceSync, networkNamespaceExists } from '../../boot/netns.js';
 import { detectInit } from '../../boot/tarball.js';
 import { UsageError, UserError, type CommandSpec } from '../options.js';
 
@@ -47,6 +47,8 @@ Exit code: CMD's exit code; without CMD, 0 when the container came up and stoppe
     { name: 'verbose', type: 'boolean', doc: 'Copy the container console to stderr as it boots and stops.' },
   ],
   async run({ options, positionals, rest }) {
+    // A reader that went away (`| head`) must not kill us halfway through stopping the container.
+    process.stderr.on('error', () => {});
     const cwd = process.env.INIT_CWD ?? process.cwd();
     const tarball = resolve(cwd, positionals[0]);
     if (!(await stat(tarball).catch(() => undefined))?.isFile()) throw new UsageError(`${positionals[0]} is not a file`);
@@ -57,6 +59,9 @@ Exit code: CMD's exit code; without CMD, 0 when the container came up and stoppe
       say(`no ${basename(settingsFile)} beside the tarball: booting with default settings`);
       settingsFile = '';
     }
+    let container: Container | undefined;
+    let cleaning: Promise<void> | undefined;
+    let cleaned = false;
     let netns = options.netns as string | undefined;
     let ownNetns: string | undefined;
     if (netns) {
@@ -64,17 +69,21 @@ Exit code: CMD's exit code; without CMD, 0 when the container came up and stoppe
     } else {
       ownNetns = netns = `nj-run-${process.pid}`;
       await createNetworkNamespace(ownNetns);
+      // Also when we die of an unexpected error (a closed stdout, say) before the cleanup below.
+      const namespace = ownNetns;
+      process.once('exit', () => {
+        if (!cleaned) deleteNetworkNamespaceSync(namespace);
+      });
     }
     const timeoutSeconds = options.timeout as number;
 
-    let container: Container | undefined;
-    let cleaning: Promise<void> | undefined;
     const cleanup = (): Promise<void> =>
       (cleaning ??= (async () => {
         try {
           await container?.dispose();
         } finally {
           if (ownNetns) await deleteNetworkNamespace(ownNetns);
+          cleaned = true;
         }
       })());
     const onSignal = (name: NodeJS.Signals) => {
