@@ -1,6 +1,6 @@
 /** keygen as a user meets it: exit codes and messages. */
 import test from 'ava';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cli } from '../../integration/release-helpers.js';
