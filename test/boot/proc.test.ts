@@ -1,0 +1,42 @@
+import test from 'ava';
+import { execa } from 'execa';
+import { findNamespaceInitChild, isAlive, pidNamespaceOf, pidsInNamespace, readStatus } from '../../src/boot/proc.js';
+
+test('readStatus reads our own parent and namespace PIDs', async (t) => {
+  const status = await readStatus(process.pid);
+  t.truthy(status);
+  t.is(status!.ppid, process.ppid);
+  t.is(status!.nsPids.at(-1), process.pid);
+  t.true(await isAlive(process.pid));
+  t.is(await readStatus(2 ** 22 + 7), undefined);
+  t.false(await isAlive(2 ** 22 + 7));
+});
+
+test('finds PID 1 of a PID namespace started by a child, and every process in that namespace', async (t) => {
+  // unshare --fork: unshare is our child; PID 1 of the new namespace is unshare's child, so it
+  // is found from unshare's PID, the way a container init is found from systemd-nspawn's.
+  const child = execa('unshare', ['--pid', '--fork', '--mount-proc', '--', 'sh', '-c', 'sleep 30 & wait'], { reject: false });
+  t.teardown(() => {
+    child.kill('SIGKILL');
+  });
+  let init: number | undefined;
+  for (let i = 0; i < 100 && !init; i++) {
+    init = await findNamespaceInitChild(child.pid!);
+    if (!init) await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  t.truthy(init, 'namespace init found');
+  t.is((await readStatus(init!))!.nsPids.at(-1), 1);
+  t.is(await findNamespaceInitChild(process.pid), undefined, 'our own children are not namespace inits');
+  const namespace = await pidNamespaceOf(init!);
+  t.not(namespace, await pidNamespaceOf(process.pid));
+  let members: number[] = [];
+  for (let i = 0; i < 100 && members.length < 2; i++) {
+    members = await pidsInNamespace(namespace!);
+    if (members.length < 2) await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  t.true(members.includes(init!));
+  t.is(members.length, 2, 'sh and sleep');
+  process.kill(init!, 'SIGKILL');
+  await child;
+  t.deepEqual(await pidsInNamespace(namespace!), [], 'killing the init ends the namespace');
+});
