@@ -37,7 +37,7 @@ interface StepResult {
 // Node 20 has no global WebSocket; @xmpp/websocket uses the global one.
 (globalThis as { WebSocket?: unknown }).WebSocket = WebSocket;
 
-const TIMEOUT_MS = 15_000;
+const TIMEOUT_MS = 30_000;
 
 function withTimeout<T>(promise: Promise<T>, what: string): Promise<T> {
   return Promise.race([
@@ -102,6 +102,9 @@ async function main(): Promise<void> {
         service: session.service,
         domain: session.domain,
         resource: session.label,
+        // The library waits 2 s for each protocol step by default; a loaded 2-core CI machine
+        // (TLS handshakes, SCRAM hashing) can take longer than that without anything being wrong.
+        timeout: 20_000,
         ...(session.username ? { username: session.username, password: session.password } : {}),
       });
       xmpp.on('error', () => {});
