@@ -178,6 +178,7 @@ class ContainerImpl implements Container {
   private bootStartedAt = 0;
   private lastStop: StopResult = { seconds: 0, clean: true };
   private keepLog = false;
+  private stopRequested = false;
 
   constructor(
     private readonly options: BootOptions,
@@ -253,10 +254,16 @@ class ContainerImpl implements Container {
       (result) => ({ exitCode: result.exitCode, at: Date.now() }),
       () => ({ exitCode: undefined, at: Date.now() }),
     );
+    this.stopRequested = false;
     void this.exited.then(({ exitCode }) => {
       this.hasExited = true;
       running.delete(this);
       this.writeLog(`systemd-nspawn exited with ${exitCode ?? 'a signal'}`);
+      // Halted, rebooted or crashed by itself: a later stop() reports that, not a clean stop.
+      if (!this.stopRequested) {
+        this.lastStop = { seconds: 0, clean: false };
+        this.keepLog = true;
+      }
     });
     if (!this.nspawnPid) throw new Error('systemd-nspawn did not start');
     installExitHook();
@@ -393,6 +400,7 @@ class ContainerImpl implements Container {
   async stop(timeoutMs = 30_000): Promise<StopResult> {
     if (this.hasExited || !this.nspawn) return this.lastStop;
     const requestedAt = Date.now();
+    this.stopRequested = true;
     this.writeLog(`stop requested (SIGTERM to systemd-nspawn ${this.nspawnPid})`);
     signal(this.nspawnPid, 'SIGTERM');
     let outcome = await Promise.race([this.exited!, delay(timeoutMs).then(() => undefined)]);

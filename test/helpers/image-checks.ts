@@ -181,6 +181,19 @@ export function registerImageTests(init: TestInit): void {
     t.regex(inittab, /^[^#:]+::powerfail:\/sbin\/shutdown .*-h/m, 'powerfail halts');
   });
 
+  test.serial(`${init}: survives a stop and a second boot of the same rootfs`, async (t) => {
+    if (!container) return t.fail('the container did not boot');
+    const firstInit = container.initPid;
+    await container.exec(['sh', '-c', 'echo kept > /root/reboot-marker']);
+    await container.reboot(180_000);
+    t.not(container.initPid, firstInit, 'a new init process');
+    t.is((await container.exec(['cat', '/root/reboot-marker'])).stdout.trim(), 'kept', 'the rootfs is the same');
+    if (init === 'systemd') {
+      const machineId = (await container.exec(['cat', '/etc/machine-id'])).stdout.trim();
+      t.regex(machineId, /^[0-9a-f]{32}$/, 'systemd gave this instance its own machine-id on first boot');
+    }
+  });
+
   test.serial(`${init}: stops cleanly within 10 s`, async (t) => {
     if (!container) return t.fail('the container did not boot');
     const initPid = container.initPid;
