@@ -78,6 +78,7 @@ interface ProbeResult {
   login: string;
   jid?: string;
   joins: Record<string, string>;
+  services?: Array<Record<string, string>> | string;
 }
 
 test('prosody, nginx and coturn run with the generated files and serve real clients', async (t) => {
@@ -204,7 +205,7 @@ test('prosody, nginx and coturn run with the generated files and serve real clie
         { label: 'jvb', service: `xmpp://${jvbShard.HOSTNAME}:${jvbShard.PORT}`, domain: jvbShard.DOMAIN, username: jvbShard.USERNAME, password: jvbShard.PASSWORD, join: [`${jvbShard.MUC_JIDS}/jvb-1`] },
         { label: 'wrong', service: c2s, domain: `auth.${H}`, username: 'jvb', password: 'not-the-password' },
         { label: 'convener', service: websocket, domain: web.hosts.domain, username: config.convener.username, password: config.convener.password, join: [`${room}/convener`] },
-        { label: 'guest', service: websocket, domain: web.hosts.anonymousdomain, join: [`${room}/guest`, `guestroom@conference.${H}/guest`, `${brewery}/fake-bridge`] },
+        { label: 'guest', service: websocket, domain: web.hosts.anonymousdomain, externalServices: true, join: [`${room}/guest`, `guestroom@conference.${H}/guest`, `${brewery}/fake-bridge`] },
       ]);
       const all = JSON.stringify(results);
       const byLabel = Object.fromEntries(results.map((result) => [result.label, result]));
@@ -263,6 +264,19 @@ test('prosody, nginx and coturn run with the generated files and serve real clie
         });
       const good = await turnClient(config.secrets.turn_secret);
       t.regex(good.all as string, /Total lost packets 0 \(0\.000000%\)/, good.all as string);
+      // The credentials prosody hands a guest (XEP-0215, derived from its copy of the secret) are
+      // accepted by coturn (its copy): the two halves of the shared secret really agree.
+      const services = byLabel.guest?.services;
+      t.true(Array.isArray(services), `external services: ${JSON.stringify(services)}`);
+      const turnUdp = (services as Array<Record<string, string>>).find((s) => s.type === 'turn' && s.transport === 'udp');
+      t.truthy(turnUdp?.username && turnUdp?.password, JSON.stringify(services));
+      const announced = await inNamespace(
+        ns,
+        'turnutils_uclient',
+        ['-u', turnUdp!.username!, '-w', turnUdp!.password!, '-e', LAN_ADDRESS, '-r', String(PEER_PORT), '-n', '3', '-m', '1', '-c', LAN_ADDRESS],
+        { timeout: 30_000 },
+      );
+      t.regex(announced.all as string, /Total lost packets 0 \(0\.000000%\)/, announced.all as string);
       const bad = await turnClient('0'.repeat(40));
       t.notRegex(bad.all as string, /Total lost packets 0 \(0\.000000%\)/);
       t.regex(bad.all as string, /401|Unauthori[sz]ed|cannot complete Allocation/i, bad.all as string);

@@ -23,6 +23,8 @@ interface SessionPlan {
   password?: string;
   /** Full room JIDs with nickname (`room@conference.<H>/nick`) to join, in order. */
   join?: string[];
+  /** Ask the server for its STUN/TURN services and credentials (XEP-0215). */
+  externalServices?: boolean;
 }
 
 interface StepResult {
@@ -32,6 +34,8 @@ interface StepResult {
   jid?: string;
   /** Per room: `joined` or the MUC error condition (`not-allowed`, `registration-required`...). */
   joins: Record<string, string>;
+  /** Attributes of each <service/> the server announced, or the error text. */
+  services?: Array<Record<string, string>> | string;
 }
 
 // Node 20 has no global WebSocket; @xmpp/websocket uses the global one.
@@ -120,6 +124,18 @@ async function main(): Promise<void> {
         result.login = (error as Error).message || String(error);
         await xmpp.stop().catch(() => {});
         continue;
+      }
+      if (session.externalServices) {
+        try {
+          const reply = await withTimeout(
+            xmpp.iqCaller.request(xml('iq', { type: 'get', to: session.domain }, xml('services', { xmlns: 'urn:xmpp:extdisco:2' }))),
+            'external services',
+          );
+          const list = (reply as any).getChild('services', 'urn:xmpp:extdisco:2');
+          result.services = list.getChildren('service').map((service: any) => ({ ...service.attrs }));
+        } catch (error) {
+          result.services = (error as Error).message || String(error);
+        }
       }
       for (const room of session.join ?? []) {
         try {
