@@ -95,6 +95,10 @@ export function checkBuildOptions(options: BuildOptions): { compression: Compres
     throw new UserError(`--level ${level} is out of range for ${compression} (${min}..${max})`);
   }
   const stageNames = new Set((options.stages ?? defaultStages).map((s) => s.name));
+  if (options.signKey && !stageNames.has('sign')) {
+    // Never accept a key and then publish unsigned.
+    throw new UserError('--sign: this build has no sign stage; build without --sign and sign the release with `nspawn-jitsi sign`');
+  }
   for (const name of options.skip ?? []) {
     if (REQUIRED_STAGES.has(name)) throw new UserError(`--skip ${name}: this stage cannot be skipped`);
     const isCleanupStep = name.startsWith('cleanup/') && (CLEANUP_STEPS as readonly string[]).includes(name.slice('cleanup/'.length));

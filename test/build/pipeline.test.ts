@@ -101,6 +101,7 @@ test('option checks: gentoo, Jitsi payload, --skip names, level ranges', (t) => 
   t.throws(() => checkBuildOptions({ init: 'systemd', skip: ['cleanup/nothing'] }), { message: /no such stage or cleanup step/ });
   t.notThrows(() => checkBuildOptions({ init: 'systemd', skip: ['cleanup/logs', 'package-list'] }));
   t.throws(() => checkBuildOptions({ init: 'systemd', compression: 'xz', level: 12 }), { message: /out of range for xz \(0\.\.9\)/ });
+  t.throws(() => checkBuildOptions({ init: 'systemd', signKey: 'k.asc', stages: [] }), { message: /--sign: this build has no sign stage/ });
   t.deepEqual(checkBuildOptions({ init: 'openrc' }), { compression: 'xz', level: 6 });
   t.deepEqual(checkBuildOptions({ init: 'openrc', compression: 'zstd' }), { compression: 'zstd', level: 19 });
 });
