@@ -85,3 +85,15 @@ test('a good release verifies with several trusted keys, one of them right', asy
   t.deepEqual(report.failures, []);
   t.regex(formatVerifyReport(report), /release verified\n$/);
 });
+
+test('a listed file that is not named like an artifact is checked, not called missing', async (t) => {
+  const { dir, publicKey, privateKey } = await signedRelease();
+  const { signBytes } = await import('../../src/release/signatures.js');
+  await writeFile(join(dir, 'NOTES.txt'), 'release notes\n');
+  const sums = (await readFile(join(dir, 'SHA256SUMS'), 'utf8')) + `${'0'.repeat(64)} *NOTES.txt\n`;
+  await writeFile(join(dir, 'SHA256SUMS'), sums);
+  await writeFile(join(dir, 'SHA256SUMS.gpg'), await signBytes(Buffer.from(sums), privateKey));
+  t.deepEqual(reasons((await verifyRelease(dir, [publicKey])).failures), ['NOTES.txt: checksum mismatch']);
+  await rm(join(dir, 'NOTES.txt'));
+  t.deepEqual(reasons((await verifyRelease(dir, [publicKey])).failures), ['NOTES.txt: missing file']);
+});
