@@ -1,5 +1,5 @@
 /** `nspawn-jitsi keygen`: a new release signing key, ready for gpg and systemd-pull. */
-import { PASSPHRASE_ENV, readPassphrase } from '../../release/passphrase.js';
+import { PASSPHRASE_ENV, PASSPHRASE_FILE_ENV, readPassphrase } from '../../release/passphrase.js';
 import { writeNewKey } from '../../release/keygen.js';
 import type { CommandSpec } from '../options.js';
 
@@ -12,8 +12,9 @@ secret and backed up), <base>.public.asc (armored, for gpg users) and import-pub
 import-pubring.pgp (the same binary keyring under the names systemd-importd reads from
 /etc/systemd/). The key is a v4 EdDSA (ed25519) key, or RSA 4096 with --rsa: both are
 verified by GnuPG 2.2 and by machinectl pull-tar. Existing files are never replaced.
-The passphrase comes from --passphrase-file, the ${PASSPHRASE_ENV} environment variable,
-or a prompt (asked twice, not echoed).`,
+The passphrase (at least 8 characters) comes from --passphrase-file, the ${PASSPHRASE_ENV}
+environment variable, a file named by ${PASSPHRASE_FILE_ENV}, or a prompt (asked twice, not
+echoed); never from an argument.`,
   options: [
     { name: 'name', type: 'string', required: true, valueName: 'NAME', doc: "Name in the key's user id, e.g. 'Example Jitsi Releases'." },
     { name: 'email', type: 'string', required: true, valueName: 'ADDRESS', doc: "E-mail address in the key's user id." },

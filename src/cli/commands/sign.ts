@@ -1,6 +1,6 @@
 /** `nspawn-jitsi sign`: signatures and SHA256SUMS for a release directory. */
 import { readSigningKey } from '../../release/keys.js';
-import { PASSPHRASE_ENV, readPassphrase } from '../../release/passphrase.js';
+import { PASSPHRASE_ENV, PASSPHRASE_FILE_ENV, readPassphrase } from '../../release/passphrase.js';
 import { signRelease } from '../../release/sign.js';
 import type { CommandSpec } from '../options.js';
 
@@ -8,14 +8,15 @@ export const signCommand: CommandSpec = {
   name: 'sign',
   summary: 'Sign every artifact of a release directory and write SHA256SUMS(.gpg).',
   description: `
-For each tarball (.tar, .tar.xz, .tar.zst, .tar.gz), .nspawn and .packages file in DIR:
+For each tarball (.tar, .tar.xz, .tar.zst, .tar.gz, .tar.bz2), .nspawn and .packages file in DIR:
 a detached armored signature <file>.asc. Then SHA256SUMS ('<sha256> *<name>' per artifact)
 and SHA256SUMS.gpg, its detached signature: what 'machinectl pull-tar --verify=signature'
 checks. Signatures that still verify with this key are kept, so signing an unchanged
-directory again changes nothing. Files that would be published unsigned (anything else
-except <name>.public.asc and import-pubring.*) make it refuse; on any failure nothing
-in DIR changes. An encrypted key's passphrase comes from --passphrase-file, the
-${PASSPHRASE_ENV} environment variable, or a prompt.`,
+directory again changes nothing. Any other file (except <name>.public.asc and
+import-pubring.*, which are not signed) would be published unsigned, so sign refuses and
+names it; on any failure nothing in DIR changes. An encrypted key's passphrase comes from
+--passphrase-file, the ${PASSPHRASE_ENV} environment variable, a file named by
+${PASSPHRASE_FILE_ENV}, or a prompt.`,
   options: [
     { name: 'key', type: 'path', required: true, valueName: 'FILE', doc: 'Private key (armored or binary), e.g. the .private.asc from keygen or gpg --export-secret-keys.' },
     { name: 'passphrase-file', type: 'path', valueName: 'FILE', doc: 'Read the key passphrase from the first line of FILE instead of asking.' },
