@@ -6,12 +6,14 @@
  */
 import test, { type ExecutionContext } from 'ava';
 import { execa } from 'execa';
-import { readdir, writeFile } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { readMasterConfig } from '../../src/configurator/config-file.js';
 import { MASTER_CONFIG_PATH } from '../../src/configurator/paths.js';
 import { MAIN, REPO, tempRoot, TSX } from './_helpers.js';
+
+const RECORD_EXIT = join(REPO, 'test/configurator/_record-exit.ts');
 
 interface Terminal {
   /** Wait until the screen matches, then return it. */
@@ -19,7 +21,7 @@ interface Terminal {
   /** Type a line and press Enter. */
   type(line: string): Promise<void>;
   keys(...keys: string[]): Promise<void>;
-  /** Exit status once the program has ended. */
+  /** Exit status once the program has ended (recorded by _record-exit.ts). */
   exitStatus(timeoutMs?: number): Promise<number>;
 }
 
@@ -27,10 +29,12 @@ async function startTerminal(t: ExecutionContext, argv: string[]): Promise<Termi
   const dir = await tempRoot(t, 'jmc-tmux-');
   const socket = join(dir, 'socket');
   const conf = join(dir, 'tmux.conf');
-  // The pane stays after the program exits, so its last screen and exit status can be read.
+  // The pane stays after the program exits, so its last screen can be read.
   await writeFile(conf, 'set -g remain-on-exit on\nset -g history-limit 5000\n');
   const tmux = (...args: string[]) => execa('tmux', ['-S', socket, '-f', conf, ...args], { cwd: REPO });
-  await tmux('new-session', '-d', '-s', 'configure', '-x', '120', '-y', '40', TSX, MAIN, ...argv);
+  // The exit status comes from a recorder around the configurator, not from tmux (see _record-exit.ts).
+  const statusFile = join(dir, 'exit-status');
+  await tmux('new-session', '-d', '-s', 'configure', '-x', '120', '-y', '40', TSX, RECORD_EXIT, statusFile, TSX, MAIN, ...argv);
   t.teardown(async () => {
     await execa('tmux', ['-S', socket, 'kill-server'], { reject: false });
   });
@@ -55,13 +59,8 @@ async function startTerminal(t: ExecutionContext, argv: string[]): Promise<Termi
     async exitStatus(timeoutMs = 30_000) {
       const deadline = Date.now() + timeoutMs;
       for (;;) {
-        // The pane can be dead (pty closed) a moment before tmux has reaped the process and
-        // knows its status: wait until either the exit status or the killing signal is there.
-        const [dead, status, signal] = (await tmux('display-message', '-p', '-t', 'configure', '#{pane_dead}:#{pane_dead_status}:#{pane_dead_signal}')).stdout
-          .trim()
-          .split(':');
-        if (dead === '1' && status) return Number(status);
-        if (dead === '1' && signal) return 128 + Number(signal);
+        const status = await readFile(statusFile, 'utf8').catch(() => '');
+        if (status.trim() !== '') return Number(status);
         if (Date.now() > deadline) throw new Error(`the configurator did not exit; screen:\n${await screen()}`);
         await sleep(100);
       }
