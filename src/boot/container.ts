@@ -5,7 +5,10 @@
  * Written for build and test machines whose PID 1 is not systemd: systemd-nspawn runs with
  * `--register=no --keep-unit` (no machined, no scope unit) and the container is found and
  * controlled by PID. Commands run inside through `nsenter` into the namespaces of the container's
- * init, with a clean environment (the host's variables never leak in).
+ * init, with a clean environment (the host's variables never leak in). Such commands stay in
+ * our cgroup, not the container's: systemd inside does not track them, but they end with the
+ * container all the same, because the kernel ends every process of a PID namespace with its
+ * init.
  *
  * The container console goes to a log file (`logFile`), each line stamped with seconds since
  * the boot started; it is kept when a boot or a stop goes wrong, removed by `dispose()`
