@@ -216,22 +216,7 @@ export async function buildRootfs(options: BuildOptions): Promise<BuildResult> {
   const stageList = options.stages ?? defaultStages;
   const skip = new Set(options.skip ?? []);
 
-  const finalOutDir = resolve(cwd, options.outDir ?? 'dist');
-  const artifactBase = `${recipe.distro}-jitsi-${options.init}`;
-  await mkdir(finalOutDir, { recursive: true });
-  await removeStaleStaging(finalOutDir, artifactBase);
-  const stagingDir = join(finalOutDir, `.partial-${artifactBase}-${process.pid}`);
-  await rm(stagingDir, { recursive: true, force: true });
-  await mkdir(stagingDir, { mode: 0o755 });
-
-  const workdirParent = options.workdirParent
-    ? resolve(cwd, options.workdirParent)
-    : process.env.TMPDIR && isAbsolute(process.env.TMPDIR)
-      ? process.env.TMPDIR
-      : '/var/tmp';
-  await mkdir(workdirParent, { recursive: true });
-  const workDir = await mkdtemp(join(workdirParent || tmpdir(), `nspawn-jitsi-${artifactBase}-`));
-
+  // Listen before creating anything, so an early Ctrl-C still cleans up.
   const abort = new AbortController();
   const onSignal = (signalName: NodeJS.Signals) => {
     if (!abort.signal.aborted) {
@@ -245,6 +230,40 @@ export async function buildRootfs(options: BuildOptions): Promise<BuildResult> {
   if (options.handleSignals) {
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
+  }
+
+  const finalOutDir = resolve(cwd, options.outDir ?? 'dist');
+  const artifactBase = `${recipe.distro}-jitsi-${options.init}`;
+  const stagingDir = join(finalOutDir, `.partial-${artifactBase}-${process.pid}`);
+  try {
+    await mkdir(finalOutDir, { recursive: true });
+    await removeStaleStaging(finalOutDir, artifactBase);
+    await rm(stagingDir, { recursive: true, force: true });
+    await mkdir(stagingDir, { mode: 0o755 });
+  } catch (error) {
+    if (options.handleSignals) {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    }
+    throw new UserError(`cannot write to the output directory ${finalOutDir}: ${(error as Error).message}`);
+  }
+
+  const workdirParent = options.workdirParent
+    ? resolve(cwd, options.workdirParent)
+    : process.env.TMPDIR && isAbsolute(process.env.TMPDIR)
+      ? process.env.TMPDIR
+      : '/var/tmp';
+  let workDir: string;
+  try {
+    await mkdir(workdirParent, { recursive: true });
+    workDir = await mkdtemp(join(workdirParent || tmpdir(), `nspawn-jitsi-${artifactBase}-`));
+  } catch (error) {
+    await rm(stagingDir, { recursive: true, force: true });
+    if (options.handleSignals) {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    }
+    throw new UserError(`cannot create the work directory under ${workdirParent}: ${(error as Error).message}`);
   }
 
   const plainLog = (line: string) => {
