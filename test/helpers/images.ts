@@ -5,9 +5,11 @@
  *
  * and all of them share one build per init system: the first caller builds with the project's
  * own CLI (`nspawn-jitsi build --compression zstd --level 1`, fast), later callers (other ava
- * worker processes included) reuse it. Images live in .cache/test-images/<init>/ together with
- * a key: a hash of everything that goes into an image (recipes/, overlays/, src/, scripts/,
- * package.json, package-lock.json). When any of those change, the next caller rebuilds.
+ * worker processes included) reuse it. The key of an image is a hash of everything that goes
+ * into it (recipes/, overlays/, src/, scripts/, package.json, package-lock.json); images live in
+ * .cache/test-images/<init>-<key prefix>/, so a change to any of those makes the next caller
+ * build a new one, while a run still using the old one keeps its files. Images of other keys
+ * are deleted when they have not been used for two hours.
  *
  * Two workers never build the same image at once: the builder holds the lock directory
  * .cache/test-images/<init>.lock (mkdir is atomic) with its PID inside; others wait for it and
@@ -19,7 +21,7 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
@@ -46,6 +48,12 @@ export const CACHE_ROOT = join(PROJECT_ROOT, '.cache', 'test-images');
 const IMAGE_INPUTS = ['recipes', 'overlays', 'src', 'scripts', 'package.json', 'package-lock.json'];
 /** A real build takes minutes here; give up waiting for another worker's lock after this. */
 const LOCK_WAIT_MS = 45 * 60_000;
+/** Images of other keys unused (by this helper) for this long are removed. */
+const STALE_IMAGE_MS = 2 * 3600_000;
+
+function imageDir(init: TestInit, key: string): string {
+  return join(CACHE_ROOT, `${init}-${key.slice(0, 16)}`);
+}
 
 async function listFiles(path: string): Promise<string[]> {
   const info = await stat(path).catch(() => undefined);
@@ -112,13 +120,16 @@ export async function buildImage(
 }
 
 async function readCached(init: TestInit, key: string): Promise<TestImage | undefined> {
-  const dir = join(CACHE_ROOT, init);
+  const dir = imageDir(init, key);
   const storedKey = (await readFile(join(dir, 'key'), 'utf8').catch(() => '')).trim();
   if (storedKey !== key) return undefined;
   const paths = artifactPaths(dir, init);
   const sha256 = (await readFile(join(dir, 'sha256'), 'utf8').catch(() => '')).trim();
   for (const path of Object.values(paths)) if (!(await stat(path).catch(() => undefined))) return undefined;
   if (!/^[0-9a-f]{64}$/.test(sha256)) return undefined;
+  // Marks the image as in use, for the pruning of stale ones.
+  const now = new Date();
+  await utimes(dir, now, now).catch(() => undefined);
   return { init, ...paths, sha256, key };
 }
 
@@ -155,6 +166,17 @@ async function acquireLock(lockDir: string): Promise<() => Promise<void>> {
   }
 }
 
+/** Removes this init's images of other keys (and of the old unkeyed layout) not used for a while. */
+async function pruneStaleImages(init: TestInit, keep: string): Promise<void> {
+  for (const entry of await readdir(CACHE_ROOT)) {
+    const path = join(CACHE_ROOT, entry);
+    const isImage = entry === init || new RegExp(`^${init}-[0-9a-f]{16}$`).test(entry);
+    if (path === keep || !isImage) continue;
+    const info = await stat(path).catch(() => undefined);
+    if (info?.isDirectory() && Date.now() - info.mtimeMs > STALE_IMAGE_MS) await rm(path, { recursive: true, force: true });
+  }
+}
+
 const pending = new Map<TestInit, Promise<TestImage>>();
 
 /** The shared test image for `init`, built on first use (see the file comment). */
@@ -185,9 +207,10 @@ async function cachedOrBuilt(init: TestInit): Promise<TestImage> {
       await writeFile(join(staging, 'sha256'), `${image.sha256}\n`);
       // The key goes in last: a directory without it is never taken for a finished image.
       await writeFile(join(staging, 'key'), `${key}\n`);
-      const finalDir = join(CACHE_ROOT, init);
+      const finalDir = imageDir(init, key);
       await rm(finalDir, { recursive: true, force: true });
       await rename(staging, finalDir);
+      await pruneStaleImages(init, finalDir);
     } finally {
       await rm(staging, { recursive: true, force: true });
     }
