@@ -19,7 +19,10 @@ export interface ApplyOptions {
   init: ApplyInit;
   /** The master config of the previous run, to remove the old host's files when the hostname changed. */
   previousConfig?: MasterConfig;
-  /** The secrets were replaced on this run: every account password is set again. */
+  /**
+   * The secrets were replaced on this run. Informational: every account is checked against
+   * prosody's stored keys on every run and set whenever its password differs, rotated or not.
+   */
   rotatedSecrets?: boolean;
   log(line: string): void;
 }

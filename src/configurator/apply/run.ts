@@ -58,14 +58,24 @@ export function accountsOf(config: MasterConfig): ProsodyAccount[] {
   ];
 }
 
+/** A backup directory no earlier run used: two runs within one second must not mix their backups. */
+async function freshBackupDir(root: string): Promise<string> {
+  const base = join(root, BACKUP_ROOT, backupStamp());
+  for (let attempt = 0; ; attempt++) {
+    const candidate = attempt === 0 ? base : `${base}.${attempt}`;
+    if (!(await stat(candidate).then(() => true, () => false))) return candidate;
+  }
+}
+
 class Run {
   readonly report: ApplyReport = { changed: [], unchanged: [], removed: [], restarted: [] };
   readonly backupDir: string;
   constructor(
     readonly options: ApplyOptions,
     readonly owners: OwnerDatabase,
+    backupDir: string,
   ) {
-    this.backupDir = join(options.root, BACKUP_ROOT, backupStamp());
+    this.backupDir = backupDir;
   }
   /** The path on this machine of an image path. */
   at(imagePath: string): string {
@@ -198,7 +208,7 @@ export async function applyFiles(
   if (options.init !== 'none' && options.root !== '/') {
     throw new Error(`init ${options.init} runs the image's services and needs root "/", not ${options.root}`);
   }
-  const run = new Run(options, await readOwnerDatabase(options.root));
+  const run = new Run(options, await readOwnerDatabase(options.root), await freshBackupDir(options.root));
   const keyAccess: KeyAccess = { mode: 0o640, uid: 0, gid: run.owners.group(KEY_GROUP) ?? 0 };
   const allFiles = config.tls.mode === 'letsencrypt' ? [...files, deployHook(config, run.owners.group(KEY_GROUP) === undefined ? 'root' : KEY_GROUP)] : files;
 

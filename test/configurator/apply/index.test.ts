@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { applyConfiguration, type ApplyOptions } from '../../../src/configurator/apply/index.js';
-import { caStoreCopy } from '../../../src/configurator/apply/run.js';
+import { backupStamp, caStoreCopy } from '../../../src/configurator/apply/run.js';
 import type { MasterConfig } from '../../../src/configurator/master-config.js';
 import { BACKUP_ROOT, authTls, webTls } from '../../../src/configurator/paths.js';
 
@@ -179,4 +179,20 @@ test('a self-signed certificate that names other hosts is replaced, the old one 
   t.true(report.changed.includes(web.cert));
   t.is(new X509Certificate(await readFile(join(root, web.cert))).subjectAltName, 'DNS:meet.jitsi.test');
   t.deepEqual(await readFile(join(root, report.backupDir!, web.cert)), wrong);
+});
+
+test('a backup directory of an earlier run in the same second is never reused', async (t) => {
+  const root = await imageRoot(t);
+  await applyConfiguration(masterConfig(), options(root));
+  // Occupy the stamps of this second and the next few, as runs within the same second would.
+  const now = Date.now();
+  const taken = [0, 1, 2, 3].map((offset) => join(root, BACKUP_ROOT, backupStamp(new Date(now + offset * 1000))));
+  for (const dir of taken) {
+    await mkdir(join(dir, 'etc/jitsi/videobridge'), { recursive: true });
+    await writeFile(join(dir, 'etc/jitsi/videobridge/config'), 'earlier backup\n');
+  }
+  const report = await applyConfiguration(masterConfig({ jvb_max_memory: '2g' }), options(root));
+  t.regex(report.backupDir!, /\.1$/);
+  for (const dir of taken) t.is(await readFile(join(dir, 'etc/jitsi/videobridge/config'), 'utf8'), 'earlier backup\n');
+  t.regex(await readFile(join(root, report.backupDir!, 'etc/jitsi/videobridge/config'), 'utf8'), /1024m/);
 });

@@ -1,0 +1,41 @@
+import test from 'ava';
+import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { DEPLOY_HOOK, deployHook } from '../../../src/configurator/apply/letsencrypt.js';
+import type { MasterConfig } from '../../../src/configurator/master-config.js';
+import { webTls } from '../../../src/configurator/paths.js';
+
+const config = { hostname: 'meet.jitsi.test' } as MasterConfig;
+
+test('the deploy hook is valid sh, executable, and installs to the canonical paths', async (t) => {
+  const hook = deployHook(config, 'ssl-cert');
+  t.is(hook.path, DEPLOY_HOOK);
+  t.is(hook.mode, 0o755);
+  const dir = await mkdtemp(join(tmpdir(), 'deploy-hook-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  await writeFile(join(dir, 'hook'), hook.content);
+  await t.notThrowsAsync(execa('sh', ['-n', join(dir, 'hook')]));
+  t.true(hook.content.includes(`'${webTls(config.hostname).cert}'`));
+  t.true(hook.content.includes(`'${webTls(config.hostname).key}'`));
+  t.regex(hook.content, /install -m 0640 -o root -g 'ssl-cert' "\$RENEWED_LINEAGE\/privkey\.pem"/);
+});
+
+test('the deploy hook ignores other lineages', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'deploy-hook-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  await writeFile(join(dir, 'hook'), deployHook(config, 'ssl-cert').content);
+  // Only `basename` on PATH: if the hook went on past the lineage check, `install` would not be
+  // found and the hook would fail (set -e) instead of touching anything.
+  await mkdir(join(dir, 'bin'));
+  await symlink('/usr/bin/basename', join(dir, 'bin/basename'));
+  const run = (lineage: string) =>
+    execa('/bin/sh', [join(dir, 'hook')], { env: { RENEWED_LINEAGE: lineage, PATH: join(dir, 'bin') }, extendEnv: false, reject: false });
+  const result = await run(join(dir, 'live/other.example.org'));
+  t.is(result.exitCode, 0);
+  t.is(result.stderr, '');
+  const ours = await run(join(dir, 'live/meet.jitsi.test'));
+  t.not(ours.exitCode, 0, 'our own lineage gets past the check (and fails here for want of install)');
+  t.regex(ours.stderr, /install/);
+});
