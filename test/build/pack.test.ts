@@ -1,13 +1,25 @@
 import test from 'ava';
 import { execa } from 'execa';
 import { createHash } from 'node:crypto';
-import { chmod, mkdir, mkdtemp, readdir, readFile, symlink, utimes, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, rm, readdir, readFile, symlink, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { packDirectory } from '../../src/build/pack.js';
 
+/** Temporary directories of this file, removed after all its tests. */
+const scratchDirs: string[] = [];
+async function scratch(prefix: string): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), prefix));
+  scratchDirs.push(dir);
+  return dir;
+}
+test.after.always(async () => {
+  for (const dir of scratchDirs) await rm(dir, { recursive: true, force: true });
+});
+
+
 async function sampleTree(): Promise<string> {
-  const root = await mkdtemp(join(tmpdir(), 'pack-tree-'));
+  const root = await scratch('pack-tree-');
   await mkdir(join(root, 'etc/ssl'), { recursive: true });
   await writeFile(join(root, 'etc/hostname'), 'x\n');
   await writeFile(join(root, 'etc/ssl/big'), Buffer.alloc(3 * 1024 * 1024, 'jitsi'));
@@ -25,7 +37,7 @@ const sha256 = async (file: string) => createHash('sha256').update(await readFil
 for (const compression of ['xz', 'zstd', 'none'] as const) {
   test(`${compression}: reproducible, hash matches the file, no temporary file left, metadata normalised`, async (t) => {
     const tree = await sampleTree();
-    const out = await mkdtemp(join(tmpdir(), 'pack-out-'));
+    const out = await scratch('pack-out-');
     const level = compression === 'xz' ? 0 : 1;
     const first = await packDirectory({ rootfs: tree, destination: join(out, 'a'), compression, level, sourceDateEpoch: 1000, signal: new AbortController().signal });
     // Touch everything: mtimes newer than the epoch must not change the bytes.
@@ -47,9 +59,9 @@ test('file capabilities survive packing (xattrs)', async (t) => {
   const tree = await sampleTree();
   const caps = await execa('getcap', [join(tree, 'usr-bin-ping')], { reject: false });
   if (!caps.stdout.includes('cap_net_raw')) return t.pass('setcap/getcap unavailable on this host: nothing to check');
-  const out = await mkdtemp(join(tmpdir(), 'pack-out-'));
+  const out = await scratch('pack-out-');
   await packDirectory({ rootfs: tree, destination: join(out, 't.tar'), compression: 'none', level: 0, sourceDateEpoch: 1000, signal: new AbortController().signal });
-  const unpacked = await mkdtemp(join(tmpdir(), 'pack-unpacked-'));
+  const unpacked = await scratch('pack-unpacked-');
   await execa('tar', ['--extract', '--xattrs', '--xattrs-include=*', '--file', join(out, 't.tar'), '--directory', unpacked]);
   const after = await execa('getcap', [join(unpacked, 'usr-bin-ping')]);
   t.regex(after.stdout, /cap_net_raw[=+]ep/);
@@ -58,7 +70,7 @@ test('file capabilities survive packing (xattrs)', async (t) => {
 test('an abort while packing leaves no file, and rejects with the abort reason', async (t) => {
   const tree = await sampleTree();
   await writeFile(join(tree, 'more'), Buffer.alloc(64 * 1024 * 1024, 7));
-  const out = await mkdtemp(join(tmpdir(), 'pack-out-'));
+  const out = await scratch('pack-out-');
   const abort = new AbortController();
   const reason = new Error('stop now');
   setTimeout(() => abort.abort(reason), 150);
@@ -68,7 +80,7 @@ test('an abort while packing leaves no file, and rejects with the abort reason',
 });
 
 test('a failing tar (missing directory) fails the pack with its message and leaves no file', async (t) => {
-  const out = await mkdtemp(join(tmpdir(), 'pack-out-'));
+  const out = await scratch('pack-out-');
   const error = await t.throwsAsync(
     packDirectory({ rootfs: '/nonexistent/rootfs', destination: join(out, 'x.tar.zst'), compression: 'zstd', level: 1, sourceDateEpoch: 1, signal: new AbortController().signal }),
   );

@@ -4,7 +4,7 @@
  * test/integration/.
  */
 import test from 'ava';
-import { mkdir, mkdtemp, readdir, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildRootfs, checkBuildOptions, mountsBelow, sourceDateEpochFrom, type BuildOptions } from '../../src/build/pipeline.js';
@@ -13,6 +13,18 @@ import { pack } from '../../src/build/stages/pack.js';
 import { packageList } from '../../src/build/stages/package-list.js';
 import type { BuildContext, Stage } from '../../src/build/stage.js';
 import { UserError } from '../../src/lib/errors.js';
+
+/** Temporary directories of this file, removed after all its tests. */
+const scratchDirs: string[] = [];
+async function scratch(prefix: string): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), prefix));
+  scratchDirs.push(dir);
+  return dir;
+}
+test.after.always(async () => {
+  for (const dir of scratchDirs) await rm(dir, { recursive: true, force: true });
+});
+
 
 const makeRootfs: Stage = {
   name: 'make-rootfs',
@@ -40,8 +52,8 @@ function recorder(events: string[], name: string, run: (ctx: BuildContext) => Pr
 }
 
 async function setup(): Promise<{ out: string; work: string; base: Omit<BuildOptions, 'stages'> }> {
-  const out = await mkdtemp(join(tmpdir(), 'pipeline-out-'));
-  const work = await mkdtemp(join(tmpdir(), 'pipeline-work-'));
+  const out = await scratch('pipeline-out-');
+  const work = await scratch('pipeline-work-');
   return { out, work, base: { init: 'systemd', outDir: out, workdirParent: work, compression: 'zstd', level: 1, renderer: 'silent' } };
 }
 
@@ -114,7 +126,7 @@ test('SOURCE_DATE_EPOCH: the environment wins, the recipe is the fallback, junk 
 });
 
 test('mountsBelow sees a real mount and only below the directory', async (t) => {
-  const dir = await mkdtemp(join(tmpdir(), 'mounts-'));
+  const dir = await scratch('mounts-');
   t.deepEqual(await mountsBelow(dir), []);
   t.true((await mountsBelow('/proc')).includes('/proc'));
 });

@@ -5,7 +5,7 @@
  */
 import test from 'ava';
 import { execa } from 'execa';
-import { access, mkdtemp, readdir, readFile } from 'node:fs/promises';
+import { access, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { mountsBelow, processesIn, PROJECT_ROOT } from '../../src/build/pipeline.js';
 
@@ -57,6 +57,10 @@ test('SIGINT during the bootstrap: exit 130, no artifact, no work directory, no 
   t.timeout(10 * 60_000);
   const out = await mkdtemp('/var/tmp/interrupt-out-');
   const work = await mkdtemp('/var/tmp/interrupt-work-');
+  t.teardown(async () => {
+    await rm(out, { recursive: true, force: true });
+    await rm(work, { recursive: true, force: true });
+  });
   const env = { ...process.env };
   delete env.INIT_CWD;
   const build = execa(

@@ -5,7 +5,7 @@
  */
 import test from 'ava';
 import { execa } from 'execa';
-import { mkdtemp, readdir, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PROJECT_ROOT } from '../../src/build/pipeline.js';
 import { findInPath } from '../../src/lib/host-tools.js';
@@ -27,6 +27,7 @@ for (const [tool, pkg] of [
     const path = await findInPath(tool);
     if (!path) return t.fail(`${tool} is not installed here; run scripts/install-host-deps.sh`);
     const scratch = await mkdtemp('/var/tmp/missing-tool-');
+    t.teardown(() => rm(scratch, { recursive: true, force: true }));
     const blank = join(scratch, 'blank');
     await writeFile(blank, '', { mode: 0o644 });
     const out = join(scratch, 'out');
