@@ -93,8 +93,12 @@ export interface Container {
    * kills by PID. Always returns with nothing of the container running.
    */
   stop(timeoutMs?: number): Promise<StopResult>;
-  /** Stop if running, remove the unpacked rootfs, the installed settings file and the log. */
-  dispose(): Promise<void>;
+  /**
+   * Stop if running, remove the unpacked rootfs, the installed settings file and the log. The
+   * log is kept (its path is `logFile`) with `keepLog`, or when a stop was forced or the
+   * container ended by itself.
+   */
+  dispose(options?: { keepLog?: boolean }): Promise<void>;
   /** The last `lines` lines of the console log, for error messages. */
   logTail(lines?: number): Promise<string>;
 }

@@ -62,6 +62,7 @@ Exit code: CMD's exit code; without CMD, 0 when the container came up and stoppe
     let container: Container | undefined;
     let cleaning: Promise<void> | undefined;
     let cleaned = false;
+    let keepLog = false;
     let netns = options.netns as string | undefined;
     let ownNetns: string | undefined;
     if (netns) {
@@ -80,7 +81,7 @@ Exit code: CMD's exit code; without CMD, 0 when the container came up and stoppe
     const cleanup = (): Promise<void> =>
       (cleaning ??= (async () => {
         try {
-          await container?.dispose();
+          await container?.dispose({ keepLog });
         } finally {
           if (ownNetns) await deleteNetworkNamespace(ownNetns);
           cleaned = true;
@@ -105,9 +106,9 @@ Exit code: CMD's exit code; without CMD, 0 when the container came up and stoppe
       try {
         await container.waitUntilUp(timeoutSeconds * 1000);
       } catch (error) {
-        const tail = await container.logTail(20);
+        keepLog = true;
         await container.stop();
-        throw new UserError(`${(error as Error).message}\nconsole log ${container.logFile} ends with:\n${tail}`);
+        throw new UserError(`${(error as Error).message}\nconsole log kept at ${container.logFile}`);
       }
       say(`up after ${((Date.now() - startedAt) / 1000).toFixed(1)} s (machine ${container.machineName})`);
       let exitCode = 0;
