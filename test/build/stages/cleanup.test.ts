@@ -2,7 +2,8 @@ import test from 'ava';
 import { lstat, mkdir, mkdtemp, readdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { CLEANUP_RUNNERS } from '../../../src/build/stages/cleanup.js';
+import { cleanup, CLEANUP_RUNNERS } from '../../../src/build/stages/cleanup.js';
+import type { BuildContext } from '../../../src/build/stage.js';
 import { CLEANUP_STEPS } from '../../../src/build/recipe/schema.js';
 
 const exists = (path: string) => lstat(path).then(() => true, () => false);
@@ -83,4 +84,23 @@ test('cleanup steps are safe on a tree that has none of it', async (t) => {
   const root = await mkdtemp(join(tmpdir(), 'cleanup-empty-'));
   await mkdir(join(root, 'etc'));
   for (const step of CLEANUP_STEPS) await t.notThrowsAsync(CLEANUP_RUNNERS[step](root, 1000), step);
+});
+
+test('the cleanup stage runs the recipe steps except those given to --skip cleanup/<step>', async (t) => {
+  const root = await dirtyRoot();
+  const lines: string[] = [];
+  const ctx = {
+    rootfs: root,
+    sourceDateEpoch: 1000,
+    skip: new Set(['cleanup/hostname']),
+    recipe: { cleanup: ['machine-id', 'hostname', 'resolv-conf'] },
+    log: (line: string) => lines.push(line),
+  } as unknown as BuildContext;
+  await cleanup.run(ctx);
+  t.is(await readFile(join(root, 'etc/hostname'), 'utf8'), 'buildhost\n', 'skipped step left its file');
+  t.is(await readFile(join(root, 'etc/resolv.conf'), 'utf8'), '');
+  t.is(await readFile(join(root, 'etc/machine-id'), 'utf8'), 'uninitialized\n');
+  t.true(await exists(join(root, 'var/log/dpkg.log')), 'steps the recipe does not list do not run');
+  t.is(await readFile(join(root, 'var/log/dpkg.log'), 'utf8'), 'installed things');
+  t.true(lines.includes('hostname: skipped (--skip cleanup/hostname)'), lines.join('\n'));
 });
