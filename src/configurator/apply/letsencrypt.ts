@@ -10,6 +10,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
+import { UserError } from '../../lib/errors.js';
 import type { MasterConfig } from '../master-config.js';
 import { ACME_WEBROOT, webTls } from '../paths.js';
 import type { GeneratedFile } from '../generators/types.js';
@@ -86,9 +87,12 @@ export async function issueCertificate(config: MasterConfig, log: (line: string)
     { stdin: 'ignore', reject: false, all: true },
   );
   if (result.exitCode !== 0) {
-    throw new Error(
-      `certbot could not get a certificate for ${config.hostname} from ${config.letsencrypt.server} ` +
-        `(is port 80 reachable from the internet at this name?):\n${result.all ?? ''}`,
+    const tail = String(result.all ?? '').trimEnd().split('\n').slice(-15).join('\n');
+    throw new UserError(
+      `certbot could not get a certificate for ${config.hostname} from ${config.letsencrypt.server}. ` +
+        `The server keeps running with a temporary self-signed certificate. Check that ${config.hostname} ` +
+        `resolves to this server and that port 80 reaches it from the internet, then run jitsi-meet-config again ` +
+        `(details in /var/log/letsencrypt/letsencrypt.log):\n${tail}`,
     );
   }
 }

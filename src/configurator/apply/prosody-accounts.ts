@@ -12,6 +12,7 @@ import { createHash, createHmac, pbkdf2Sync, timingSafeEqual } from 'node:crypto
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
+import { UserError } from '../../lib/errors.js';
 
 export interface ProsodyAccount {
   username: string;
@@ -67,9 +68,14 @@ export async function ensureProsodyAccounts(
     if (await accountHasPassword(root, account)) continue;
     // Without a password argument prosodyctl reads it twice from stdin: it never shows up in
     // the process list, where every local user could read it.
-    await execa('prosodyctl', ['--config', prosodyConfig, 'register', account.username, account.host], {
+    const result = await execa('prosodyctl', ['--config', prosodyConfig, 'register', account.username, account.host], {
       input: `${account.password}\n${account.password}\n`,
+      reject: false,
+      all: true,
     });
+    if (result.exitCode !== 0) {
+      throw new UserError(`prosodyctl could not set the password of ${jid} (exit ${result.exitCode}): ${String(result.all ?? '').trim()}`);
+    }
     if (!(await accountHasPassword(root, account))) {
       throw new Error(`prosodyctl register ${jid} did not store the password (look at ${accountFile(root, account)})`);
     }
