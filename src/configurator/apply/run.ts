@@ -18,7 +18,7 @@ import { readOwnerDatabase, type OwnerDatabase } from './owners.js';
 import { ensureProsodyAccounts, type ProsodyAccount } from './prosody-accounts.js';
 import { affectedServices, bringUp, isInstalled, type Service, type ServiceInit } from './services.js';
 import { ensureSelfSigned, hasAnyPair, installOwnPair, installPair, type KeyAccess, type PairOutcome } from './tls.js';
-import { deployHook, hasLineage, issueCertificate, livePair } from './letsencrypt.js';
+import { DEPLOY_HOOK, deployHook, hasLineage, issueCertificate, livePair } from './letsencrypt.js';
 import type { ApplyOptions, ApplyReport } from './index.js';
 
 /** Group that may read private keys; prosody and coturn are made members of it. */
@@ -210,7 +210,13 @@ export async function applyFiles(
   }
   const run = new Run(options, await readOwnerDatabase(options.root), await freshBackupDir(options.root));
   const keyAccess: KeyAccess = { mode: 0o640, uid: 0, gid: run.owners.group(KEY_GROUP) ?? 0 };
-  const allFiles = config.tls.mode === 'letsencrypt' ? [...files, deployHook(config, run.owners.group(KEY_GROUP) === undefined ? 'root' : KEY_GROUP)] : files;
+  // Outside Let's Encrypt mode the hook must go: a renewal of an old lineage would otherwise
+  // put that certificate over the self-signed or own one.
+  const hook: GeneratedFile =
+    config.tls.mode === 'letsencrypt'
+      ? deployHook(config, run.owners.group(KEY_GROUP) === undefined ? 'root' : KEY_GROUP)
+      : { path: DEPLOY_HOOK, content: '', remove: true };
+  const allFiles = [...files, hook];
 
   for (const file of allFiles) await writeGenerated(run, file);
 

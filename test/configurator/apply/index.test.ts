@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { applyConfiguration, type ApplyOptions } from '../../../src/configurator/apply/index.js';
 import { backupStamp, caStoreCopy } from '../../../src/configurator/apply/run.js';
+import { DEPLOY_HOOK } from '../../../src/configurator/apply/letsencrypt.js';
 import type { MasterConfig } from '../../../src/configurator/master-config.js';
 import { BACKUP_ROOT, authTls, webTls } from '../../../src/configurator/paths.js';
 
@@ -195,4 +196,19 @@ test('a backup directory of an earlier run in the same second is never reused', 
   t.regex(report.backupDir!, /\.1$/);
   for (const dir of taken) t.is(await readFile(join(dir, 'etc/jitsi/videobridge/config'), 'utf8'), 'earlier backup\n');
   t.regex(await readFile(join(root, report.backupDir!, 'etc/jitsi/videobridge/config'), 'utf8'), /1024m/);
+});
+
+test("Let's Encrypt mode writes the deploy hook and a temporary certificate; leaving the mode removes the hook", async (t) => {
+  const root = await imageRoot(t);
+  const letsencrypt = masterConfig({ tls: { mode: 'letsencrypt', cert: undefined, key: undefined }, letsencrypt: { email: 'admin@example.org', server: 'https://127.0.0.1:14000/dir' } });
+  await applyConfiguration(letsencrypt, options(root));
+  const hook = await stat(join(root, DEPLOY_HOOK));
+  t.is(hook.mode & 0o777, 0o755);
+  const web = webTls(letsencrypt.hostname);
+  t.is(new X509Certificate(await readFile(join(root, web.cert))).subjectAltName, 'DNS:meet.jitsi.test', 'nginx gets a certificate to start with');
+
+  const report = await applyConfiguration(masterConfig(), options(root, { previousConfig: letsencrypt }));
+  t.true(report.removed.includes(DEPLOY_HOOK));
+  await t.throwsAsync(stat(join(root, DEPLOY_HOOK)), { code: 'ENOENT' });
+  await t.notThrowsAsync(stat(join(root, report.backupDir!, DEPLOY_HOOK)));
 });
