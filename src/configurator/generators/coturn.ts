@@ -102,13 +102,31 @@ export const coturnGenerator: Generator = {
       { path: TURNSERVER_CONF, content: lines.join('\n'), mode: 0o640, owner: 'root:turnserver' },
       {
         path: COTURN_DEFAULTS,
-        content: '# Written by jitsi-meet-config: the init script starts coturn only when this is set.\nTURNSERVER_ENABLED=1\n',
+        content: COTURN_DEFAULTS_TEXT,
         mode: 0o644,
         owner: 'root:root',
       },
     ];
   },
 };
+
+/**
+ * Read by Debian's init script only (the systemd unit ignores it). coturn runs as turnserver,
+ * which cannot write the script's default pidfile /var/run/turnserver.pid; it then writes
+ * /var/tmp/turnserver.pid instead, the script cannot find the daemon, and every stop waits
+ * out its 30-second retry before a KILL. A pidfile in a directory the script creates and
+ * hands to turnserver makes stop and restart immediate.
+ */
+const COTURN_PID_DIR = '/run/turnserver';
+const COTURN_DEFAULTS_TEXT = [
+  '# Written by jitsi-meet-config: the init script starts coturn only when this is set.',
+  'TURNSERVER_ENABLED=1',
+  '# The init script creates this directory for the turnserver user (see generators/coturn.ts).',
+  `PIDFILE_DIR=${COTURN_PID_DIR}`,
+  `PIDFILE=${COTURN_PID_DIR}/turnserver.pid`,
+  `DAEMON_ARGS="-c /etc/turnserver.conf -o -v --pidfile ${COTURN_PID_DIR}/turnserver.pid"`,
+  '',
+].join('\n');
 
 function isLoopback(address: string): boolean {
   return address.startsWith('127.') || address === '::1' || address.toLowerCase().startsWith('::ffff:127.');

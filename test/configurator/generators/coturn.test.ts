@@ -27,7 +27,13 @@ for (const fixture of FIXTURES) {
     t.is(single(conf, 'pkey'), webTls(config.hostname).key);
     for (const flag of ['fingerprint', 'no-cli', 'no-multicast-peers']) t.true(conf.has(flag), flag);
     t.false(conf.has('lt-cred-mech'), 'no static accounts next to the shared secret');
-    t.is(fileAt(files, COTURN_DEFAULTS).content.match(/^TURNSERVER_ENABLED=(.*)$/m)?.[1], '1');
+    const defaults = fileAt(files, COTURN_DEFAULTS).content;
+    t.is(defaults.match(/^TURNSERVER_ENABLED=(.*)$/m)?.[1], '1');
+    // The init script must find the pidfile coturn writes, in a directory it hands to turnserver.
+    const pidDir = defaults.match(/^PIDFILE_DIR=(.*)$/m)?.[1];
+    const pidFile = defaults.match(/^PIDFILE=(.*)$/m)?.[1];
+    t.truthy(pidDir && pidFile?.startsWith(`${pidDir}/`), defaults);
+    t.is(defaults.match(/^DAEMON_ARGS=".*--pidfile (\S+)"$/m)?.[1], pidFile);
   });
 }
 
