@@ -11,6 +11,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { UserError } from '../../lib/errors.js';
+import { pathInRoot } from '../validators.js';
 import { writeFileAtomic, type WriteOutcome } from './files.js';
 
 /** A certificate is renewed when it expires within this many days. */
@@ -138,10 +139,12 @@ export async function installPair(pair: TlsPair, certPem: Buffer | string, keyPe
  * nginx break).
  */
 export async function installOwnPair(source: TlsPair, target: TlsPair, access: KeyAccess, backupDir: string, root: string): Promise<PairOutcome> {
-  const certPem = await readFile(source.cert, 'utf8').catch(() => {
+  // The admin's paths are paths inside the image, like every path of the master config; the
+  // answers were checked under the same root (validators.ts), so read them there too.
+  const certPem = await readFile(pathInRoot(root, source.cert), 'utf8').catch(() => {
     throw new UserError(`tls.cert: cannot read ${source.cert}; give the path of your certificate (PEM)`);
   });
-  const keyPem = await readFile(source.key, 'utf8').catch(() => {
+  const keyPem = await readFile(pathInRoot(root, source.key), 'utf8').catch(() => {
     throw new UserError(`tls.key: cannot read ${source.key}; give the path of your private key (PEM)`);
   });
   const certificate = parseCertificate(certPem);

@@ -144,27 +144,32 @@ test('a new hostname removes the old host files, certificates included, with bac
   t.is(new X509Certificate(await readFile(join(root, webTls('video.jitsi.test').cert))).subjectAltName, 'DNS:video.jitsi.test');
 });
 
-test("own mode copies the admin's pair to the canonical paths and refuses a mismatched one", async (t) => {
+test("own mode copies the admin's pair (paths inside the image root) to the canonical paths and refuses a mismatched one", async (t) => {
   const root = await imageRoot(t);
-  const dir = await mkdtemp(join(tmpdir(), 'own-pair-'));
-  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  // The master config names paths inside the image, as the admin sees them there.
+  const dir = '/root/certs';
+  await mkdir(join(root, dir), { recursive: true });
   const makePair = async (name: string) => {
     await execa('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '30',
-      '-subj', '/CN=meet.jitsi.test', '-keyout', join(dir, `${name}.key`), '-out', join(dir, `${name}.crt`)]);
-    return { cert: join(dir, `${name}.crt`), key: join(dir, `${name}.key`) };
+      '-subj', '/CN=meet.jitsi.test', '-keyout', join(root, dir, `${name}.key`), '-out', join(root, dir, `${name}.crt`)]);
+    return { cert: `${dir}/${name}.crt`, key: `${dir}/${name}.key` };
   };
   const first = await makePair('first');
   const second = await makePair('second');
   const config = masterConfig({ tls: { mode: 'own', cert: first.cert, key: first.key } });
   await applyConfiguration(config, options(root));
   const web = webTls(config.hostname);
-  t.deepEqual(await readFile(join(root, web.cert)), await readFile(first.cert));
-  t.deepEqual(await readFile(join(root, web.key)), await readFile(first.key));
+  t.deepEqual(await readFile(join(root, web.cert)), await readFile(join(root, first.cert)));
+  t.deepEqual(await readFile(join(root, web.key)), await readFile(join(root, first.key)));
 
   const mismatched = masterConfig({ tls: { mode: 'own', cert: first.cert, key: second.key } });
   const error = await t.throwsAsync(applyConfiguration(mismatched, options(root)));
   t.regex(error!.message, /does not belong to the certificate/);
-  t.deepEqual(await readFile(join(root, web.key)), await readFile(first.key), 'the installed key is untouched');
+  t.deepEqual(await readFile(join(root, web.key)), await readFile(join(root, first.key)), 'the installed key is untouched');
+
+  const missing = masterConfig({ tls: { mode: 'own', cert: '/root/certs/none.crt', key: first.key } });
+  const notFound = await t.throwsAsync(applyConfiguration(missing, options(root)));
+  t.is(notFound!.message, 'tls.cert: cannot read /root/certs/none.crt; give the path of your certificate (PEM)');
 });
 
 test('a self-signed certificate that names other hosts is replaced, the old one kept', async (t) => {
