@@ -7,7 +7,7 @@
  * one run lists them all.
  */
 import { readFile } from 'node:fs/promises';
-import { object, optional, validate, type Issue, type Schema } from '../lib/schema.js';
+import { object, optional, validate, yamlSyntaxIssue, type Issue, type Schema } from '../lib/schema.js';
 import { loadYamlWithPositions, type Key } from '../lib/yaml-positions.js';
 import { crossFieldProblems, masterConfigSchema, type MasterConfig } from './master-config.js';
 import {
@@ -177,9 +177,7 @@ export async function loadAnswersFile(file: string, env: Environment): Promise<A
   try {
     loaded = loadYamlWithPositions(text, file);
   } catch (error) {
-    const mark = (error as { mark?: { line: number } }).mark;
-    const reason = (error as { reason?: string }).reason ?? (error as Error).message;
-    return { ok: false, issues: [{ path: '', line: mark ? mark.line + 1 : undefined, message: `not valid YAML: ${reason}` }] };
+    return { ok: false, issues: [yamlSyntaxIssue(error)] };
   }
   return resolveAnswers(loaded.value, env, loaded.lineOf);
 }

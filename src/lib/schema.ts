@@ -251,15 +251,20 @@ export function formatIssue(file: string, issue: Issue): string {
   return issue.path ? `${where}: ${issue.path}: ${issue.message}` : `${where}: ${issue.message}`;
 }
 
+/** A js-yaml syntax error as an Issue, with the line js-yaml points at. */
+export function yamlSyntaxIssue(error: unknown): Issue {
+  const mark = (error as { mark?: { line: number } }).mark;
+  const reason = (error as { reason?: string }).reason ?? (error as Error).message;
+  return { path: '', line: mark ? mark.line + 1 : undefined, message: `not valid YAML: ${reason}` };
+}
+
 /** Parse YAML text against a schema. YAML syntax errors become a SchemaError with the line. */
 export function parseYaml<T>(schema: Schema<T>, text: string, file: string): T {
   let loaded;
   try {
     loaded = loadYamlWithPositions(text, file);
   } catch (error) {
-    const mark = (error as { mark?: { line: number } }).mark;
-    const reason = (error as { reason?: string }).reason ?? (error as Error).message;
-    throw new SchemaError(file, [{ path: '', line: mark ? mark.line + 1 : undefined, message: `not valid YAML: ${reason}` }]);
+    throw new SchemaError(file, [yamlSyntaxIssue(error)]);
   }
   const result = validate(schema, loaded.value, loaded.lineOf);
   if (!result.ok) throw new SchemaError(file, result.issues);
