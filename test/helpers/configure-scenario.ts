@@ -61,10 +61,6 @@ export class Scenario {
       init: this.init,
       netns: this.ns.name,
       settingsFile: image.nspawn,
-      // The test namespace has no host0 link for systemd-networkd to bring online, so
-      // systemd-networkd-wait-online (pulled in by prosody's After/Wants=network-online.target)
-      // would hold every start of prosody for its 2-minute timeout. Masked for the test only.
-      bindRo: this.init === 'systemd' ? ['/dev/null:/etc/systemd/system/systemd-networkd-wait-online.service'] : [],
     });
     this.cleanups.push(() => this.container.dispose());
     await this.container.waitUntilUp();

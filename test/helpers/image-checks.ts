@@ -117,6 +117,12 @@ export function registerImageTests(init: TestInit): void {
       const failed = (await container.exec(['systemctl', 'list-units', '--failed', '--plain', '--no-legend'], { reject: false })).stdout.trim();
       t.true(state === 'running' || state === 'degraded', `is-system-running: ${state}`);
       t.is(failed, '', `failed units:\n${failed}`);
+      // Host network: the first boot's presets must not enable a network manager that has no
+      // link of its own and whose wait-online would hold prosody for two minutes.
+      for (const unit of ['systemd-networkd.service', 'systemd-networkd-wait-online.service']) {
+        const enabled = (await container.exec(['systemctl', 'is-enabled', unit], { reject: false })).stdout.trim();
+        t.is(enabled, 'disabled', `${unit} is ${enabled}`);
+      }
     } else {
       const runlevel = (await container.exec(['rc-status', '--runlevel'])).stdout.trim();
       t.is(runlevel, 'default');
