@@ -97,7 +97,12 @@ export function registerConfigureTests(init: 'systemd' | 'openrc'): void {
     t.deepEqual(await scenario.credentials(), credentials, 'secrets kept');
   });
 
-  test.serial('after a reboot the server comes up by itself and everything still works', async (t) => {
+  test.serial('a configured server stops cleanly within 10 s; after a reboot it comes up by itself and everything still works', async (t) => {
+    // Stopping with every service running is where a service that ignores its stop (coturn
+    // without a pidfile its init script can find) turns into a forced 30-second kill.
+    const stopped = await scenario.container.stop();
+    t.true(stopped.clean, `stop was forced after ${stopped.seconds} s`);
+    t.true(stopped.seconds < 10, `stop took ${stopped.seconds} s`);
     await scenario.container.reboot();
     assertServerWorks(t, await fullProbe(scenario, credentials), credentials, 'after reboot');
     const turn = await scenario.turnAllocation(credentials.turnSecret);
@@ -153,6 +158,14 @@ export function registerConfigureTests(init: 'systemd' | 'openrc'): void {
     if (init === 'systemd') {
       const timer = await scenario.container.exec(['systemctl', 'is-enabled', 'certbot.timer'], { reject: false });
       t.is(timer.stdout.trim(), 'enabled', 'renewal is scheduled');
+    } else {
+      // Debian's /etc/cron.d/certbot renews where systemd is not PID 1: cron must run now and at boot.
+      const cron = await scenario.container.exec(['rc-service', 'cron', 'status'], { reject: false });
+      t.is(cron.exitCode, 0, `cron is running: ${cron.stdout}${cron.stderr}`);
+      const runlevel = await scenario.container.exec(['rc-update', 'show', 'default'], { reject: false });
+      t.regex(runlevel.stdout, /^\s*cron \|/m, 'cron starts at boot');
+      const entry = await scenario.container.exec(['cat', '/etc/cron.d/certbot'], { reject: false });
+      t.regex(entry.stdout, /certbot -q renew/, 'renewal is scheduled');
     }
   });
 }
