@@ -1,21 +1,12 @@
 import test from 'ava';
+import { scratchDirectories } from '../helpers/scratch.js';
 import { execa } from 'execa';
 import { createHash } from 'node:crypto';
-import { chmod, mkdir, mkdtemp, rm, readdir, readFile, symlink, utimes, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { chmod, mkdir, readdir, readFile, symlink, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { packDirectory } from '../../src/build/pack.js';
 
-/** Temporary directories of this file, removed after all its tests. */
-const scratchDirs: string[] = [];
-async function scratch(prefix: string): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), prefix));
-  scratchDirs.push(dir);
-  return dir;
-}
-test.after.always(async () => {
-  for (const dir of scratchDirs) await rm(dir, { recursive: true, force: true });
-});
+const scratch = scratchDirectories(test);
 
 
 async function sampleTree(): Promise<string> {

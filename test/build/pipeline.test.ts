@@ -4,8 +4,8 @@
  * test/integration/.
  */
 import test from 'ava';
-import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { scratchDirectories } from '../helpers/scratch.js';
+import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { buildRootfs, checkBuildOptions, mountsBelow, sourceDateEpochFrom, type BuildOptions } from '../../src/build/pipeline.js';
 import { runLogged, BuildInterrupted } from '../../src/build/run.js';
@@ -14,16 +14,7 @@ import { packageList } from '../../src/build/stages/package-list.js';
 import type { BuildContext, Stage } from '../../src/build/stage.js';
 import { UserError } from '../../src/lib/errors.js';
 
-/** Temporary directories of this file, removed after all its tests. */
-const scratchDirs: string[] = [];
-async function scratch(prefix: string): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), prefix));
-  scratchDirs.push(dir);
-  return dir;
-}
-test.after.always(async () => {
-  for (const dir of scratchDirs) await rm(dir, { recursive: true, force: true });
-});
+const scratch = scratchDirectories(test);
 
 
 const makeRootfs: Stage = {
