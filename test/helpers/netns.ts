@@ -11,8 +11,8 @@
  * Namespaces still present when the process exits are deleted then (best effort).
  */
 import { randomBytes } from 'node:crypto';
-import { execa, execaSync, type Options } from 'execa';
-import { createNetworkNamespace, deleteNetworkNamespace } from '../../src/boot/netns.js';
+import { execa, type Options } from 'execa';
+import { createNetworkNamespace, deleteNetworkNamespace, deleteNetworkNamespaceSync } from '../../src/boot/netns.js';
 
 export interface NetnsExecResult {
   stdout: string;
@@ -38,13 +38,7 @@ function installExitHook(): void {
   if (exitHookInstalled) return;
   exitHookInstalled = true;
   process.on('exit', () => {
-    for (const name of live) {
-      try {
-        execaSync('ip', ['netns', 'delete', name], { reject: false });
-      } catch {
-        // best effort at exit
-      }
-    }
+    for (const name of live) deleteNetworkNamespaceSync(name);
   });
 }
 
