@@ -18,6 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { Listr, PRESET_TIMESTAMP } from 'listr2';
 import { execa } from 'execa';
 import { UserError } from '../lib/errors.js';
+import { processExists } from '../lib/process-exists.js';
 import { DEFAULT_LEVEL, LEVEL_RANGE, compressionExtension } from './commands.js';
 import { recipePathFor, resolveRecipe } from './recipe/load.js';
 import { CLEANUP_STEPS } from './recipe/schema.js';
@@ -119,22 +120,13 @@ export function sourceDateEpochFrom(env: NodeJS.ProcessEnv, recipeValue: number)
   return Number(raw);
 }
 
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /** Staging directories left by builds that were killed outright (SIGKILL, power loss). */
 async function removeStaleStaging(outDir: string, artifactBase: string): Promise<void> {
   const prefix = `.partial-${artifactBase}-`;
   for (const name of await readdir(outDir).catch(() => [] as string[])) {
     if (!name.startsWith(prefix)) continue;
     const pid = Number(name.slice(prefix.length));
-    if (Number.isInteger(pid) && pid !== process.pid && processAlive(pid)) continue; // a build running now
+    if (Number.isInteger(pid) && pid !== process.pid && processExists(pid)) continue; // a build running now
     await rm(join(outDir, name), { recursive: true, force: true });
   }
 }

@@ -25,6 +25,7 @@ import { mkdir, readdir, readFile, rename, rm, stat, utimes, writeFile } from 'n
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
+import { processExists } from '../../src/lib/process-exists.js';
 
 export type TestInit = 'systemd' | 'openrc';
 
@@ -131,15 +132,6 @@ async function readCached(init: TestInit, key: string): Promise<TestImage | unde
   const now = new Date();
   await utimes(dir, now, now).catch(() => undefined);
   return { init, ...paths, sha256, key };
-}
-
-function processExists(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /** Takes the lock directory, waiting for a live holder and taking over a dead one's. */
