@@ -21,6 +21,7 @@ import { crossFieldProblems, type MasterConfig } from './master-config.js';
 import { MASTER_CONFIG_PATH } from './paths.js';
 import { askQuestions, LineReader, Prompter } from './prompts.js';
 import { APPLY_QUESTION, buildMasterConfig, QUESTIONS, REUSE_QUESTION, WRITE_QUESTION, type Answers, type Environment } from './questions.js';
+import { hostNetworkProblem, internalAddressProblem, readNetworkSnapshot, type NetworkSnapshot } from './network-check.js';
 import { maskedConfig, secretsForRun } from './secrets.js';
 import { pathInRoot } from './validators.js';
 
@@ -56,6 +57,15 @@ function detectInit(root: string): ApplyInit {
   return 'none';
 }
 
+/**
+ * The network to check before changing anything: this machine's, or under a root prefix only
+ * when that root carries its own sys/class/net (tests); a plain image root has none to check.
+ */
+function networkToCheck(root: string): NetworkSnapshot | undefined {
+  if (root !== '/' && !existsSync(pathInRoot(root, '/sys/class/net'))) return undefined;
+  return readNetworkSnapshot(root);
+}
+
 function answersYaml(answers: Answers): string {
   const built = buildMasterConfig(answers, { focus_password: '', jvb_password: '', turn_secret: '' });
   if (!built.ok) return '';
@@ -71,7 +81,10 @@ interface Plan {
   previous?: MasterConfig;
 }
 
-async function plan(options: ConfiguratorOptions, io: ConfiguratorIo, configPath: string): Promise<Plan | number> {
+async function plan(options: ConfiguratorOptions, io: ConfiguratorIo, configPath: string, network: NetworkSnapshot | undefined): Promise<Plan | number> {
+  // Before any question: a container on the wrong network is found out at once, not after twelve answers.
+  const networkProblem = network && !options.noApply ? hostNetworkProblem(network) : undefined;
+  if (networkProblem) throw new UserError(networkProblem);
   const previous = await readMasterConfig(configPath);
   const env = await environment(options.root, previous);
   const withSecrets = (answers: Answers) => {
@@ -125,6 +138,7 @@ async function plan(options: ConfiguratorOptions, io: ConfiguratorIo, configPath
     prompter.say(answersYaml(answers).trimEnd().replace(/^/gm, '  '));
     if (!(await prompter.yesNo(WRITE_QUESTION(configPath), true))) {
       prompter.say('Nothing was written.');
+      io.stdout.write(`${PROGRAM}: SUCCESS: nothing was changed, as asked.\n`);
       return 0;
     }
     const apply = !options.noApply && (await prompter.yesNo(APPLY_QUESTION, true));
@@ -134,6 +148,15 @@ async function plan(options: ConfiguratorOptions, io: ConfiguratorIo, configPath
   }
 }
 
+/**
+ * The last line of every configuring run says plainly how it ended: through `machinectl shell`
+ * (systemd 252) the exit status does not reach the admin, so this line is what they go by.
+ */
+function finalLine(io: ConfiguratorIo, code: number, detail: string): number {
+  (code === 0 ? io.stdout : io.stderr).write(`${PROGRAM}: ${code === 0 ? 'SUCCESS' : 'FAILED'}: ${detail}\n`);
+  return code;
+}
+
 export async function runConfigurator(argv: readonly string[], io: ConfiguratorIo): Promise<number> {
   let options: ConfiguratorOptions;
   try {
@@ -141,7 +164,7 @@ export async function runConfigurator(argv: readonly string[], io: ConfiguratorI
   } catch (error) {
     if (error instanceof UsageError) {
       io.stderr.write(`${PROGRAM}: ${error.message}\nRun '${PROGRAM} --help' for usage.\n`);
-      return 2;
+      return finalLine(io, 2, 'bad command line; nothing was changed.');
     }
     throw error;
   }
@@ -154,38 +177,54 @@ export async function runConfigurator(argv: readonly string[], io: ConfiguratorI
     return 0;
   }
   const configPath = options.config ?? pathInRoot(options.root, MASTER_CONFIG_PATH);
-  try {
-    if (options.show) {
+  if (options.show) {
+    // Prints data only: no SUCCESS line to get in the way of a pipe.
+    try {
       const config = await readMasterConfig(configPath);
       if (!config) throw new UserError(`there is no master config at ${configPath} yet: run ${PROGRAM} to configure first`);
       io.stdout.write(serializeMasterConfig(maskedConfig(config)));
       return 0;
+    } catch (error) {
+      if (!(error instanceof UserError)) throw error;
+      io.stderr.write(`${PROGRAM}: ${error.message}\n`);
+      return error.exitCode;
     }
-    const planned = await plan(options, io, configPath);
-    if (typeof planned === 'number') return planned;
+  }
+  /** Becomes true once the master config may have been written: from then on a failure is not "nothing changed". */
+  let touched = false;
+  try {
+    const network = networkToCheck(options.root);
+    const planned = await plan(options, io, configPath, network);
+    if (typeof planned === 'number') {
+      return planned === 0 ? planned : finalLine(io, planned, 'the answers are not valid; nothing was changed.');
+    }
+    if (planned.apply && network) {
+      const problem = internalAddressProblem(network, planned.config.internal_ip, configPath);
+      if (problem) throw new UserError(problem);
+    }
+    touched = true;
     const outcome = await writeMasterConfig(configPath, planned.config);
     io.stdout.write(
       outcome === 'unchanged' ? `${configPath} is unchanged.\n` : `Wrote ${configPath}${planned.rotated ? ' with new secrets' : ''}.\n`,
     );
     if (!planned.apply) {
       io.stdout.write(`Not applied: run ${PROGRAM} again and re-use the configuration to build the component configurations.\n`);
-      return 0;
+      return finalLine(io, 0, `the configuration is in ${configPath}; it is not applied yet.`);
     }
     // The apply step logs what it wrote, removed and restarted; its failures are UserErrors.
+    const init = detectInit(options.root);
     await applyConfiguration(planned.config, {
       root: options.root,
-      init: detectInit(options.root),
+      init,
       previousConfig: planned.previous,
       rotatedSecrets: planned.rotated,
       log: (line) => io.stdout.write(`${line}\n`),
     });
-    io.stdout.write(`${PROGRAM}: done; \`${PROGRAM} --show\` prints the configuration.\n`);
-    return 0;
+    const state = init === 'none' ? 'configured (no init system here: services were not started)' : 'configured and running';
+    return finalLine(io, 0, `the server https://${planned.config.hostname}/ is ${state}; \`${PROGRAM} --show\` prints the configuration.`);
   } catch (error) {
-    if (error instanceof UserError) {
-      io.stderr.write(`${PROGRAM}: ${error.message}\n`);
-      return error.exitCode;
-    }
-    throw error;
+    if (!(error instanceof UserError)) throw error;
+    io.stderr.write(`${PROGRAM}: ${error.message}\n`);
+    return finalLine(io, error.exitCode, touched ? 'see the message above; run it again once that is fixed.' : 'nothing was changed.');
   }
 }

@@ -16,6 +16,8 @@ runConfigurator(process.argv.slice(2), {
   },
   (error: unknown) => {
     process.stderr.write(`jitsi-meet-config: unexpected failure: ${(error as Error)?.stack ?? String(error)}\n`);
+    // The last line says how it ended, as on every other path (see finalLine in configure.ts).
+    process.stderr.write('jitsi-meet-config: FAILED: unexpected error (a bug: please report it with the lines above).\n');
     process.exitCode = 1;
   },
 );
