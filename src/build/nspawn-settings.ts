@@ -3,7 +3,13 @@
  * systemd-nspawn@.service, whose command line turns on a private user namespace (`-U`) and a
  * veth link (`--network-veth`); this file, placed in /etc/systemd/nspawn/, overrides both so the
  * server sits on the host's network (Jitsi needs its public UDP/TCP ports there) and owns its
- * files with real uids.
+ * files with real uids. It states every setting it relies on (`Private=no` as well as
+ * `VirtualEthernet=no`) rather than trusting defaults that the unit's command line changes.
+ *
+ * Anywhere else (notably /var/lib/machines/<machine>.nspawn, where `machinectl pull-tar` saves
+ * it) systemd applies none of these privileged settings, and the container silently gets the
+ * unit's private network. The file says so, and the configurator refuses to configure such a
+ * container (src/configurator/network-check.ts).
  *
  * OpenRC images boot sysvinit as PID 1, which ignores systemd's stop signal (SIGRTMIN+3) and
  * SIGTERM alike. It acts on SIGPWR: with no /run/powerstatus file it runs the inittab
@@ -23,8 +29,11 @@ export const KILL_SIGNAL: Record<InitSystem, string> = {
 export function nspawnSettings(init: InitSystem): string {
   const lines = [
     `# systemd-nspawn settings for the ${init} Jitsi Meet image.`,
-    '# Install as /etc/systemd/nspawn/<machine>.nspawn: only there (or in /run/systemd/nspawn/)',
-    '# do the privileged settings below take effect.',
+    '# Install as /etc/systemd/nspawn/<machine>.nspawn (mkdir -p /etc/systemd/nspawn first):',
+    '# only there (or in /run/systemd/nspawn/) do all the settings below take effect. Beside the',
+    '# image in /var/lib/machines/ systemd ignores the privileged ones (network, user namespace,',
+    '# capabilities): the container gets a private network that nobody outside can reach, and',
+    '# jitsi-meet-config refuses to configure it.',
     '',
     '[Exec]',
     'Boot=yes',
@@ -33,6 +42,13 @@ export function nspawnSettings(init: InitSystem): string {
     '# Lets the configurator and the videobridge inspect and adjust network settings.',
     'Capability=CAP_NET_ADMIN',
   ];
+  if (init === 'systemd') {
+    lines.push(
+      "# Report the container as started only once systemd inside has finished booting, so",
+      "# `machinectl start` returns when `machinectl shell` and the configurator can be used.",
+      'NotifyReady=yes',
+    );
+  }
   if (init === 'openrc') {
     lines.push(
       '# sysvinit ignores SIGRTMIN+3 and SIGTERM; SIGPWR runs the inittab powerfail action,',
@@ -40,6 +56,14 @@ export function nspawnSettings(init: InitSystem): string {
       `KillSignal=${KILL_SIGNAL.openrc}`,
     );
   }
-  lines.push('', '[Network]', '# Host network: the server answers on the host\'s addresses and ports.', 'VirtualEthernet=no', '');
+  lines.push(
+    '',
+    '[Network]',
+    "# Host network: the server answers on the host's addresses and ports. Both lines are needed:",
+    "# systemd-nspawn@.service asks for a veth link on its command line.",
+    'Private=no',
+    'VirtualEthernet=no',
+    '',
+  );
   return lines.join('\n');
 }

@@ -32,7 +32,22 @@ test('both images get host network, no user namespace and CAP_NET_ADMIN', (t) =>
     t.is(settings.get('Exec.PrivateUsers'), 'no', init);
     t.is(settings.get('Exec.Capability'), 'CAP_NET_ADMIN', init);
     t.is(settings.get('Network.VirtualEthernet'), 'no', init);
+    // systemd-nspawn@.service passes --network-veth: the file must not leave the network to defaults.
+    t.is(settings.get('Network.Private'), 'no', init);
   }
+});
+
+test('the file says where it must be installed and what happens elsewhere', (t) => {
+  for (const init of ['systemd', 'openrc'] as const) {
+    const text = nspawnSettings(init);
+    t.regex(text, /mkdir -p \/etc\/systemd\/nspawn/, init);
+    t.regex(text, /\/var\/lib\/machines\/ systemd ignores the privileged ones/, init);
+  }
+});
+
+test('only the systemd image tells systemd-nspawn to wait for its boot (sysvinit sends no READY=1)', (t) => {
+  t.is(parseSettings(nspawnSettings('systemd')).get('Exec.NotifyReady'), 'yes');
+  t.false(parseSettings(nspawnSettings('openrc')).has('Exec.NotifyReady'));
 });
 
 test('only the OpenRC image changes the stop signal, to one sysvinit acts on', (t) => {
