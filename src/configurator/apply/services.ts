@@ -3,7 +3,7 @@
  * an OpenRC service; both ship in overlays/) and restarting only the services whose inputs
  * changed on this run.
  */
-import { access } from 'node:fs/promises';
+import { access, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { UserError } from '../../lib/errors.js';
@@ -51,6 +51,40 @@ async function isRunning(init: ServiceInit, service: string): Promise<boolean> {
   return result.exitCode === 0;
 }
 
+/** How long to wait for the container's boot to finish before starting services anyway. */
+const BOOT_WAIT_MS = 180_000;
+
+/**
+ * Whether OpenRC under `root` has finished entering its default runlevel: the soft level is
+ * `default` and no runlevel change is under way (OpenRC's rc.starting/rc.stopping markers).
+ */
+export async function openrcBooted(root: string): Promise<boolean> {
+  const softlevel = (await readFile(join(root, 'run/openrc/softlevel'), 'utf8').catch(() => '')).trim();
+  if (softlevel !== 'default') return false;
+  for (const marker of ['rc.starting', 'rc.stopping']) if (await exists(join(root, 'run/openrc', marker))) return false;
+  return true;
+}
+
+/**
+ * Waits until the init has finished booting. The admin may run the configurator right after
+ * `machinectl start` (a script does; OpenRC images report "started" at once): starting our
+ * services while the init is still starting its own races with it.
+ */
+export async function waitForBoot(init: ServiceInit, log: (line: string) => void): Promise<void> {
+  if (init === 'systemd') {
+    // Prints the state and returns once startup finished; a degraded or failed boot is reported by bringUp.
+    await execa('systemctl', ['is-system-running', '--wait'], { stdin: 'ignore', reject: false, timeout: BOOT_WAIT_MS });
+    return;
+  }
+  const deadline = Date.now() + BOOT_WAIT_MS;
+  let said = false;
+  while (!(await openrcBooted('/')) && Date.now() < deadline) {
+    if (!said) log('waiting for OpenRC to finish booting');
+    said = true;
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+}
+
 /**
  * Restarts (or reloads) the running services among `restart`, enables `jitsi-meet-server`
  * at boot and starts it, which starts whatever is not running yet. Fails with the names of
@@ -62,6 +96,7 @@ export async function bringUp(
   restart: readonly Service[],
   log: (line: string) => void,
 ): Promise<string[]> {
+  await waitForBoot(init, log);
   const restarted: string[] = [];
   for (const service of restart) {
     if (!(await isRunning(init, service.name))) continue;

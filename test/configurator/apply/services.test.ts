@@ -1,9 +1,13 @@
 import test from 'ava';
-import { affectedServices } from '../../../src/configurator/apply/services.js';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { scratchDirectories } from '../../helpers/scratch.js';
+import { affectedServices, openrcBooted } from '../../../src/configurator/apply/services.js';
 import { servicesOf } from '../../../src/configurator/apply/run.js';
 import type { MasterConfig } from '../../../src/configurator/master-config.js';
 import { webTls } from '../../../src/configurator/paths.js';
 
+const scratch = scratchDirectories(test);
 const config = { hostname: 'meet.jitsi.test' } as MasterConfig;
 const names = (paths: string[]) => affectedServices(servicesOf(config), paths).map((service) => service.name);
 
@@ -22,4 +26,17 @@ test('a changed file restarts exactly the services that read it', (t) => {
 test('nginx is reloaded, not restarted', (t) => {
   t.true(servicesOf(config).find((service) => service.name === 'nginx')?.reload);
   t.falsy(servicesOf(config).find((service) => service.name === 'prosody')?.reload);
+});
+
+test('OpenRC counts as booted only in runlevel default with no runlevel change under way', async (t) => {
+  const root = await scratch('openrc-boot-');
+  t.false(await openrcBooted(root), 'no /run/openrc yet');
+  await mkdir(join(root, 'run/openrc'), { recursive: true });
+  await writeFile(join(root, 'run/openrc/softlevel'), 'sysinit\n');
+  t.false(await openrcBooted(root), 'still in sysinit');
+  await writeFile(join(root, 'run/openrc/softlevel'), 'default\n');
+  await writeFile(join(root, 'run/openrc/rc.starting'), '');
+  t.false(await openrcBooted(root), 'default is being entered');
+  await rm(join(root, 'run/openrc/rc.starting'));
+  t.true(await openrcBooted(root));
 });
