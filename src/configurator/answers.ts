@@ -47,7 +47,7 @@ const answersSchema = answersSchemaOf(masterConfigSchema as Schema<unknown>);
 
 function leafSchema(key: string): Schema<unknown> | undefined {
   let schema: Schema<unknown> | undefined = masterConfigSchema as Schema<unknown>;
-  for (const part of key.split('.')) schema = schema?.fields?.[part];
+  for (const part of key.split('.')) schema = schema?.fields && Object.hasOwn(schema.fields, part) ? schema.fields[part] : undefined;
   return schema;
 }
 
@@ -92,7 +92,7 @@ export function resolveAnswers(
     return { ok: false, issues: [{ path: '', line: 1, message: 'an answers file is a YAML mapping of master-config keys (like `hostname: meet.example.org`)' }] };
   }
   const given = (document ?? {}) as Record<string, unknown>;
-  if ('secrets' in given) {
+  if (Object.hasOwn(given, 'secrets')) {
     problem('secrets', 'secrets are generated on the first configure and never given; remove this key (`jitsi-meet-config --rotate-secrets` replaces them)');
   }
   const withoutSecrets = Object.fromEntries(Object.entries(given).filter(([key]) => key !== 'secrets'));

@@ -161,7 +161,8 @@ export function object<F extends Fields>(fields: F, options: Common<ObjectOf<F>>
       const out: Record<string, unknown> = {};
       let ok = true;
       for (const key of Object.keys(input)) {
-        if (!(key in fields)) {
+        // Own keys only: `in` would take constructor, toString, __proto__... for known keys.
+        if (!Object.hasOwn(fields, key)) {
           ok = false;
           const known = Object.keys(fields).join(', ');
           ctx.issues.push({
@@ -174,7 +175,7 @@ export function object<F extends Fields>(fields: F, options: Common<ObjectOf<F>>
       for (const [key, field] of Object.entries(fields)) {
         const keyPath = join(path, key);
         const keyLine = ctx.lineOf(input, key) ?? line;
-        if (!(key in input) || input[key] === undefined) {
+        if (!Object.hasOwn(input, key) || input[key] === undefined) {
           if (field.defaultValue) out[key] = field.defaultValue();
           else if (field.optional) out[key] = undefined;
           else if (field.fields) {

@@ -221,3 +221,14 @@ test('--show prints the master config with secrets and the convener password mas
   t.is(parsed.convener.password, '********');
   t.is(parsed.hostname, config.hostname);
 });
+
+test('an answers file with Object.prototype names as keys: unknown keys, exit 2, nothing written', async (t) => {
+  const root = await tempRoot(t);
+  const file = await answersFile(root, 'hostname: localhost\nconstructor: x\ntoString: y\n__proto__: {hostname: evil.example.org}\nconvener:\n  hasOwnProperty: z\n');
+  const result = await runInProcess(['--root', root, '--answers', file]);
+  t.is(result.code, 2, result.stderr);
+  for (const [line, key] of [[2, 'constructor'], [3, 'toString'], [4, '__proto__'], [6, 'convener.hasOwnProperty']] as const) {
+    t.true(result.stderr.includes(`${file}:${line}: ${key}: unknown key`), `${key}:\n${result.stderr}`);
+  }
+  t.false((await readdir(root)).includes('etc'), 'nothing written');
+});

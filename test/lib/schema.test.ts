@@ -44,3 +44,12 @@ test('validate works on in-memory values and docs rows come from the same table'
   t.deepEqual(rows.map((r) => r.key), ['name', 'suite', 'packages', 'level', 'keep', 'note', 'nested', 'nested.deep']);
   t.is(rows.find((r) => r.key === 'level')!.default, '6');
 });
+
+test('names that Object.prototype carries are unknown keys like any other, at any depth', (t) => {
+  for (const name of ['constructor', 'toString', 'hasOwnProperty', 'valueOf', '__proto__']) {
+    const top = t.throws(() => parseYaml(recipeLike, `name: a\n${name}: 1\n`, 'r.yaml'), { instanceOf: SchemaError }, name);
+    t.regex(top!.message, new RegExp(`^r\\.yaml:2: ${name}: unknown key`), name);
+    const nested = t.throws(() => parseYaml(recipeLike, `name: a\nnested:\n  ${name}: x\n`, 'r.yaml'), { instanceOf: SchemaError }, name);
+    t.regex(nested!.message, new RegExp(`^r\\.yaml:3: nested\\.${name}: unknown key`), name);
+  }
+});

@@ -119,3 +119,9 @@ test('overlays must exist below overlays/, suite must be set somewhere, YAML err
   const badService = await recipeError(t, { 'recipes/top.yaml': 'base: { suite: bookworm }\nservices-off: [nginx, "rm -rf"]\n' });
   t.regex(badService, /^recipes\/top\.yaml:2: services-off\[1\]: 'rm -rf' is not a service name$/);
 });
+
+test('Object.prototype names are unknown keys in a recipe too', async (t) => {
+  const message = await recipeError(t, { 'recipes/top.yaml': 'base:\n  suite: bookworm\n  constructor: x\n__proto__: {packages: []}\n' });
+  t.regex(message, /top\.yaml:3: base\.constructor: unknown key/);
+  t.regex(message, /top\.yaml:4: __proto__: unknown key/);
+});
