@@ -90,13 +90,26 @@ export function checkUsername(value: string): string | undefined {
     : `"${value}" is not a valid user name: use lower-case letters, digits, dot, dash or underscore, starting with a letter`;
 }
 
+/**
+ * The characters a convener password may hold, also checked when a (hand-edited) master config
+ * is read: printable ASCII. Prosody stores the SASLprep form of a password (NFKC: full-width
+ * `Ｐａｓｓ` becomes `Pass`), so a client that hashes what was typed, and our own check of the
+ * stored account, would never match another character set.
+ */
+export function checkPasswordCharacters(value: string): string | undefined {
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f\u007f]/.test(value)) return 'the password must not contain control characters';
+  if (/[^\u0020-\u007e]/.test(value)) {
+    return 'the password must be printable ASCII (letters a-z and A-Z, digits, punctuation, spaces): prosody would store other characters in a normalized form that logins cannot match';
+  }
+  return undefined;
+}
+
 /** The convener's password ends up in a prosody account: printable, no surrounding blanks, not trivially short. */
 export function checkPassword(value: string): string | undefined {
   if (value.length < 8) return 'the password is too short: give at least 8 characters';
   if (value !== value.trim()) return 'the password must not start or end with a blank';
-  // eslint-disable-next-line no-control-regex
-  if (/[\u0000-\u001f\u007f]/.test(value)) return 'the password must not contain control characters';
-  return undefined;
+  return checkPasswordCharacters(value);
 }
 
 /** Where a path the admin typed lives when the configurator runs on a root prefix (tests, builds). */

@@ -54,3 +54,14 @@ test('reading: absent file is undefined; an invalid one names file, line, key an
   t.regex(error!.message, new RegExp(`${path}:\\d+: hostname: "meet" is not a fully qualified`));
   t.regex(error!.message, new RegExp(`${path}:\\d+: jvb_max_memory: 12m is too little`));
 });
+
+test('a hand-edited convener password outside printable ASCII is refused with file and line, before anything is rewritten', async (t) => {
+  const dir = await tempRoot(t);
+  const path = join(dir, 'master.yaml');
+  const text = serializeMasterConfig(sample()).replace('password: "yes"', 'password: Ｐａｓｓｗｏｒｄ１２３');
+  t.true(text.includes('Ｐａｓｓｗｏｒｄ１２３'));
+  await writeFile(path, text);
+  const error = await t.throwsAsync(readMasterConfig(path));
+  t.regex(error!.message, new RegExp(`${path}:\\d+: convener\\.password: .*printable ASCII`));
+  t.is(await readFile(path, 'utf8'), text, 'left as it was');
+});

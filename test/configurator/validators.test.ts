@@ -62,6 +62,11 @@ test('e-mail, user name and password checks', (t) => {
   t.regex(checkPassword('short')!, /too short/);
   t.regex(checkPassword(' leading-blank')!, /blank/);
   t.regex(checkPassword('tab\there-too')!, /control characters/);
+  // Prosody keeps the SASLprep (NFKC) form of a password; a client that hashes what was typed
+  // would never match it, nor would our own account check.
+  t.regex(checkPassword('Ｐａｓｓｗｏｒｄ１２３')!, /printable ASCII/);
+  t.regex(checkPassword('passwörter-sind-gut')!, /printable ASCII/);
+  t.is(checkPassword('Pass word ~!@#$%^&*()'), undefined);
 });
 
 test('own certificate and key: must exist, be PEM, be a matching unencrypted pair', async (t) => {
