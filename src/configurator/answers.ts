@@ -96,6 +96,10 @@ export function resolveAnswers(
     problem('secrets', 'secrets are generated on the first configure and never given; remove this key (`jitsi-meet-config --rotate-secrets` replaces them)');
   }
   const withoutSecrets = Object.fromEntries(Object.entries(given).filter(([key]) => key !== 'secrets'));
+  // `hostname:` with nothing after it is more likely a slip than a wish for the default.
+  for (const [key, value] of leaves(withoutSecrets)) {
+    if (value === null) problem(key, 'has no value: give one, or leave the key out to take the default');
+  }
   const schemaResult = validate(answersSchema, withoutSecrets, lineOf);
   if (!schemaResult.ok) for (const issue of schemaResult.issues) problem(issue.path, issue.message);
 

@@ -8,8 +8,10 @@
  * docs all come from it. Input rules (FQDN, addresses, memory sizes, e-mail) are checks on
  * the fields; rules that relate several fields live in `crossFieldProblems`.
  */
+import { isIP } from 'node:net';
 import { boolean, object, oneOf, optional, string, type Infer, type Issue } from '../lib/schema.js';
 import {
+  checkAcmeServer,
   checkEmail,
   checkHostname,
   checkIp,
@@ -65,7 +67,7 @@ export const masterConfigSchema = object(
     letsencrypt: object(
       {
         email: optional(string({ doc: 'Contact address for the ACME account (mode `letsencrypt`).', check: checkEmail })),
-        server: string({ doc: 'ACME directory URL.', default: LETS_ENCRYPT_DIRECTORY }),
+        server: string({ doc: 'ACME directory URL (https).', default: LETS_ENCRYPT_DIRECTORY, check: checkAcmeServer }),
       },
       { doc: 'Let\'s Encrypt (ACME) settings, used with tls.mode `letsencrypt`.' },
     ),
@@ -87,6 +89,14 @@ export type TlsMode = MasterConfig['tls']['mode'];
 /** Rules spanning several keys. Each issue names the key an admin has to change. */
 export function crossFieldProblems(config: MasterConfig): Issue[] {
   const issues: Issue[] = [];
+  const family = (address: string) => (isIP(address) === 6 ? 'IPv6' : 'IPv4');
+  if (family(config.internal_ip) !== family(config.external_ip)) {
+    // The videobridge maps one address to the other (NAT); that works only within one family.
+    issues.push({
+      path: 'internal_ip',
+      message: `${config.internal_ip} is ${family(config.internal_ip)} but the external address ${config.external_ip} is ${family(config.external_ip)}: give both of one family`,
+    });
+  }
   if (config.tls.mode === 'own') {
     if (!config.tls.cert) issues.push({ path: 'tls.cert', message: 'tls.mode is `own`: give the path of your certificate' });
     if (!config.tls.key) issues.push({ path: 'tls.key', message: 'tls.mode is `own`: give the path of your private key' });

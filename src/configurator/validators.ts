@@ -34,8 +34,35 @@ export function checkHostname(value: string): string | undefined {
   return undefined;
 }
 
+/**
+ * An address this server can have: IPv4 or IPv6, written plainly. Refused with the reason:
+ * the unspecified address, IPv4-mapped IPv6 (give the IPv4 form), zone indexes, link-local,
+ * multicast and broadcast addresses (none can be where clients reach a server; a link-local
+ * one would also be written into coturn as an allowed peer, overriding its deny list).
+ */
 export function checkIp(value: string): string | undefined {
-  return isIP(value) ? undefined : `"${value}" is not an IPv4 or IPv6 address (like 203.0.113.7 or 2001:db8::7)`;
+  const version = isIP(value);
+  if (!version) return `"${value}" is not an IPv4 or IPv6 address (like 203.0.113.7 or 2001:db8::7)`;
+  const why = (reason: string) => `"${value}" is ${reason}: give this machine's own address (like 203.0.113.7 or 2001:db8::7)`;
+  if (version === 6 && value.includes('%')) return why('an IPv6 address with a zone index, which is only meaningful on one machine');
+  const mapped = /^::ffff:(?:(\d+\.\d+\.\d+\.\d+)|([0-9a-f]{1,4}):([0-9a-f]{1,4}))$/i.exec(value);
+  if (mapped) {
+    const v4 = mapped[1] ?? [parseInt(mapped[2], 16) >> 8, parseInt(mapped[2], 16) & 255, parseInt(mapped[3], 16) >> 8, parseInt(mapped[3], 16) & 255].join('.');
+    return `"${value}" is an IPv4-mapped IPv6 address: write it as ${v4}`;
+  }
+  if (version === 4) {
+    const [a, b] = value.split('.').map(Number);
+    if (value === '0.0.0.0') return why('the unspecified address (listen on all), not the address of a server');
+    if (value === '255.255.255.255') return why('the broadcast address');
+    if (a >= 224 && a <= 239) return why('a multicast address');
+    if (a === 169 && b === 254) return why('a link-local address, which clients beyond this link cannot reach');
+    return undefined;
+  }
+  const lower = value.toLowerCase();
+  if (/^(0*:)*:?0*$/.test(lower) || lower === '::') return why('the unspecified address (listen on all), not the address of a server');
+  if (/^ff/.test(lower)) return why('a multicast address');
+  if (/^fe[89ab]/.test(lower)) return why('a link-local address, which clients beyond this link cannot reach');
+  return undefined;
 }
 
 /** Private, loopback, link-local, CGNAT, documentation-free check of reachability by others. */
@@ -62,6 +89,8 @@ export function isPublicAddress(address: string): boolean {
 
 const MEMORY = /^([0-9]+)([kmg])$/i;
 const MIN_MEMORY_BYTES = 256 * 1024 * 1024;
+/** Far beyond what a videobridge uses (a few GiB), yet a heap a JVM can be given. */
+const MAX_MEMORY_BYTES = 256 * 1024 ** 3;
 
 /** Bytes of a Java-style size (`1024m`, `2g`); undefined when malformed. */
 export function memoryBytes(value: string): number | undefined {
@@ -75,11 +104,32 @@ export function checkMemory(value: string): string | undefined {
   const bytes = memoryBytes(value);
   if (bytes === undefined) return `"${value}" is not a memory size: write a number followed by k, m or g (like 1024m or 2g)`;
   if (bytes < MIN_MEMORY_BYTES) return `${value} is too little for the videobridge: give at least 256m`;
+  if (bytes > MAX_MEMORY_BYTES) return `${value} is too much for the videobridge's heap: give at most 256g (a few g serve hundreds of participants)`;
   return undefined;
 }
 
+/**
+ * An e-mail address for the ACME account. It reaches certbot as an option's value: one that
+ * starts with `-` is refused so it can never read as an option, and so is a domain label
+ * starting or ending with `-`.
+ */
 export function checkEmail(value: string): string | undefined {
-  return /^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(value) ? undefined : `"${value}" is not an e-mail address (like admin@example.org)`;
+  const valid = /^[A-Za-z0-9._%+][A-Za-z0-9._%+-]*@(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$/.test(value);
+  return valid ? undefined : `"${value}" is not an e-mail address (like admin@example.org)`;
+}
+
+/** The ACME directory: an https URL with a host (certbot talks to it with the account key). */
+export function checkAcmeServer(value: string): string | undefined {
+  let url: URL | undefined;
+  try {
+    url = new URL(value);
+  } catch {
+    url = undefined;
+  }
+  if (!url || url.protocol !== 'https:' || !url.hostname || /\s/.test(value)) {
+    return `"${value}" is not an https URL of an ACME directory (like https://acme-v02.api.letsencrypt.org/directory)`;
+  }
+  return undefined;
 }
 
 /** XMPP localparts we accept: simple, lower case, so nothing needs escaping anywhere. */

@@ -232,3 +232,21 @@ test('an answers file with Object.prototype names as keys: unknown keys, exit 2,
   }
   t.false((await readdir(root)).includes('etc'), 'nothing written');
 });
+
+test('an explicit null is not "left out": it is reported, and so are a NAT pair of two families and a bad ACME URL', async (t) => {
+  const root = await tempRoot(t);
+  const file = await answersFile(
+    root,
+    'hostname: null\nexternal_ip: 203.0.113.7\ninternal_ip: "fd00::5"\nletsencrypt:\n  server: --staging\n  email: -v@x.org\n',
+  );
+  const result = await runInProcess(['--root', root, '--answers', file]);
+  t.is(result.code, 2, result.stderr);
+  t.true(result.stderr.includes(`${file}:1: hostname: has no value: give one, or leave the key out to take the default`), result.stderr);
+  t.true(result.stderr.includes(`${file}:5: letsencrypt.server: "--staging" is not an https URL`), result.stderr);
+  t.true(result.stderr.includes(`${file}:6: letsencrypt.email: "-v@x.org" is not an e-mail address`), result.stderr);
+  const nat = await answersFile(root, 'hostname: meet.jitsi.test\nexternal_ip: 203.0.113.7\ninternal_ip: "fd00::5"\n');
+  const mixed = await runInProcess(['--root', root, '--answers', nat]);
+  t.is(mixed.code, 2, mixed.stderr);
+  t.true(mixed.stderr.includes(`${nat}:3: internal_ip: fd00::5 is IPv6 but the external address 203.0.113.7 is IPv4`), mixed.stderr);
+  t.false((await readdir(root)).includes('etc'), 'nothing written');
+});

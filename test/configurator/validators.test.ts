@@ -4,6 +4,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   checkCertificateFile,
+  checkAcmeServer,
   checkEmail,
   checkHostname,
   checkIp,
@@ -26,10 +27,23 @@ test('hostname: localhost and FQDNs pass; single labels, upper case, bad labels 
 });
 
 test('addresses: IPv4 and IPv6 pass, anything else is explained', (t) => {
-  for (const good of ['203.0.113.7', '10.0.0.1', '::1', '2001:db8::7', 'fe80::1']) t.is(checkIp(good), undefined, good);
+  for (const good of ['203.0.113.7', '10.0.0.1', '127.0.0.1', '::1', '2001:db8::7', 'fd00::5']) t.is(checkIp(good), undefined, good);
   for (const bad of ['999.1.1.1', '1.2.3', '203.0.113.7/24', '2001:db8:::7', 'meet.example.org', ' 1.2.3.4', '']) {
     t.regex(checkIp(bad) ?? '', /is not an IPv4 or IPv6 address/, bad);
   }
+});
+
+test('addresses a server cannot have are explained, not accepted', (t) => {
+  t.regex(checkIp('0.0.0.0')!, /unspecified address .* not the address of a server/);
+  t.regex(checkIp('::')!, /unspecified address/);
+  t.regex(checkIp('::ffff:7f00:1')!, /IPv4-mapped .* write it as 127\.0\.0\.1/);
+  t.regex(checkIp('::ffff:203.0.113.7')!, /write it as 203\.0\.113\.7/);
+  t.regex(checkIp('fe80::1%eth0')!, /zone index/);
+  t.regex(checkIp('fe80::1')!, /link-local/);
+  t.regex(checkIp('169.254.3.4')!, /link-local/);
+  t.regex(checkIp('224.0.0.1')!, /multicast/);
+  t.regex(checkIp('ff02::1')!, /multicast/);
+  t.regex(checkIp('255.255.255.255')!, /broadcast/);
 });
 
 test('public addresses and hostnames decide whether Let\'s Encrypt is offered', (t) => {
@@ -49,12 +63,18 @@ test('memory: k/m/g sizes of at least 256 MiB; smaller or malformed values are e
   for (const good of ['256m', '1024m', '2g', '262144k']) t.is(checkMemory(good), undefined, good);
   t.regex(checkMemory('255m')!, /too little .* at least 256m/);
   t.regex(checkMemory('100k')!, /too little/);
+  t.regex(checkMemory('99999999999999999999999g')!, /too much .* at most 256g/);
+  t.regex(checkMemory('257g')!, /too much/);
+  t.is(checkMemory('256g'), undefined);
   for (const bad of ['1024', 'lots', '1.5g', '-512m', '512 m', '512mb', '']) t.regex(checkMemory(bad) ?? '', /is not a memory size/, bad);
 });
 
 test('e-mail, user name and password checks', (t) => {
   t.is(checkEmail('admin@example.org'), undefined);
-  for (const bad of ['admin', 'admin@', '@example.org', 'admin@example', 'ad min@example.org']) t.regex(checkEmail(bad) ?? '', /is not an e-mail address/, bad);
+  for (const bad of ['admin', 'admin@', '@example.org', 'admin@example', 'ad min@example.org', '-v@x.org', '--staging@x.org', 'a@-x.org']) {
+    t.regex(checkEmail(bad) ?? '', /is not an e-mail address/, bad);
+  }
+  t.is(checkEmail('first.last+jitsi@mail.example.org'), undefined);
   t.is(checkUsername('admin'), undefined);
   t.regex(checkUsername('focus')!, /reserved/);
   t.regex(checkUsername('Admin')!, /not a valid user name/);
@@ -103,4 +123,12 @@ test('own certificate paths are looked up under the root prefix', async (t) => {
   t.is(checkCertificateFile('/srv/meet.crt', root), undefined);
   t.is(checkKeyMatchesCertificate('/srv/meet.key', '/srv/meet.crt', root), undefined);
   t.regex(checkCertificateFile('/srv/meet.crt', '/nonexistent-root')!, /does not exist/);
+});
+
+test('ACME server: an https URL with a host, nothing else', (t) => {
+  t.is(checkAcmeServer('https://acme-v02.api.letsencrypt.org/directory'), undefined);
+  t.is(checkAcmeServer('https://127.0.0.1:14000/dir'), undefined);
+  for (const bad of ['', '--staging', 'http://acme.example.org/directory', 'acme-v02.api.letsencrypt.org/directory', 'https://', 'https://x y/']) {
+    t.regex(checkAcmeServer(bad) ?? '', /is not an https URL/, bad);
+  }
 });
