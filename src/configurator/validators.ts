@@ -4,9 +4,10 @@
  * prompts show that sentence and ask again, `--answers` lists it with its key.
  */
 import { createPrivateKey, createPublicKey, X509Certificate, type KeyObject } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import { isIP } from 'node:net';
+import { UserError } from '../lib/errors.js';
+import { readSmallRegularFile } from './small-file.js';
 
 const LABEL = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/;
 
@@ -170,8 +171,9 @@ export function pathInRoot(root: string, path: string): string {
 function readPem(root: string, path: string, what: string): { text: string } | { problem: string } {
   if (!isAbsolute(path)) return { problem: `give the absolute path of the ${what} (like /root/${what === 'certificate' ? 'meet.crt' : 'meet.key'}), not "${path}"` };
   try {
-    return { text: readFileSync(pathInRoot(root, path), 'utf8') };
+    return { text: readSmallRegularFile(pathInRoot(root, path), path) };
   } catch (error) {
+    if (error instanceof UserError) return { problem: error.message };
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') return { problem: `${path} does not exist: give the path of your ${what}` };
     if (code === 'EISDIR') return { problem: `${path} is a directory: give the path of your ${what} file` };

@@ -132,3 +132,16 @@ test('ACME server: an https URL with a host, nothing else', (t) => {
     t.regex(checkAcmeServer(bad) ?? '', /is not an https URL/, bad);
   }
 });
+
+test('own certificate and key must be regular files of sane size: devices, FIFOs and huge files are refused at once', async (t) => {
+  const dir = await tempRoot(t);
+  const fifo = join(dir, 'pipe.crt');
+  await execa('mkfifo', [fifo]);
+  const huge = join(dir, 'huge.crt');
+  await writeFile(huge, Buffer.alloc(2 * 1024 * 1024, 'A'));
+  // Each would hang (FIFO) or eat memory without end (/dev/zero) if it were read.
+  t.regex(checkCertificateFile('/dev/zero')!, /\/dev\/zero is not a regular file/);
+  t.regex(checkCertificateFile(fifo)!, /is not a regular file/);
+  t.regex(checkCertificateFile(huge)!, /is larger than 1 MiB/);
+  t.regex(checkKeyMatchesCertificate('/dev/urandom', huge)!, /\/dev\/urandom is not a regular file/);
+});

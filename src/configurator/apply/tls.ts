@@ -8,6 +8,7 @@
  */
 import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { readSmallRegularFile } from '../small-file.js';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { UserError } from '../../lib/errors.js';
@@ -141,12 +142,16 @@ export async function installPair(pair: TlsPair, certPem: Buffer | string, keyPe
 export async function installOwnPair(source: TlsPair, target: TlsPair, access: KeyAccess, backupDir: string, root: string): Promise<PairOutcome> {
   // The admin's paths are paths inside the image, like every path of the master config; the
   // answers were checked under the same root (validators.ts), so read them there too.
-  const certPem = await readFile(pathInRoot(root, source.cert), 'utf8').catch(() => {
-    throw new UserError(`tls.cert: cannot read ${source.cert}; give the path of your certificate (PEM)`);
-  });
-  const keyPem = await readFile(pathInRoot(root, source.key), 'utf8').catch(() => {
-    throw new UserError(`tls.key: cannot read ${source.key}; give the path of your private key (PEM)`);
-  });
+  const read = (key: 'cert' | 'key', what: string) => {
+    try {
+      return readSmallRegularFile(pathInRoot(root, source[key]), source[key]);
+    } catch (error) {
+      if (error instanceof UserError) throw new UserError(`tls.${key}: ${error.message}`);
+      throw new UserError(`tls.${key}: cannot read ${source[key]}; give the path of your ${what} (PEM)`);
+    }
+  };
+  const certPem = read('cert', 'certificate');
+  const keyPem = read('key', 'private key');
   const certificate = parseCertificate(certPem);
   if (!certificate) throw new UserError(`tls.cert: ${source.cert} is not a PEM certificate`);
   let matches = false;
