@@ -6,10 +6,11 @@
  * such as the own-cert pair, missing answers that have no default, cross-field rules), so
  * one run lists them all.
  */
-import { readFile } from 'node:fs/promises';
+import { UserError } from '../lib/errors.js';
 import { object, optional, validate, yamlSyntaxIssue, type Issue, type Schema } from '../lib/schema.js';
 import { loadYamlWithPositions, type Key } from '../lib/yaml-positions.js';
 import { crossFieldProblems, masterConfigSchema, type MasterConfig } from './master-config.js';
+import { readBoundedText } from './small-file.js';
 import {
   buildMasterConfig,
   checkMessage,
@@ -169,12 +170,16 @@ export function resolveAnswers(
   return { ok: true, resolved: { answers, defaulted } };
 }
 
+/** An answers file holds a dozen keys; anything this large is a mistake (and parsing it would take long). */
+const MAX_ANSWERS_BYTES = 64 * 1024;
+
 /** Read and resolve an answers file. YAML syntax errors and unreadable files are issues too. */
 export async function loadAnswersFile(file: string, env: Environment): Promise<AnswersOutcome> {
   let text: string;
   try {
-    text = await readFile(file, 'utf8');
+    text = await readBoundedText(file, MAX_ANSWERS_BYTES);
   } catch (error) {
+    if (error instanceof UserError) return { ok: false, issues: [{ path: '', message: error.message }] };
     return { ok: false, issues: [{ path: '', message: `cannot read the answers file (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})` }] };
   }
   let loaded;

@@ -4,7 +4,7 @@
  * descriptor, so a FIFO cannot hang the configurator, a device like /dev/zero cannot fill its
  * memory, and a path swapped between a check and the read is still caught.
  */
-import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, constants, createReadStream, fstatSync, openSync, readSync } from 'node:fs';
 import { UserError } from '../lib/errors.js';
 
 /** Far above any certificate chain or private key in PEM. */
@@ -32,4 +32,24 @@ export function readSmallRegularFile(path: string, shownPath = path, maxBytes = 
   } finally {
     closeSync(fd);
   }
+}
+
+/**
+ * The text of a file or stream (`--answers /dev/stdin` works) of at most `maxBytes`; throws a
+ * UserError as soon as more arrives, so a huge or endless input is refused without reading it.
+ */
+export async function readBoundedText(path: string, maxBytes: number): Promise<string> {
+  const chunks: Buffer[] = [];
+  let total = 0;
+  const stream = createReadStream(path);
+  try {
+    for await (const chunk of stream) {
+      total += (chunk as Buffer).length;
+      if (total > maxBytes) throw new UserError(`${path} is larger than ${Math.round(maxBytes / 1024)} KiB: that is not an answers file`);
+      chunks.push(chunk as Buffer);
+    }
+  } finally {
+    stream.destroy();
+  }
+  return Buffer.concat(chunks).toString('utf8');
 }

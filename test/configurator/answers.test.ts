@@ -6,7 +6,8 @@ import { resolveAnswers } from '../../src/configurator/answers.js';
 import { readMasterConfig } from '../../src/configurator/config-file.js';
 import { LETS_ENCRYPT_DIRECTORY } from '../../src/configurator/master-config.js';
 import { MASTER_CONFIG_PATH } from '../../src/configurator/paths.js';
-import { makePair, runInProcess, runProcess, tempRoot } from './_helpers.js';
+import { execa } from 'execa';
+import { MAIN, makePair, runInProcess, runProcess, TSX, tempRoot } from './_helpers.js';
 
 const env = { root: '/', primaryAddress: '198.51.100.9' };
 
@@ -249,4 +250,16 @@ test('an explicit null is not "left out": it is reported, and so are a NAT pair 
   t.is(mixed.code, 2, mixed.stderr);
   t.true(mixed.stderr.includes(`${nat}:3: internal_ip: fd00::5 is IPv6 but the external address 203.0.113.7 is IPv4`), mixed.stderr);
   t.false((await readdir(root)).includes('etc'), 'nothing written');
+});
+
+test('a huge answers file is refused at once, a piped one is read', async (t) => {
+  const root = await tempRoot(t);
+  const huge = await answersFile(root, Array.from({ length: 300_000 }, (_, i) => `key${i}: ${i}`).join('\n'));
+  const result = await runInProcess(['--root', root, '--answers', huge]);
+  t.is(result.code, 2);
+  t.regex(result.stderr, /is larger than 64 KiB: that is not an answers file/);
+  // A real pipe, as a shell gives one (execa's stdin is a socket, which /dev/stdin cannot open).
+  const piped = await execa('sh', ['-c', 'printf "hostname: localhost\\n" | "$0" "$@"', TSX, MAIN, '--root', root, '--no-apply', '--answers', '/dev/stdin'], { reject: false, env: { NODE_OPTIONS: '' } });
+  t.is(piped.exitCode, 0, String(piped.stderr));
+  t.like(await readMasterConfig(join(root, MASTER_CONFIG_PATH)), { hostname: 'localhost' });
 });
