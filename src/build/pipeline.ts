@@ -10,6 +10,7 @@
  * runs, the work directory is removed (after making sure nothing is mounted below it and no
  * process is still running in it), and the next build starts from scratch.
  */
+import { BUILD_STAGING_PREFIX } from '../release/artifacts.js';
 import { constants } from 'node:os';
 import { access, mkdir, mkdtemp, readdir, readFile, readlink, rename, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -226,7 +227,7 @@ export async function buildRootfs(options: BuildOptions): Promise<BuildResult> {
 
   const finalOutDir = resolve(cwd, options.outDir ?? 'dist');
   const artifactBase = `${recipe.distro}-jitsi-${options.init}`;
-  const stagingDir = join(finalOutDir, `.partial-${artifactBase}-${process.pid}`);
+  const stagingDir = join(finalOutDir, `${BUILD_STAGING_PREFIX}${artifactBase}-${process.pid}`);
   try {
     await mkdir(finalOutDir, { recursive: true });
     await removeStaleStaging(finalOutDir, artifactBase);

@@ -3,11 +3,18 @@
  * is: systemd-pull fetches `<tarball>`, `<name>.nspawn`, `SHA256SUMS` and `SHA256SUMS.gpg`
  * from the same URL prefix, and people fetch `<file>.asc` to check one file with gpg.
  */
-import { readdir } from 'node:fs/promises';
+import type { Dirent } from 'node:fs';
+import { readdir, readlink } from 'node:fs/promises';
+import { join } from 'node:path';
 
 export const SUMS_FILE = 'SHA256SUMS';
 export const SUMS_SIGNATURE_FILE = 'SHA256SUMS.gpg';
 export const SIGNATURE_SUFFIX = '.asc';
+/**
+ * Prefix of the build's private staging directory inside the output directory (see the build
+ * pipeline): it holds a build still running, whose files join the release only when it succeeds.
+ */
+export const BUILD_STAGING_PREFIX = '.partial-';
 /** Prefix of our own temporary files: a crashed run leaves only names like these behind. */
 export const TEMPORARY_PREFIX = '.nspawn-jitsi-sign-';
 
@@ -44,12 +51,32 @@ export interface ReleaseListing {
   leftovers: string[];
   /** Everything else: files nobody signs or lists. */
   unknown: string[];
+  /**
+   * Entries that are not regular files: folders, symbolic links, FIFOs, devices, sockets.
+   * Never read (a FIFO would hang, a link to /dev/zero never end, a link to /etc/shadow leak
+   * it into SHA256SUMS), never signed, never published: each with the reason.
+   */
+  notFiles: { name: string; why: string }[];
+}
+
+/** Why a directory entry that is not a regular file cannot be part of a release. */
+async function notAFile(dir: string, entry: Dirent): Promise<string> {
+  if (entry.isDirectory()) {
+    return 'a folder: sign and verify look at files directly in the release directory, so what it holds would be published unsigned; move it out';
+  }
+  if (entry.isSymbolicLink()) {
+    const target = await readlink(join(dir, entry.name)).catch(() => '?');
+    return `a symbolic link (to ${target}): a link can point anywhere, and a web server may or may not follow it; put the file itself here`;
+  }
+  return 'not a regular file (a FIFO, device or socket): nothing to publish; remove it';
 }
 
 export async function listRelease(dir: string): Promise<ReleaseListing> {
   const entries = await readdir(dir, { withFileTypes: true });
-  // Symbolic links count as files: a release directory may link to artifacts stored elsewhere.
-  const files = entries.filter((entry) => entry.isFile() || entry.isSymbolicLink()).map((entry) => entry.name);
+  const files = entries.filter((entry) => entry.isFile()).map((entry) => entry.name);
+  const buildInProgress = (entry: Dirent) => entry.isDirectory() && entry.name.startsWith(BUILD_STAGING_PREFIX);
+  const notFiles = await Promise.all(entries.filter((entry) => !entry.isFile() && !buildInProgress(entry)).map(async (entry) => ({ name: entry.name, why: await notAFile(dir, entry) })));
+  notFiles.sort((a, b) => (a.name < b.name ? -1 : 1));
   const present = new Set(files);
   const listing: ReleaseListing = {
     artifacts: [],
@@ -60,6 +87,7 @@ export async function listRelease(dir: string): Promise<ReleaseListing> {
     publicKeys: [],
     leftovers: [],
     unknown: [],
+    notFiles,
   };
   for (const name of files.sort()) {
     if (name === SUMS_FILE || name === SUMS_SIGNATURE_FILE) continue;

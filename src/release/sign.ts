@@ -66,6 +66,7 @@ async function mergedListing(dir: string, stagingDir: string | undefined) {
     publicKeys: [...base.publicKeys, ...staged.publicKeys],
     leftovers: base.leftovers,
     unknown: [...base.unknown, ...staged.unknown.map((name) => join(stagingDir, name))],
+    notFiles: [...base.notFiles, ...staged.notFiles.map((entry) => ({ ...entry, name: join(stagingDir, entry.name) }))],
   };
   return { listing, paths, sumsDir: dir };
 }
@@ -76,6 +77,7 @@ async function mergedListing(dir: string, stagingDir: string | undefined) {
  */
 export function refuseUncovered(dir: string, listing: ReleaseListing): void {
   const refused = [
+    ...listing.notFiles.map(({ name, why }) => `${name}: ${why}`),
     ...listing.unknown.map((name) => `${name}: neither an artifact (.tar*, .nspawn, .packages) nor a signature; move it out of the release directory`),
     ...listing.orphanSignatures.map(
       (name) => `${name}: signature of ${name.slice(0, -SIGNATURE_SUFFIX.length)}, which is not in the directory; delete the stale signature`,

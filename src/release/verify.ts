@@ -12,7 +12,7 @@ import { listRelease, SIGNATURE_SUFFIX, SUMS_FILE, SUMS_SIGNATURE_FILE } from '.
 import { parseSums, sha256File } from './checksums.js';
 import { verifyBytes, verifyFile, type SignatureCheck } from './signatures.js';
 
-export type VerifyFailureReason = 'bad signature' | 'unknown key' | 'checksum mismatch' | 'missing file' | 'file not listed' | 'malformed';
+export type VerifyFailureReason = 'bad signature' | 'unknown key' | 'checksum mismatch' | 'missing file' | 'file not listed' | 'not covered' | 'malformed';
 
 export interface VerifyFailure {
   file: string;
@@ -53,9 +53,18 @@ export async function verifyRelease(dir: string, keys: readonly openpgp.PublicKe
     }
   }
 
+  // Beside a signed release, anything the signatures do not cover looks vouched for: a failure.
+  for (const { name, why } of listing.notFiles) fail(name, 'not covered', why);
+  for (const name of listing.unknown) {
+    if (!listed.has(name)) fail(name, 'not covered', `neither an artifact (.tar*, .nspawn, .packages) nor a signature, and not in ${SUMS_FILE}: nothing vouches for it; remove it`);
+  }
+
   const present = new Set(listing.artifacts);
+  const notFiles = new Set(listing.notFiles.map((entry) => entry.name));
   for (const [name, expected] of listed) {
     if (present.has(name)) continue;
+    // Already reported, and never read: a listed name may be a FIFO or a link to a device.
+    if (notFiles.has(name)) continue;
     // Listed but not named like an artifact: still checked when it exists, never called missing.
     const actual = await sha256File(join(dir, name)).catch(() => undefined);
     if (actual === undefined) fail(name, 'missing file', `listed in ${SUMS_FILE} but not in the directory`);

