@@ -42,6 +42,14 @@ async function readPart(file: string): Promise<LoadedPart> {
     const reason = (error as { reason?: string }).reason ?? (error as Error).message;
     throw new RecipeError(formatIssue(file, { path: '', line: mark ? mark.line + 1 : undefined, message: `not valid YAML: ${reason}` }));
   }
+  // Never quote a document that is not a recipe: it may be any file (an include can name one).
+  const isMapping = raw.value !== null && typeof raw.value === 'object' && !Array.isArray(raw.value);
+  const keys = isMapping ? Object.keys(raw.value as object) : [];
+  const known = recipeSchema.fields ?? {};
+  // Not a mapping, or a mapping none of whose keys is a recipe key (how `user:hash:...` lines parse).
+  if ((raw.value !== null && raw.value !== undefined && !isMapping) || (keys.length > 0 && !keys.some((key) => Object.hasOwn(known, key)))) {
+    throw new RecipeError(`${file}: not a recipe: expected a YAML mapping of recipe keys (like \`base: { suite: bookworm }\`)`);
+  }
   const result = validate(recipeSchema, raw.value, raw.lineOf);
   if (!result.ok) throw new RecipeError(new SchemaError(file, result.issues).message);
   return { file, recipe: result.value, raw };
@@ -69,6 +77,9 @@ function issueError(part: LoadedPart, path: (string | number)[], message: string
 async function loadParts(file: string, chain: string[], seen: Set<string>, out: LoadedPart[]): Promise<void> {
   const part = await readPart(file);
   for (const [index, include] of part.recipe.include.entries()) {
+    if (!/\.ya?ml$/.test(include)) {
+      throw issueError(part, ['include', index], `'${include}' is not a recipe part: parts are .yaml files (like include/common.yaml)`);
+    }
     const target = isAbsolute(include) ? include : resolve(dirname(file), include);
     if (chain.includes(target) || target === file) {
       throw issueError(part, ['include', index], `include cycle: ${[...chain, file, target].map((f) => relative(process.cwd(), f) || f).join(' -> ')}`);
@@ -131,8 +142,10 @@ export async function resolveRecipe(file: string, options: ResolveOptions): Prom
     for (const [index, overlay] of recipe.overlays.entries()) {
       if (overlay.init && overlay.init !== options.init) continue;
       const dir = resolve(options.projectRoot, 'overlays', overlay.path);
-      if (relative(join(options.projectRoot, 'overlays'), dir).startsWith('..')) {
-        throw issueError(part, ['overlays', index, 'path'], `'${overlay.path}' points outside overlays/; name a directory below it`);
+      const below = relative(join(options.projectRoot, 'overlays'), dir);
+      if (below === '' || below.startsWith('..') || isAbsolute(below)) {
+        // '' and '.' would copy every overlay, of both init systems, onto the image.
+        throw issueError(part, ['overlays', index, 'path'], `'${overlay.path}' is not below overlays/: name a directory below overlays/ (like common)`);
       }
       try {
         await access(dir);

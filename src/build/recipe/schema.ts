@@ -51,7 +51,8 @@ export const recipeSchema = object(
         mirror: optional(
           string({
             doc: 'Debian mirror URL; http://deb.debian.org/debian when no part sets it.',
-            check: (url) => (/^(https?|file):\/\//.test(url) ? undefined : `'${url}' is not an http(s):// or file:// URL`),
+            // Anchored at both ends and free of blanks: the value becomes one mmdebstrap argument.
+            check: (url) => (/^(https?|file):\/\/[^\s'"\\]+$/.test(url) && URL.canParse(url) ? undefined : `${JSON.stringify(url)} is not an http(s):// or file:// URL`),
           }),
         ),
         variant: optional(

@@ -109,7 +109,7 @@ test('a missing include and an include cycle are refused with the line of the in
 
 test('overlays must exist below overlays/, suite must be set somewhere, YAML errors carry a line', async (t) => {
   const outside = await recipeError(t, { 'recipes/top.yaml': 'base: { suite: bookworm }\noverlays:\n  - path: ../../etc\n' });
-  t.regex(outside, /^recipes\/top\.yaml:3: overlays\[0\]\.path: '\.\.\/\.\.\/etc' points outside overlays\//);
+  t.regex(outside, /^recipes\/top\.yaml:3: overlays\[0\]\.path: '\.\.\/\.\.\/etc' is not below overlays\//);
   const absent = await recipeError(t, { 'recipes/top.yaml': 'base: { suite: bookworm }\noverlays:\n  - { path: common }\n  - { path: gone }\n' });
   t.regex(absent, /^recipes\/top\.yaml:4: overlays\[1\]\.path: overlay directory .*overlays\/gone does not exist$/);
   const noSuite = await recipeError(t, { 'recipes/top.yaml': 'base:\n  mirror: "http://deb.debian.org/debian"\n' });
@@ -124,4 +124,28 @@ test('Object.prototype names are unknown keys in a recipe too', async (t) => {
   const message = await recipeError(t, { 'recipes/top.yaml': 'base:\n  suite: bookworm\n  constructor: x\n__proto__: {packages: []}\n' });
   t.regex(message, /top\.yaml:3: base\.constructor: unknown key/);
   t.regex(message, /top\.yaml:4: __proto__: unknown key/);
+});
+
+test('an include that is not a recipe is refused without quoting its content, and must be a .yaml file', async (t) => {
+  const secret = 'root:$y$j9T$secrethash:19000:0:99999:7:::';
+  const notYaml = await recipeError(t, { 'recipes/top.yaml': 'include: [shadow.yaml]\nbase: { suite: bookworm }\n', 'recipes/shadow.yaml': `${secret}\n` });
+  t.regex(notYaml, /recipes\/shadow\.yaml: not a recipe: expected a YAML mapping of recipe keys/);
+  t.false(notYaml.includes('secrethash'), notYaml);
+  const named = await recipeError(t, { 'recipes/top.yaml': 'include: [/etc/shadow]\nbase: { suite: bookworm }\n' });
+  t.regex(named, /recipes\/top\.yaml:1: include\[0\]: '\/etc\/shadow' is not a recipe part: parts are \.yaml files/);
+  t.false(named.includes('root:'), named);
+});
+
+test('an overlay path must name a directory below overlays/, not overlays/ itself', async (t) => {
+  for (const path of ['""', '.', 'common/..']) {
+    const message = await recipeError(t, { 'recipes/top.yaml': `base: { suite: bookworm }\noverlays:\n  - { path: ${path} }\n`, 'overlays/common/etc/x': 'x' });
+    t.regex(message, /recipes\/top\.yaml:3: overlays\[0\]\.path: .* name a directory below overlays\//, path);
+  }
+});
+
+test('a mirror URL is one URL: no whitespace or newline can reach mmdebstrap', async (t) => {
+  for (const mirror of ['"http://deb.debian.org/debian\\nhttp://evil.example.org/"', '"http://deb.debian.org/debian --include=evil"', '"http://"']) {
+    const message = await recipeError(t, { 'recipes/top.yaml': `base: { suite: bookworm, mirror: ${mirror} }\n` });
+    t.regex(message, /recipes\/top\.yaml:1: base\.mirror: .* is not an http\(s\):\/\/ or file:\/\/ URL/, mirror);
+  }
 });
