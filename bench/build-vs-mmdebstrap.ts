@@ -20,7 +20,7 @@ import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { buildRootfs, PROJECT_ROOT } from '../src/build/pipeline.js';
 import { recipePathFor, resolveRecipe } from '../src/build/recipe/load.js';
-import type { InitSystem } from '../src/build/stage.js';
+import type { InitSystem } from '../src/lib/init-systems.js';
 
 function option(name: string, fallback: string): string {
   const index = process.argv.indexOf(`--${name}`);

@@ -20,18 +20,18 @@ import { copyFile, mkdir, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa, type ResultPromise } from 'execa';
 import { UserError } from '../lib/errors.js';
-import { requireHostTools } from '../lib/host-tools.js';
-import { KILL_SIGNAL } from '../build/nspawn-settings.js';
-import { findNamespaceInitChild, isAlive, pidNamespaceOf, pidsInNamespace } from './proc.js';
+import { requireHostTools } from '../host/tools.js';
+import { KILL_SIGNAL } from '../image/nspawn-settings.js';
+import type { InitSystem } from '../lib/init-systems.js';
+import { findNamespaceInitChild, isAlive, pidNamespaceOf, pidsInNamespace } from '../host/proc.js';
 
-export type BootInit = 'systemd' | 'openrc';
 
 export interface BootOptions {
   /** Rootfs tarball (xz, zstd or plain), unpacked with GNU tar into a fresh directory under /var/tmp. */
   tarball?: string;
   /** An already unpacked rootfs, booted in place (and never removed). */
   directory?: string;
-  init: BootInit;
+  init: InitSystem;
   /** Network namespace name under /run/netns; without one the container shares the host's network. */
   netns?: string;
   /**

@@ -3,6 +3,4 @@
  * tests use.
  */
 export { bootContainer } from './container.js';
-export type { BootInit, BootOptions, Container, ExecOptions, ExecResult, StopResult } from './container.js';
-export { detectInit, readTarball, detectCompression } from './tarball.js';
-export type { TarEntryInfo, TarballContents } from './tarball.js';
+export type { BootOptions, Container, ExecOptions, ExecResult, StopResult } from './container.js';

@@ -2,7 +2,7 @@
  * Pure builders of the argument arrays the build passes to host programs (mkosi style): no
  * processes, no file system, so each is unit-tested and the stages stay small.
  */
-import type { Compression } from './stage.js';
+import { levelProblem, type Compression } from '../image/compression.js';
 
 export interface MmdebstrapInput {
   suite: string;
@@ -71,13 +71,6 @@ export function tarArgs(rootfs: string, sourceDateEpoch: number): string[] {
   ];
 }
 
-export const DEFAULT_LEVEL: Record<Compression, number> = { xz: 6, zstd: 19, none: 0 };
-export const LEVEL_RANGE: Record<Compression, [number, number]> = { xz: [0, 9], zstd: [1, 19], none: [0, 0] };
-
-export function compressionExtension(compression: Compression): string {
-  return { xz: '.tar.xz', zstd: '.tar.zst', none: '.tar' }[compression];
-}
-
 /**
  * Compressor reading stdin, writing stdout. xz: always the multi-threaded encoder (`-T0`;
  * since xz 5.4 that is multi-threaded even on one core), because the single-threaded one
@@ -86,10 +79,8 @@ export function compressionExtension(compression: Compression): string {
  * the same bytes for any thread count.
  */
 export function compressorCommand(compression: Exclude<Compression, 'none'>, level: number): { file: string; args: string[] } {
-  const [min, max] = LEVEL_RANGE[compression];
-  if (!Number.isInteger(level) || level < min || level > max) {
-    throw new RangeError(`${compression} level must be ${min}..${max}, not ${level}`);
-  }
+  const problem = levelProblem(compression, level);
+  if (problem) throw new RangeError(problem);
   if (compression === 'xz') return { file: 'xz', args: ['--compress', '--stdout', `-${level}`, '--threads=0', '--check=crc64'] };
   return { file: 'zstd', args: ['--compress', '--stdout', '--quiet', `-${level}`, '-T0', '--no-progress'] };
 }

@@ -11,7 +11,7 @@ import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { execa, type ResultPromise } from 'execa';
 import { childEnvironment, compressorCommand, tarArgs } from './commands.js';
-import type { Compression } from './stage.js';
+import type { Compression } from '../image/compression.js';
 
 export interface PackInput {
   rootfs: string;

@@ -19,12 +19,14 @@ import { fileURLToPath } from 'node:url';
 import { Listr, PRESET_TIMESTAMP } from 'listr2';
 import { execa } from 'execa';
 import { UserError } from '../lib/errors.js';
-import { processExists } from '../lib/process-exists.js';
-import { DEFAULT_LEVEL, LEVEL_RANGE, compressionExtension } from './commands.js';
+import { processExists } from '../host/proc.js';
+import { artifactStem, packageListName, tarballName } from '../image/artifact-names.js';
+import { DEFAULT_LEVEL, LEVEL_RANGE, type Compression } from '../image/compression.js';
+import type { InitSystem } from '../lib/init-systems.js';
 import { recipePathFor, resolveRecipe } from './recipe/load.js';
 import { CLEANUP_STEPS } from './recipe/schema.js';
 import { BuildInterrupted } from './run.js';
-import type { BuildContext, Compression, InitSystem, Stage } from './stage.js';
+import type { BuildContext, Stage } from './stage.js';
 import { stages as defaultStages } from './stages/index.js';
 
 /** The repository root: this file is src/build/pipeline.ts (or lib/build/pipeline.js). */
@@ -226,7 +228,7 @@ export async function buildRootfs(options: BuildOptions): Promise<BuildResult> {
   }
 
   const finalOutDir = resolve(cwd, options.outDir ?? 'dist');
-  const artifactBase = `${recipe.distro}-jitsi-${options.init}`;
+  const artifactBase = artifactStem({ distro: recipe.distro, init: options.init });
   const stagingDir = join(finalOutDir, `${BUILD_STAGING_PREFIX}${artifactBase}-${process.pid}`);
   try {
     await mkdir(finalOutDir, { recursive: true });
@@ -377,13 +379,12 @@ export async function buildRootfs(options: BuildOptions): Promise<BuildResult> {
   }
   if (cleanupErrors.length) throw new Error(`the build succeeded but cleaning up failed: ${cleanupErrors.join('; ')}`);
 
-  const tarballName = `${artifactBase}${compressionExtension(compression)}`;
-  if (!ctx.tarball) throw new Error('no stage produced a tarball');
+    if (!ctx.tarball) throw new Error('no stage produced a tarball');
   return {
     artifacts: published,
-    tarball: join(finalOutDir, tarballName),
+    tarball: join(finalOutDir, tarballName(artifactBase, compression)),
     sha256: ctx.tarball.sha256,
-    packageList: join(finalOutDir, `${artifactBase}.packages`),
+    packageList: join(finalOutDir, packageListName(artifactBase)),
     outDir: finalOutDir,
     sourceDateEpoch,
     seconds: Math.round((Date.now() - started) / 1000),

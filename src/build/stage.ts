@@ -5,9 +5,9 @@
  * order, and must be safe to call when `run` never started. The doc comment at the top of
  * each stage file is its user documentation.
  */
+import type { Compression } from '../image/compression.js';
+import type { InitSystem } from '../lib/init-systems.js';
 import type { ResolvedRecipe } from './recipe/schema.js';
-
-export type InitSystem = 'systemd' | 'openrc';
 
 /**
  * What stages share. The build pipeline owns this type and extends it; stages read what
@@ -53,8 +53,6 @@ export interface BuildContext {
   /** Set by the pack stage: the tarball in `outDir` and the SHA-256 of its bytes. */
   tarball?: { path: string; sha256: string };
 }
-
-export type Compression = 'xz' | 'zstd' | 'none';
 
 export interface Stage<C extends BuildContext = BuildContext> {
   /** Short id, used by `--skip-stage` style options and in logs. */

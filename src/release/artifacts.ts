@@ -6,6 +6,7 @@
 import type { Dirent } from 'node:fs';
 import { readdir, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
+import { isTarball } from '../image/artifact-names.js';
 
 export const SUMS_FILE = 'SHA256SUMS';
 export const SUMS_SIGNATURE_FILE = 'SHA256SUMS.gpg';
@@ -18,8 +19,6 @@ export const BUILD_STAGING_PREFIX = '.partial-';
 /** Prefix of our own temporary files: a crashed run leaves only names like these behind. */
 export const TEMPORARY_PREFIX = '.nspawn-jitsi-sign-';
 
-/** Compressed or plain tar archives: the images themselves. */
-const TARBALL = /\.tar(\.(xz|zst|gz|bz2))?$/;
 /** Settings file systemd-pull fetches next to the tarball, and the package list of the image. */
 const SIDE_FILE = /\.(nspawn|packages)$/;
 /**
@@ -28,13 +27,9 @@ const SIDE_FILE = /\.(nspawn|packages)$/;
  */
 const PUBLIC_KEY = /(\.public\.asc|^import-pubring\.(gpg|pgp))$/;
 
-export function isTarball(name: string): boolean {
-  return TARBALL.test(name);
-}
-
 /** Files that are signed and listed in SHA256SUMS. */
 export function isArtifact(name: string): boolean {
-  return TARBALL.test(name) || SIDE_FILE.test(name);
+  return isTarball(name) || SIDE_FILE.test(name);
 }
 
 export interface ReleaseListing {

@@ -2,7 +2,7 @@ import test from 'ava';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { KILL_SIGNAL, nspawnSettings } from '../../src/build/nspawn-settings.js';
+import { KILL_SIGNAL, nspawnSettings } from '../../src/image/nspawn-settings.js';
 import { nspawnSettingsStage } from '../../src/build/stages/nspawn-settings.js';
 import type { BuildContext } from '../../src/build/stage.js';
 

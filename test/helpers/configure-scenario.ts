@@ -18,7 +18,8 @@ import yaml from 'js-yaml';
 import { bootContainer, type Container } from '../../src/boot/index.js';
 import { authTls, webTls } from '../../src/configurator/paths.js';
 import { evaluateWebConfig, parseHocon } from '../configurator/generators/support.js';
-import { testImage, type TestInit, PROJECT_ROOT } from './images.js';
+import type { InitSystem } from '../../src/lib/init-systems.js';
+import { testImage, PROJECT_ROOT } from './images.js';
 import type { ProbeReport, ProbeRequest, XmppLogin } from './jitsi-probe.js';
 import { createNetns, type Netns } from './netns.js';
 
@@ -42,7 +43,7 @@ export class Scenario {
   scratch!: string;
   private readonly cleanups: Array<() => Promise<unknown>> = [];
 
-  constructor(readonly init: TestInit) {}
+  constructor(readonly init: InitSystem) {}
 
   /** Boots the image in its own namespace. Call `dispose` in `test.after.always`. */
   async start(): Promise<void> {

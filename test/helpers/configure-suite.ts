@@ -10,6 +10,7 @@ import { webTls } from '../../src/configurator/paths.js';
 import { ADDRESS, HOST, Scenario, startPebble, type Credentials } from './configure-scenario.js';
 import type { ProbeReport } from './jitsi-probe.js';
 import { evaluateWebConfig } from '../configurator/generators/support.js';
+import type { InitSystem } from '../../src/lib/init-systems.js';
 
 const SELF_SIGNED_ANSWERS = {
   hostname: HOST,
@@ -54,7 +55,7 @@ async function fullProbe(scenario: Scenario, credentials: Credentials) {
   });
 }
 
-export function registerConfigureTests(init: 'systemd' | 'openrc'): void {
+export function registerConfigureTests(init: InitSystem): void {
   const scenario = new Scenario(init);
   let credentials: Credentials;
   let firstOutput = '';

@@ -6,8 +6,9 @@
  */
 import test from 'ava';
 import { bootContainer, type Container } from '../../src/boot/index.js';
-import { readTarball, type TarballContents } from '../../src/boot/tarball.js';
-import { testImage, type TestImage, type TestInit } from './images.js';
+import { readTarball, type TarballContents } from '../../src/image/tarball.js';
+import type { InitSystem } from '../../src/lib/init-systems.js';
+import { testImage, type TestImage } from './images.js';
 import { createNetns } from './netns.js';
 
 /** Ports nothing may listen on before the configurator ran: web, XMPP c2s, TURN. */
@@ -33,7 +34,7 @@ export function listeningPorts(procNet: Record<string, string>): Set<number> {
 }
 
 /** Registers every image test for one init system; call once from a test file. */
-export function registerImageTests(init: TestInit): void {
+export function registerImageTests(init: InitSystem): void {
   let image: TestImage;
   let contents: TarballContents;
   let container: Container | undefined;

@@ -25,12 +25,11 @@ import { mkdir, readdir, readFile, rename, rm, stat, utimes, writeFile } from 'n
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
-import { processExists } from '../../src/lib/process-exists.js';
-
-export type TestInit = 'systemd' | 'openrc';
+import { processExists } from '../../src/host/proc.js';
+import type { InitSystem } from '../../src/lib/init-systems.js';
 
 export interface TestImage {
-  init: TestInit;
+  init: InitSystem;
   /** The zstd-compressed rootfs tarball. */
   tarball: string;
   /** The `.nspawn` settings file built with it. */
@@ -52,7 +51,7 @@ const LOCK_WAIT_MS = 45 * 60_000;
 /** Images of other keys unused (by this helper) for this long are removed. */
 const STALE_IMAGE_MS = 2 * 3600_000;
 
-function imageDir(init: TestInit, key: string): string {
+function imageDir(init: InitSystem, key: string): string {
   return join(CACHE_ROOT, `${init}-${key.slice(0, 16)}`);
 }
 
@@ -82,7 +81,7 @@ export async function sha256File(path: string): Promise<string> {
   return hash.digest('hex');
 }
 
-function artifactPaths(dir: string, init: TestInit) {
+function artifactPaths(dir: string, init: InitSystem) {
   const base = join(dir, `debian-jitsi-${init}`);
   return { tarball: `${base}.tar.zst`, nspawn: `${base}.nspawn`, packages: `${base}.packages` };
 }
@@ -92,7 +91,7 @@ function artifactPaths(dir: string, init: TestInit) {
  * The build's output goes to `logFile`; a failure throws with its last lines.
  */
 export async function buildImage(
-  init: TestInit,
+  init: InitSystem,
   outDir: string,
   options: { logFile: string; compression?: 'zstd' | 'xz'; level?: number; env?: Record<string, string> },
 ): Promise<Omit<TestImage, 'key'>> {
@@ -120,7 +119,7 @@ export async function buildImage(
   return { init, ...paths, sha256: await sha256File(paths.tarball) };
 }
 
-async function readCached(init: TestInit, key: string): Promise<TestImage | undefined> {
+async function readCached(init: InitSystem, key: string): Promise<TestImage | undefined> {
   const dir = imageDir(init, key);
   const storedKey = (await readFile(join(dir, 'key'), 'utf8').catch(() => '')).trim();
   if (storedKey !== key) return undefined;
@@ -159,7 +158,7 @@ async function acquireLock(lockDir: string): Promise<() => Promise<void>> {
 }
 
 /** Removes this init's images of other keys (and of the old unkeyed layout) not used for a while. */
-async function pruneStaleImages(init: TestInit, keep: string): Promise<void> {
+async function pruneStaleImages(init: InitSystem, keep: string): Promise<void> {
   for (const entry of await readdir(CACHE_ROOT)) {
     const path = join(CACHE_ROOT, entry);
     const isImage = entry === init || new RegExp(`^${init}-[0-9a-f]{16}$`).test(entry);
@@ -169,10 +168,10 @@ async function pruneStaleImages(init: TestInit, keep: string): Promise<void> {
   }
 }
 
-const pending = new Map<TestInit, Promise<TestImage>>();
+const pending = new Map<InitSystem, Promise<TestImage>>();
 
 /** The shared test image for `init`, built on first use (see the file comment). */
-export function testImage(init: TestInit): Promise<TestImage> {
+export function testImage(init: InitSystem): Promise<TestImage> {
   let image = pending.get(init);
   if (!image) {
     image = cachedOrBuilt(init);
@@ -183,7 +182,7 @@ export function testImage(init: TestInit): Promise<TestImage> {
   return image;
 }
 
-async function cachedOrBuilt(init: TestInit): Promise<TestImage> {
+async function cachedOrBuilt(init: InitSystem): Promise<TestImage> {
   const key = await imageInputsKey();
   const cached = await readCached(init, key);
   if (cached) return cached;

@@ -8,7 +8,7 @@ import { execa } from 'execa';
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PROJECT_ROOT } from '../../src/build/pipeline.js';
-import { findInPath } from '../../src/lib/host-tools.js';
+import { findInPath } from '../../src/host/tools.js';
 
 // Runs inside the new mount namespace: hide argv[1] (the tool), then run the CLI with the rest.
 const HIDE_AND_RUN = `

@@ -9,7 +9,7 @@ import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { formatIssue, SchemaError, validate, type Issue } from '../../lib/schema.js';
 import { loadYamlWithPositions, type PositionedYaml } from '../../lib/yaml-positions.js';
 import { UserError } from '../../lib/errors.js';
-import type { InitSystem } from '../stage.js';
+import type { InitSystem } from '../../lib/init-systems.js';
 import { CLEANUP_STEPS, recipeSchema, type CleanupStep, type RecipeFile, type ResolvedRecipe } from './schema.js';
 
 export const DEFAULT_MIRROR = 'http://deb.debian.org/debian';

@@ -7,9 +7,7 @@
  * include order (included files first, then the including file); scalars set later win.
  */
 import { integer, list, object, oneOf, optional, string, type Infer } from '../../lib/schema.js';
-import type { InitSystem } from '../stage.js';
-
-export const INIT_SYSTEMS = ['systemd', 'openrc'] as const satisfies readonly InitSystem[];
+import { INIT_SYSTEMS, type InitSystem } from '../../lib/init-systems.js';
 
 /**
  * Cleanup steps the cleanup stage knows, in the order it runs them. Each removes one kind

@@ -3,8 +3,9 @@
  * build calls are installed (mmdebstrap, tar, the compressor, unshare, chroot, dpkg-query) and
  * stops with one line naming the Debian package to install for each missing one.
  */
-import { requireHostTools, type HostTool } from '../../lib/host-tools.js';
-import type { BuildContext, Compression, Stage } from '../stage.js';
+import { requireHostTools, type HostTool } from '../../host/tools.js';
+import type { Compression } from '../../image/compression.js';
+import type { BuildContext, Stage } from '../stage.js';
 
 /** The host programs a build with this compression needs. */
 export function hostToolsFor(compression: Compression): HostTool[] {

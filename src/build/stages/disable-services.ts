@@ -12,7 +12,8 @@
 import { access, mkdir, readdir, readlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { runLogged } from '../run.js';
-import type { BuildContext, InitSystem, Stage } from '../stage.js';
+import type { InitSystem } from '../../lib/init-systems.js';
+import type { BuildContext, Stage } from '../stage.js';
 
 export const PRESET_FILE = 'usr/lib/systemd/system-preset/10-nspawn-jitsi-meet.preset';
 

@@ -8,7 +8,7 @@
  */
 import { basename } from 'node:path';
 import { UserError } from '../../lib/errors.js';
-import { isTarball } from '../../release/artifacts.js';
+import { isTarball } from '../../image/artifact-names.js';
 import { errorCount, humanBytes, inspectTarball } from '../../release/inspect/index.js';
 import type { BuildContext, Stage } from '../stage.js';
 

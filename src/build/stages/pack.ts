@@ -5,7 +5,7 @@
  * The tarball is written under a temporary name and renamed when complete.
  */
 import { join } from 'node:path';
-import { compressionExtension } from '../commands.js';
+import { tarballName } from '../../image/artifact-names.js';
 import { packDirectory } from '../pack.js';
 import type { BuildContext, Stage } from '../stage.js';
 
@@ -13,7 +13,7 @@ export const pack: Stage = {
   name: 'pack',
   title: 'Pack and compress the tarball',
   async run(ctx: BuildContext) {
-    const destination = join(ctx.outDir, `${ctx.artifactBase}${compressionExtension(ctx.compression)}`);
+    const destination = join(ctx.outDir, tarballName(ctx.artifactBase, ctx.compression));
     ctx.log(ctx.compression === 'none' ? 'uncompressed tar' : `${ctx.compression} level ${ctx.compressionLevel}`);
     const result = await packDirectory({
       rootfs: ctx.rootfs,

@@ -6,6 +6,7 @@
  */
 import { rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { packageListName } from '../../image/artifact-names.js';
 import { runLogged } from '../run.js';
 import type { BuildContext, Stage } from '../stage.js';
 
@@ -30,7 +31,7 @@ export const packageList: Stage = {
       '--showformat=${db:Status-Abbrev}\t${Package}\t${Version}\t${Architecture}\n',
     ]);
     const text = packageListText(query);
-    const file = join(ctx.outDir, `${ctx.artifactBase}.packages`);
+    const file = join(ctx.outDir, packageListName(ctx.artifactBase));
     const temporary = `${file}.partial`;
     try {
       await writeFile(temporary, text, { mode: 0o644 });

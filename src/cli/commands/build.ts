@@ -2,10 +2,10 @@
  * `nspawn-jitsi build`: builds one rootfs tarball with its .nspawn settings file and package
  * list. `npm run build:rootfs -- ...` runs this.
  */
-import { INIT_SYSTEMS } from '../../build/recipe/schema.js';
 import { buildRootfs, DISTROS, interruptedExitCode, JITSI_SOURCES } from '../../build/pipeline.js';
 import { BuildInterrupted } from '../../build/run.js';
-import type { Compression, InitSystem } from '../../build/stage.js';
+import { COMPRESSIONS, type Compression } from '../../image/compression.js';
+import { INIT_SYSTEMS, type InitSystem } from '../../lib/init-systems.js';
 import type { CommandSpec } from '../options.js';
 
 export const buildCommand: CommandSpec = {
@@ -23,7 +23,7 @@ SOURCE_DATE_EPOCH from the environment, or else the recipe's, makes the tarball 
     { name: 'suite', type: 'string', default: 'bookworm', valueName: 'SUITE', doc: 'Debian suite with a recipe: bookworm or trixie.' },
     { name: 'recipe', type: 'path', valueName: 'FILE', doc: 'Use this recipe file instead of recipes/<distro>-<suite>.yaml.' },
     { name: 'out', type: 'path', default: 'dist/', valueName: 'DIR', doc: 'Output directory (relative to where you ran the command).' },
-    { name: 'compression', type: 'choice', choices: ['xz', 'zstd', 'none'], default: 'xz', valueName: 'KIND', doc: 'Tarball compression.' },
+    { name: 'compression', type: 'choice', choices: COMPRESSIONS, default: 'xz', valueName: 'KIND', doc: 'Tarball compression.' },
     { name: 'level', type: 'integer', min: 0, max: 19, valueName: 'N', doc: 'Compression level: xz 0..9 (default 6), zstd 1..19 (default 19).' },
     {
       name: 'jitsi-source',

@@ -4,17 +4,13 @@
  * took. For quick checks of an image by people and scripts; the exit code is the command's.
  */
 import { stat } from 'node:fs/promises';
-import { basename, dirname, join, resolve } from 'node:path';
-import { bootContainer, type BootInit, type Container } from '../../boot/container.js';
+import { basename, resolve } from 'node:path';
+import { bootContainer, type Container } from '../../boot/container.js';
 import { createNetworkNamespace, deleteNetworkNamespace, deleteNetworkNamespaceSync, networkNamespaceExists } from '../../boot/netns.js';
-import { detectInit } from '../../boot/tarball.js';
+import { settingsFileBeside } from '../../image/artifact-names.js';
+import { detectInit } from '../../image/init-detection.js';
+import type { InitSystem } from '../../lib/init-systems.js';
 import { UsageError, UserError, type CommandSpec } from '../options.js';
-
-/** `dist/debian-jitsi-openrc.tar.zst` -> `dist/debian-jitsi-openrc.nspawn`. */
-export function settingsFileBeside(tarball: string): string {
-  const name = basename(tarball).replace(/\.tar(\.[a-z0-9]+)?$/, '');
-  return join(dirname(tarball), `${name}.nspawn`);
-}
 
 function say(line: string): void {
   process.stderr.write(`nspawn-jitsi run: ${line}\n`);
@@ -52,7 +48,7 @@ Exit code: CMD's exit code; without CMD, 0 when the container came up and stoppe
     const cwd = process.env.INIT_CWD ?? process.cwd();
     const tarball = resolve(cwd, positionals[0]);
     if (!(await stat(tarball).catch(() => undefined))?.isFile()) throw new UsageError(`${positionals[0]} is not a file`);
-    const init = ((options.init as BootInit | undefined) ?? (await detectInit(tarball))) as BootInit;
+    const init = ((options.init as InitSystem | undefined) ?? (await detectInit(tarball))) as InitSystem;
     let settingsFile = options.settings ? resolve(cwd, options.settings as string) : settingsFileBeside(tarball);
     if (!(await stat(settingsFile).catch(() => undefined))?.isFile()) {
       if (options.settings) throw new UsageError(`settings file ${options.settings as string} does not exist`);

@@ -5,12 +5,13 @@
  */
 import { access } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { InitSystem } from '../../lib/init-systems.js';
 import type { MasterConfig } from '../master-config.js';
 import { generateAll } from '../generators/index.js';
 import type { HostFacts } from '../generators/types.js';
 import { applyFiles } from './run.js';
 
-export type ApplyInit = 'systemd' | 'openrc' | 'none';
+export type ApplyInit = InitSystem | 'none';
 
 export interface ApplyOptions {
   /** `/` inside the image; a temporary directory in host tests. */

@@ -16,7 +16,8 @@ import { writeFileAtomic, type WriteOutcome } from './files.js';
 import { removeWithBackup, writeSymlinkAtomic } from './links.js';
 import { readOwnerDatabase, type OwnerDatabase } from './owners.js';
 import { ensureProsodyAccounts, type ProsodyAccount } from './prosody-accounts.js';
-import { affectedServices, bringUp, isInstalled, type Service, type ServiceInit } from './services.js';
+import type { InitSystem } from '../../lib/init-systems.js';
+import { affectedServices, bringUp, isInstalled, type Service } from './services.js';
 import { ensureSelfSigned, hasAnyPair, installOwnPair, installPair, type KeyAccess, type PairOutcome } from './tls.js';
 import { DEPLOY_HOOK, deployHook, hasLineage, issueCertificate, livePair } from './letsencrypt.js';
 import type { ApplyOptions, ApplyReport } from './index.js';
@@ -241,7 +242,7 @@ export async function applyFiles(
   await makeTls(run, config, keyAccess);
 
   if (options.init !== 'none') {
-    const init: ServiceInit = options.init;
+    const init: InitSystem = options.init;
     const pseudoChanges: string[] = [];
     if (run.report.changed.includes(caStoreCopy(config.hostname)) || run.report.removed.length > 0) {
       await execa('update-ca-certificates', ['--fresh'], { stdin: 'ignore' });
@@ -275,7 +276,7 @@ export async function applyFiles(
 }
 
 /** Renewal runs from Debian's certbot.timer (systemd) or /etc/cron.d/certbot (needs cron running under OpenRC). */
-async function scheduleRenewal(init: ServiceInit, root: string, log: (line: string) => void): Promise<void> {
+async function scheduleRenewal(init: InitSystem, root: string, log: (line: string) => void): Promise<void> {
   if (init === 'systemd') {
     await execa('systemctl', ['enable', '--now', '--quiet', 'certbot.timer'], { stdin: 'ignore' });
     return;

@@ -6,9 +6,9 @@
 import { access, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
+import type { InitSystem } from '../../lib/init-systems.js';
 import { UserError } from '../../lib/errors.js';
 
-export type ServiceInit = 'systemd' | 'openrc';
 
 export interface Service {
   /** systemd unit base name and OpenRC/sysv script name (they agree on Debian). */
@@ -28,7 +28,7 @@ async function exists(path: string): Promise<boolean> {
   );
 }
 
-export async function isInstalled(root: string, init: ServiceInit, service: string): Promise<boolean> {
+export async function isInstalled(root: string, init: InitSystem, service: string): Promise<boolean> {
   if (init === 'openrc') return exists(join(root, 'etc/init.d', service));
   for (const dir of ['etc/systemd/system', 'usr/lib/systemd/system', 'lib/systemd/system']) {
     if (await exists(join(root, dir, `${service}.service`))) return true;
@@ -43,7 +43,7 @@ export function affectedServices(services: readonly Service[], changedPaths: rea
   );
 }
 
-async function isRunning(init: ServiceInit, service: string): Promise<boolean> {
+async function isRunning(init: InitSystem, service: string): Promise<boolean> {
   const result =
     init === 'systemd'
       ? await execa('systemctl', ['is-active', '--quiet', `${service}.service`], { reject: false, stdin: 'ignore' })
@@ -70,7 +70,7 @@ export async function openrcBooted(root: string): Promise<boolean> {
  * `machinectl start` (a script does; OpenRC images report "started" at once): starting our
  * services while the init is still starting its own races with it.
  */
-export async function waitForBoot(init: ServiceInit, log: (line: string) => void): Promise<void> {
+export async function waitForBoot(init: InitSystem, log: (line: string) => void): Promise<void> {
   if (init === 'systemd') {
     // Prints the state and returns once startup finished; a degraded or failed boot is reported by bringUp.
     await execa('systemctl', ['is-system-running', '--wait'], { stdin: 'ignore', reject: false, timeout: BOOT_WAIT_MS });
@@ -91,7 +91,7 @@ export async function waitForBoot(init: ServiceInit, log: (line: string) => void
  * services that are not running afterwards and where to look.
  */
 export async function bringUp(
-  init: ServiceInit,
+  init: InitSystem,
   installed: readonly Service[],
   restart: readonly Service[],
   log: (line: string) => void,

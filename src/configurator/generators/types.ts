@@ -3,6 +3,7 @@
  * (and a few facts about the image) to file contents. No file system, no processes: the
  * apply step is the only code that writes files or runs programs.
  */
+import type { InitSystem } from '../../lib/init-systems.js';
 import type { MasterConfig } from '../master-config.js';
 
 /** Facts about the image that change what a generator writes, gathered by the apply step. */
@@ -10,7 +11,7 @@ export interface HostFacts {
   /** Directory of Jitsi's prosody plugins (jitsi-meet-prosody), when installed. */
   prosodyPluginsDir?: string;
   /** Init system of the image. */
-  init: 'systemd' | 'openrc';
+  init: InitSystem;
 }
 
 export interface GeneratedFile {

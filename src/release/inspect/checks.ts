@@ -8,7 +8,8 @@
  * apt lists); `info` is expected and listed for completeness (su, passwd and friends).
  */
 import { posix } from 'node:path';
-import type { ArchiveEntry } from './archive.js';
+import { INIT_PROGRAMS } from '../../image/init-detection.js';
+import type { ArchiveEntry } from '../../image/tarball.js';
 
 export type Severity = 'error' | 'warning' | 'info';
 
@@ -60,13 +61,15 @@ export interface ImageFacts {
   contents: Map<string, Buffer>;
   /** Symbolic links, by normalized path: target as stored. */
   symlinks: Map<string, string>;
+  /** Which of the init programs that tell an image's init system it holds. */
+  initPrograms: Set<string>;
   findings: Finding[];
   totalBytes: number;
 }
 
 /** Collects facts and entry-level findings while the archive streams by. */
 export class ImageScanner {
-  readonly facts: ImageFacts = { sizesByTopLevel: new Map(), contents: new Map(), symlinks: new Map(), findings: [], totalBytes: 0 };
+  readonly facts: ImageFacts = { sizesByTopLevel: new Map(), contents: new Map(), symlinks: new Map(), initPrograms: new Set(), findings: [], totalBytes: 0 };
   private aptLists = 0;
   private aptCache = 0;
 
@@ -84,6 +87,7 @@ export class ImageScanner {
     const { path } = entry;
     this.checkPath(entry);
     if (entry.type === 'SymbolicLink' && entry.linkpath !== undefined) this.facts.symlinks.set(path, entry.linkpath);
+    if (path in INIT_PROGRAMS) this.facts.initPrograms.add(path);
     if (isRegular(entry)) {
       const top = path.includes('/') ? path.slice(0, path.indexOf('/')) : '(top level files)';
       this.facts.sizesByTopLevel.set(top, (this.facts.sizesByTopLevel.get(top) ?? 0) + entry.size);

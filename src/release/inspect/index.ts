@@ -4,20 +4,23 @@
  * findings (checks.ts); this file turns them into the report.
  */
 import { posix } from 'node:path';
-import { walkArchive, type Compression } from './archive.js';
+import type { ReadableCompression } from '../../image/compression.js';
+import { initOfImage, parseDpkgStatus, type DetectedInit } from '../../image/init-detection.js';
+import { walkArchive } from '../../image/tarball.js';
 import { COMPONENT_PACKAGES, ImageScanner, type Finding, type Severity } from './checks.js';
 
 export type { Finding, Severity } from './checks.js';
+export { parseDpkgStatus } from '../../image/init-detection.js';
 
 export interface InspectReport {
   archive: string;
-  compression: Compression;
+  compression: ReadableCompression;
   entries: number;
   /** Sum of regular file sizes (uncompressed). */
   totalBytes: number;
   sizesByTopLevel: { dir: string; bytes: number }[];
   osRelease?: Record<string, string>;
-  init: { name: 'systemd' | 'openrc' | 'sysvinit' | 'unknown'; evidence: string };
+  init: DetectedInit;
   components: { package: string; version?: string }[];
   findings: Finding[];
 }
@@ -36,19 +39,6 @@ export function parseOsRelease(text: string): Record<string, string> {
     fields[match[1]] = value;
   }
   return fields;
-}
-
-/** Installed packages and versions from dpkg's status file. */
-export function parseDpkgStatus(text: string): Map<string, string> {
-  const installed = new Map<string, string>();
-  for (const paragraph of text.split(/\n\s*\n/)) {
-    const field = (name: string) => new RegExp(`^${name}: *(.*)$`, 'm').exec(paragraph)?.[1]?.trim();
-    const name = field('Package');
-    const status = field('Status');
-    const version = field('Version');
-    if (name && version && status?.endsWith(' installed')) installed.set(name, version);
-  }
-  return installed;
 }
 
 function resolveLink(from: string, target: string): string {
@@ -79,7 +69,7 @@ export async function inspectTarball(path: string, options: { signal?: AbortSign
 
   const status = facts.contents.get('var/lib/dpkg/status');
   const packages = status ? parseDpkgStatus(status.toString('utf8')) : new Map<string, string>();
-  const init = detectInit(packages, facts.symlinks);
+  const init = initOfImage({ packages, symlinks: facts.symlinks, programs: facts.initPrograms });
   if (init.name === 'unknown' && walk.entries > 0) {
     findings.push({ severity: 'warning', kind: 'init', path: '/sbin/init', message: 'no init system found: the image will not boot with systemd-nspawn --boot' });
   }
@@ -96,18 +86,6 @@ export async function inspectTarball(path: string, options: { signal?: AbortSign
     components: COMPONENT_PACKAGES.map((name) => ({ package: name, version: packages.get(name) })),
     findings,
   };
-}
-
-function detectInit(packages: Map<string, string>, symlinks: Map<string, string>): InspectReport['init'] {
-  if (packages.has('systemd-sysv')) return { name: 'systemd', evidence: `package systemd-sysv ${packages.get('systemd-sysv')}` };
-  if (packages.has('openrc')) return { name: 'openrc', evidence: `package openrc ${packages.get('openrc')}` };
-  if (packages.has('sysvinit-core')) return { name: 'sysvinit', evidence: `package sysvinit-core ${packages.get('sysvinit-core')}` };
-  for (const candidate of ['sbin/init', 'usr/sbin/init']) {
-    const target = symlinks.get(candidate);
-    if (target?.includes('systemd')) return { name: 'systemd', evidence: `/${candidate} -> ${target}` };
-    if (target?.includes('openrc')) return { name: 'openrc', evidence: `/${candidate} -> ${target}` };
-  }
-  return { name: 'unknown', evidence: 'no init package in /var/lib/dpkg/status and no recognised /sbin/init link' };
 }
 
 export function errorCount(report: InspectReport): number {

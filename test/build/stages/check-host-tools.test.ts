@@ -1,5 +1,5 @@
 import test from 'ava';
-import { HOST_TOOLS, requireHostTools } from '../../../src/lib/host-tools.js';
+import { HOST_TOOLS, requireHostTools } from '../../../src/host/tools.js';
 import { hostToolsFor } from '../../../src/build/stages/check-host-tools.js';
 
 test('the tools a build needs depend on the compression, and each maps to a Debian package', (t) => {

@@ -3,16 +3,9 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { settingsFileBeside } from '../../../src/cli/commands/run.js';
 
 const main = join(import.meta.dirname, '../../../src/cli/main.ts');
 const cli = (args: string[]) => execa(process.execPath, ['--import', 'tsx', main, 'run', ...args], { reject: false });
-
-test('the settings file beside a tarball drops the compression suffix', (t) => {
-  t.is(settingsFileBeside('/srv/dist/debian-jitsi-openrc.tar.zst'), '/srv/dist/debian-jitsi-openrc.nspawn');
-  t.is(settingsFileBeside('/srv/dist/debian-jitsi-systemd.tar.xz'), '/srv/dist/debian-jitsi-systemd.nspawn');
-  t.is(settingsFileBeside('x.tar'), 'x.nspawn');
-});
 
 test('--help describes the arguments, options and exit code', async (t) => {
   const result = await cli(['--help']);

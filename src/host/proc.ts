@@ -1,6 +1,7 @@
 /**
- * Small readers of /proc used to find and watch a container's processes from the host. They
- * work by PID only: nothing here ever matches processes by name.
+ * Small readers of /proc used to find and watch processes from the host (a container's, a
+ * stale build's, the test image lock's holder). They work by PID only: nothing here ever
+ * matches processes by name.
  */
 import { readdir, readFile, readlink } from 'node:fs/promises';
 
@@ -70,4 +71,18 @@ export async function pidsInNamespace(namespace: string): Promise<number[]> {
     if ((await pidNamespaceOf(pid)) === namespace) found.push(pid);
   }
   return found;
+}
+
+/**
+ * Whether a process with this PID exists (signal 0 delivers nothing, it only checks). EPERM
+ * means it exists but belongs to someone else. A zombie counts as existing; `isAlive` is the
+ * stricter check for processes we wait to end.
+ */
+export function processExists(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }

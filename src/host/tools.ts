@@ -4,7 +4,7 @@
  */
 import { access, constants } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
-import { UserError } from './errors.js';
+import { UserError } from '../lib/errors.js';
 
 export const HOST_TOOLS = {
   mmdebstrap: 'mmdebstrap',

@@ -17,7 +17,7 @@
  * at a clean halt. SIGINT is left to `ctrlaltdel`, which stays a reboot, so `machinectl reboot`
  * (it sends SIGINT to the container's PID 1) still reboots.
  */
-import type { InitSystem } from './stage.js';
+import type { InitSystem } from '../lib/init-systems.js';
 
 /** Signal systemd-nspawn sends to the container's PID 1 to stop it, per init system. */
 export const KILL_SIGNAL: Record<InitSystem, string> = {

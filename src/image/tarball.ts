@@ -1,17 +1,15 @@
 /**
- * Streams the entries of a (compressed) tar archive through node-tar's parser. node-tar reads
- * plain and gzip archives itself; xz, zstd and bzip2 are decompressed by the host tools on
- * the way in (node-tar cannot read xz, and its zstd needs a newer Node than ours), so the
- * archive is never held in memory whatever its size.
+ * The one reader of image tarballs. GNU tar writes them (xz, zstd or plain; others publish gzip
+ * and bzip2 too); the host's decompressor streams them back (Node 20's zlib has neither xz nor
+ * zstd) and node-tar parses the stream, so an archive is never unpacked nor held in memory.
+ * `inspect`, the boot helper's init detection and the tests all read through here.
  */
-import { open } from 'node:fs/promises';
 import { createReadStream } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { execa } from 'execa';
 import { Parser, type ReadEntry } from 'tar';
-import { UserError } from '../../lib/errors.js';
-
-export type Compression = 'xz' | 'zstd' | 'gzip' | 'bzip2' | 'none';
+import { UserError } from '../lib/errors.js';
+import { DECOMPRESSOR, detectCompression, type ReadableCompression } from './compression.js';
 
 export interface ArchiveEntry {
   /** Path as stored in the archive. */
@@ -21,6 +19,8 @@ export interface ArchiveEntry {
   type: string;
   mode: number;
   size: number;
+  uid: number;
+  gid: number;
   linkpath?: string;
 }
 
@@ -32,43 +32,13 @@ export interface WalkOptions {
 }
 
 export interface WalkResult {
-  compression: Compression;
+  compression: ReadableCompression;
   entries: number;
   /** node-tar's complaints about damaged or unsupported entries. */
   warnings: string[];
 }
 
-const MAGIC: [Compression, number[]][] = [
-  ['xz', [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]],
-  ['zstd', [0x28, 0xb5, 0x2f, 0xfd]],
-  ['gzip', [0x1f, 0x8b]],
-  ['bzip2', [0x42, 0x5a, 0x68]],
-];
-
-/** By content, not by name: a renamed or mislabelled file is still read correctly. */
-export async function detectCompression(path: string): Promise<Compression> {
-  const handle = await open(path, 'r').catch((error: NodeJS.ErrnoException) => {
-    throw new UserError(`${path}: cannot open the archive (${error.code ?? error.message})`);
-  });
-  try {
-    const head = Buffer.alloc(8);
-    const { bytesRead } = await handle.read(head, 0, 8, 0);
-    for (const [name, magic] of MAGIC) {
-      if (bytesRead >= magic.length && magic.every((byte, index) => head[index] === byte)) return name;
-    }
-    return 'none';
-  } finally {
-    await handle.close();
-  }
-}
-
-const DECOMPRESSOR: Partial<Record<Compression, [string, string]>> = {
-  xz: ['xz', 'xz-utils'],
-  zstd: ['zstd', 'zstd'],
-  bzip2: ['bzip2', 'bzip2'],
-};
-
-/** `./etc/x/` -> `etc/x`; absolute paths lose their `/` (the caller reports them separately). */
+/** `./etc/x/` -> `etc/x`; absolute paths lose their `/` (inspect reports them separately). */
 export function normalizeEntryPath(raw: string): string {
   let path = raw.replace(/\/+$/, '');
   for (;;) {
@@ -79,6 +49,9 @@ export function normalizeEntryPath(raw: string): string {
   return path === '.' ? '' : path;
 }
 
+const REGULAR_FILE_TYPES = new Set(['File', 'OldFile', 'ContiguousFile']);
+
+/** Streams every entry of a (possibly compressed) archive once, in archive order. */
 export async function walkArchive(path: string, options: WalkOptions): Promise<WalkResult> {
   const compression = await detectCompression(path);
   const warnings: string[] = [];
@@ -92,10 +65,12 @@ export async function walkArchive(path: string, options: WalkOptions): Promise<W
         path: normalizeEntryPath(entry.path),
         type: entry.type,
         mode: entry.mode ?? 0,
-        size: entry.size,
+        size: entry.size ?? 0,
+        uid: entry.uid ?? 0,
+        gid: entry.gid ?? 0,
         linkpath: entry.linkpath,
       };
-      const limit = entry.type === 'File' || entry.type === 'OldFile' || entry.type === 'ContiguousFile' ? options.wantContent(info) : false;
+      const limit = REGULAR_FILE_TYPES.has(entry.type) ? options.wantContent(info) : false;
       if (limit === false) {
         options.onEntry(info);
         // A bare Parser (unlike tar.list) waits until each entry's data is read: skip it.
@@ -126,7 +101,7 @@ export async function walkArchive(path: string, options: WalkOptions): Promise<W
   let input: Readable;
   let child: ReturnType<typeof execa> | undefined;
   if (tool) {
-    child = execa(tool[0], ['-dc', '--', path], { buffer: { stdout: false, stderr: true }, stdin: 'ignore', cancelSignal: options.signal });
+    child = execa(tool.command, ['-dc', '--', path], { buffer: { stdout: false, stderr: true }, stdin: 'ignore', cancelSignal: options.signal });
     input = child.stdout!;
   } else {
     input = createReadStream(path);
@@ -138,10 +113,34 @@ export async function walkArchive(path: string, options: WalkOptions): Promise<W
     child?.kill();
     const failure = error as Error & { code?: string; stderr?: string; shortMessage?: string };
     if (failure.code === 'ENOENT' && tool) {
-      throw new UserError(`${path}: ${compression} archive, but '${tool[0]}' is not installed; install with: apt-get install ${tool[1]}`);
+      throw new UserError(`${path}: ${compression} archive, but '${tool.command}' is not installed; install with: apt-get install ${tool.debianPackage}`);
     }
     const detail = failure.stderr?.trim() || failure.shortMessage || failure.message;
     throw new UserError(`${path}: cannot read the archive (${detail})`);
   }
   return { compression, entries, warnings };
+}
+
+export interface TarballContents {
+  entries: Map<string, ArchiveEntry>;
+  /** Contents of the regular files that `wantContent` selected. */
+  contents: Map<string, Buffer>;
+}
+
+/**
+ * Every entry of a tarball by normalised path, and the whole content of the regular files
+ * `wantContent` accepts. A damaged entry is an error here (inspect reports them instead).
+ */
+export async function readTarball(path: string, wantContent: (path: string) => boolean = () => false): Promise<TarballContents> {
+  const entries = new Map<string, ArchiveEntry>();
+  const contents = new Map<string, Buffer>();
+  const walk = await walkArchive(path, {
+    wantContent: (entry) => (wantContent(entry.path) ? Number.POSITIVE_INFINITY : false),
+    onEntry: (entry, content) => {
+      entries.set(entry.path, entry);
+      if (content) contents.set(entry.path, content);
+    },
+  });
+  if (walk.warnings.length > 0) throw new UserError(`${path}: cannot read the archive (${walk.warnings.join('; ')})`);
+  return { entries, contents };
 }

@@ -1,6 +1,6 @@
 import test from 'ava';
 import { execa } from 'execa';
-import { findNamespaceInitChild, isAlive, pidNamespaceOf, pidsInNamespace, readStatus } from '../../src/boot/proc.js';
+import { findNamespaceInitChild, isAlive, pidNamespaceOf, pidsInNamespace, readStatus } from '../../src/host/proc.js';
 
 test('readStatus reads our own parent and namespace PIDs', async (t) => {
   const status = await readStatus(process.pid);

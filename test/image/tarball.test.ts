@@ -3,8 +3,11 @@ import { chmod, mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { detectCompression, detectInit, normalizeEntryPath, readTarball } from '../../src/boot/tarball.js';
+import { detectCompression } from '../../src/image/compression.js';
+import { detectInit } from '../../src/image/init-detection.js';
+import { normalizeEntryPath, readTarball, walkArchive, type ArchiveEntry } from '../../src/image/tarball.js';
 import { UserError } from '../../src/lib/errors.js';
+import { makeTree, packTree } from '../release/inspect/fixtures.js';
 
 let work: string;
 
@@ -69,9 +72,33 @@ test('the init system comes from the name, else from the contents', async (t) =>
   t.regex(error!.message, /pass --init/);
 });
 
-test('entry paths are normalised', (t) => {
+test('entry paths are normalised relative to the archive root', (t) => {
   t.is(normalizeEntryPath('./etc/x'), 'etc/x');
   t.is(normalizeEntryPath('etc/x/'), 'etc/x');
   t.is(normalizeEntryPath('/etc/x'), 'etc/x');
   t.is(normalizeEntryPath('./'), '');
+  t.is(normalizeEntryPath('./etc/'), 'etc');
+  t.is(normalizeEntryPath('././etc/x'), 'etc/x');
+  t.is(normalizeEntryPath('usr/lib/os-release'), 'usr/lib/os-release');
+});
+
+test('walkArchive streams every entry and collects only the contents asked for, up to the limit', async (t) => {
+  const root = await makeTree({ 'etc/keep': 'kept content', 'etc/long': 'z'.repeat(10_000), 'usr/skip': 'skipped', 'usr/link': { link: '../etc/keep' } });
+  const seen: { entry: ArchiveEntry; content?: string }[] = [];
+  const result = await walkArchive(await packTree(root, '.tar.xz'), {
+    wantContent: (entry) => (entry.path.startsWith('etc/') ? 100 : false),
+    onEntry: (entry, content) => seen.push({ entry, content: content?.toString() }),
+  });
+  t.is(result.compression, 'xz');
+  t.is(result.entries, 7);
+  t.deepEqual(result.warnings, []);
+  const byPath = new Map(seen.map((item) => [item.entry.path, item]));
+  t.deepEqual([...byPath.keys()].sort(), ['', 'etc', 'etc/keep', 'etc/long', 'usr', 'usr/link', 'usr/skip']);
+  t.is(byPath.get('etc/keep')!.content, 'kept content');
+  t.is(byPath.get('etc/long')!.content, 'z'.repeat(100));
+  t.is(byPath.get('etc/long')!.entry.size, 10_000);
+  t.is(byPath.get('usr/skip')!.content, undefined);
+  t.is(byPath.get('usr/link')!.entry.type, 'SymbolicLink');
+  t.is(byPath.get('usr/link')!.entry.linkpath, '../etc/keep');
+  t.is(byPath.get('etc/keep')!.entry.rawPath, './etc/keep');
 });
