@@ -18,8 +18,8 @@ import { mkdir, readdir, rm, stat } from 'node:fs/promises';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { buildRootfs, PROJECT_ROOT } from '../src/build/pipeline.js';
-import { recipePathFor, resolveRecipe } from '../src/build/recipe/load.js';
+import { buildRootfs, PROJECT_ROOT } from '../src/builder/pipeline.js';
+import { recipePathFor, resolveRecipe } from '../src/builder/recipe/load.js';
 import type { InitSystem } from '../src/lib/init-systems.js';
 
 function option(name: string, fallback: string): string {

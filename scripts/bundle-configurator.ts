@@ -5,7 +5,7 @@
  */
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { bundleConfigurator } from '../src/build/stages/install-configurator.js';
+import { bundleConfigurator } from '../src/builder/stages/install-configurator.js';
 
 const projectRoot = resolve(fileURLToPath(new URL('..', import.meta.url)));
 const outFile = resolve(process.argv[2] ?? resolve(projectRoot, 'dist/jitsi-meet-config'));

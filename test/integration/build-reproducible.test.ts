@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { compressorCommand } from '../../src/build/commands.js';
+import { compressorCommand } from '../../src/builder/program-args.js';
 import { buildImage, CACHE_ROOT, imageInputsKey, testImage } from '../helpers/images.js';
 
 /** Several MiB that compress like a rootfs does (text, some incompressible runs), the same every time. */

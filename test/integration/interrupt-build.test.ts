@@ -7,7 +7,7 @@ import test from 'ava';
 import { execa } from 'execa';
 import { access, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { mountsBelow, processesIn, PROJECT_ROOT } from '../../src/build/pipeline.js';
+import { mountsBelow, processesIn, PROJECT_ROOT } from '../../src/builder/pipeline.js';
 
 interface ProcessInfo {
   pid: number;

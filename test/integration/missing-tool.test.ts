@@ -7,7 +7,7 @@ import test from 'ava';
 import { execa } from 'execa';
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { PROJECT_ROOT } from '../../src/build/pipeline.js';
+import { PROJECT_ROOT } from '../../src/builder/pipeline.js';
 import { findInPath } from '../../src/host/tools.js';
 
 // Runs inside the new mount namespace: hide argv[1] (the tool), then run the CLI with the rest.

@@ -2,8 +2,8 @@
  * `nspawn-jitsi build`: builds one rootfs tarball with its .nspawn settings file and package
  * list. `npm run build:rootfs -- ...` runs this.
  */
-import { buildRootfs, DISTROS, interruptedExitCode, JITSI_SOURCES } from '../../build/pipeline.js';
-import { BuildInterrupted } from '../../build/run.js';
+import { buildRootfs, DISTROS, interruptedExitCode, JITSI_SOURCES } from '../../builder/pipeline.js';
+import { BuildInterrupted } from '../../builder/run-program.js';
 import { COMPRESSIONS, type Compression } from '../../image/compression.js';
 import { INIT_SYSTEMS, type InitSystem } from '../../lib/init-systems.js';
 import type { CommandSpec } from '../options.js';

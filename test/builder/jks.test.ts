@@ -1,6 +1,6 @@
 import test from 'ava';
 import { createHash, randomBytes } from 'node:crypto';
-import { clampKeystoreDates, KeystoreFormatError } from '../../src/build/jks.js';
+import { clampKeystoreDates, KeystoreFormatError } from '../../src/builder/jks.js';
 
 /** A JKS file as Java writes one: trusted certificate entries, then the keyed SHA-1. */
 function keystore(entries: { alias: string; millis: bigint; der: Buffer }[], password = 'changeit'): Buffer {

@@ -10,7 +10,7 @@ import { open, rename, rm } from 'node:fs/promises';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { execa, type ResultPromise } from 'execa';
-import { childEnvironment, compressorCommand, tarArgs } from './commands.js';
+import { childEnvironment, compressorCommand, tarArgs } from './program-args.js';
 import type { Compression } from '../image/compression.js';
 
 export interface PackInput {

@@ -6,7 +6,7 @@
  */
 import { execa, type Options } from 'execa';
 import { UserError } from '../lib/errors.js';
-import { childEnvironment } from './commands.js';
+import { childEnvironment } from './program-args.js';
 import type { BuildContext } from './stage.js';
 
 /** Thrown when a build aborts because of SIGINT/SIGTERM; the CLI exits 130/143 on it. */

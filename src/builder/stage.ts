@@ -1,5 +1,5 @@
 /**
- * The build is a list of stages, one file each under src/build/stages/, all with this small
+ * The build is a list of stages, one file each under src/builder/stages/, all with this small
  * lifecycle (after debos' actions): `verify` checks inputs and host tools before anything is
  * done, `run` does the work, `cleanup` always runs (success, failure or Ctrl-C), in reverse
  * order, and must be safe to call when `run` never started. The doc comment at the top of

@@ -3,8 +3,8 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KILL_SIGNAL, nspawnSettings } from '../../src/image/nspawn-settings.js';
-import { nspawnSettingsStage } from '../../src/build/stages/nspawn-settings.js';
-import type { BuildContext } from '../../src/build/stage.js';
+import { nspawnSettingsStage } from '../../src/builder/stages/nspawn-settings.js';
+import type { BuildContext } from '../../src/builder/stage.js';
 
 /** `[Section] Key=Value` lines of a .nspawn file, comments dropped. */
 function parseSettings(text: string): Map<string, string> {

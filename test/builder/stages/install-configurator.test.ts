@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
-import { CONFIGURATOR_PATH, bundleConfigurator, installConfigurator } from '../../../src/build/stages/install-configurator.js';
-import type { BuildContext } from '../../../src/build/stage.js';
+import { CONFIGURATOR_PATH, bundleConfigurator, installConfigurator } from '../../../src/builder/stages/install-configurator.js';
+import type { BuildContext } from '../../../src/builder/stage.js';
 
 const projectRoot = resolve(fileURLToPath(new URL('../../..', import.meta.url)));
 

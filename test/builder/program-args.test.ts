@@ -1,7 +1,7 @@
 import test from 'ava';
 import { execa } from 'execa';
 import { randomBytes } from 'node:crypto';
-import { childEnvironment, compressorCommand, isolatedCommand, mmdebstrapArgs, tarArgs } from '../../src/build/commands.js';
+import { childEnvironment, compressorCommand, isolatedCommand, mmdebstrapArgs, tarArgs } from '../../src/builder/program-args.js';
 
 test('mmdebstrap: root mode into a directory, one --include, suite target mirror last', (t) => {
   const args = mmdebstrapArgs({

@@ -6,7 +6,7 @@
  */
 import { join } from 'node:path';
 import { tarballName } from '../../image/artifact-names.js';
-import { packDirectory } from '../pack.js';
+import { packDirectory } from '../pack-directory.js';
 import type { BuildContext, Stage } from '../stage.js';
 
 export const pack: Stage = {

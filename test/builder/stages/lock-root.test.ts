@@ -1,5 +1,5 @@
 import test from 'ava';
-import { isLocked, lockAccount } from '../../../src/build/stages/lock-root.js';
+import { isLocked, lockAccount } from '../../../src/builder/stages/lock-root.js';
 
 const shadow = (rootField: string) => `root:${rootField}:20089:0:99999:7:::\ndaemon:*:20089:0:99999:7:::\n`;
 

@@ -2,9 +2,9 @@ import test from 'ava';
 import { lstat, mkdir, mkdtemp, readdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { cleanup, CLEANUP_RUNNERS } from '../../../src/build/stages/cleanup.js';
-import type { BuildContext } from '../../../src/build/stage.js';
-import { CLEANUP_STEPS } from '../../../src/build/recipe/schema.js';
+import { cleanup, CLEANUP_RUNNERS } from '../../../src/builder/stages/cleanup.js';
+import type { BuildContext } from '../../../src/builder/stage.js';
+import { CLEANUP_STEPS } from '../../../src/builder/recipe/schema.js';
 
 const exists = (path: string) => lstat(path).then(() => true, () => false);
 

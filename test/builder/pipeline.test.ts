@@ -7,11 +7,11 @@ import test from 'ava';
 import { scratchDirectories } from '../helpers/scratch.js';
 import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { buildRootfs, checkBuildOptions, mountsBelow, sourceDateEpochFrom, type BuildOptions } from '../../src/build/pipeline.js';
-import { runLogged, BuildInterrupted } from '../../src/build/run.js';
-import { pack } from '../../src/build/stages/pack.js';
-import { packageList } from '../../src/build/stages/package-list.js';
-import type { BuildContext, Stage } from '../../src/build/stage.js';
+import { buildRootfs, checkBuildOptions, mountsBelow, sourceDateEpochFrom, type BuildOptions } from '../../src/builder/pipeline.js';
+import { runLogged, BuildInterrupted } from '../../src/builder/run-program.js';
+import { pack } from '../../src/builder/stages/pack.js';
+import { packageList } from '../../src/builder/stages/package-list.js';
+import type { BuildContext, Stage } from '../../src/builder/stage.js';
 import { UserError } from '../../src/lib/errors.js';
 
 const scratch = scratchDirectories(test);

@@ -1,6 +1,6 @@
 import test from 'ava';
-import { BuildInterrupted, CommandFailed, runLogged } from '../../src/build/run.js';
-import type { BuildContext } from '../../src/build/stage.js';
+import { BuildInterrupted, CommandFailed, runLogged } from '../../src/builder/run-program.js';
+import type { BuildContext } from '../../src/builder/stage.js';
 
 function context(signal = new AbortController().signal, lines: string[] = []): BuildContext {
   return { signal, sourceDateEpoch: 7, verbose: false, log: (line: string) => lines.push(line) } as unknown as BuildContext;

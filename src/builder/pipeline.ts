@@ -25,11 +25,11 @@ import { DEFAULT_LEVEL, LEVEL_RANGE, type Compression } from '../image/compressi
 import type { InitSystem } from '../lib/init-systems.js';
 import { recipePathFor, resolveRecipe } from './recipe/load.js';
 import { CLEANUP_STEPS } from './recipe/schema.js';
-import { BuildInterrupted } from './run.js';
+import { BuildInterrupted } from './run-program.js';
 import type { BuildContext, Stage } from './stage.js';
 import { stages as defaultStages } from './stages/index.js';
 
-/** The repository root: this file is src/build/pipeline.ts (or lib/build/pipeline.js). */
+/** The repository root: this file is src/builder/pipeline.ts (or lib/build/pipeline.js). */
 export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 export const DISTROS = ['debian', 'gentoo'] as const;

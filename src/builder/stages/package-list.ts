@@ -7,7 +7,7 @@
 import { rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { packageListName } from '../../image/artifact-names.js';
-import { runLogged } from '../run.js';
+import { runLogged } from '../run-program.js';
 import type { BuildContext, Stage } from '../stage.js';
 
 /** `dpkg-query -W` output (`status<TAB>name<TAB>version<TAB>arch`) to the .packages text. */

@@ -2,8 +2,8 @@ import test from 'ava';
 import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { RecipeError, resolveRecipe } from '../../../src/build/recipe/load.js';
-import { PROJECT_ROOT } from '../../../src/build/pipeline.js';
+import { RecipeError, resolveRecipe } from '../../../src/builder/recipe/load.js';
+import { PROJECT_ROOT } from '../../../src/builder/pipeline.js';
 
 /** A throw-away project root holding the given files (paths relative to it). */
 async function project(files: Record<string, string>): Promise<string> {

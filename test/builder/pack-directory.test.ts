@@ -4,7 +4,7 @@ import { execa } from 'execa';
 import { createHash } from 'node:crypto';
 import { chmod, mkdir, readdir, readFile, symlink, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { packDirectory } from '../../src/build/pack.js';
+import { packDirectory } from '../../src/builder/pack-directory.js';
 
 const scratch = scratchDirectories(test);
 

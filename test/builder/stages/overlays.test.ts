@@ -3,8 +3,8 @@ import { execa } from 'execa';
 import { chmod, lstat, mkdir, mkdtemp, readFile, readlink, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { applyOverlay } from '../../../src/build/stages/overlays.js';
-import { PROJECT_ROOT } from '../../../src/build/pipeline.js';
+import { applyOverlay } from '../../../src/builder/stages/overlays.js';
+import { PROJECT_ROOT } from '../../../src/builder/pipeline.js';
 
 test('files, modes and links are copied; existing directories keep their mode; links in the image are replaced, not followed', async (t) => {
   const overlay = await mkdtemp(join(tmpdir(), 'overlay-'));

@@ -3,9 +3,9 @@ import test from 'ava';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { schemaMarkdown } from '../../src/lib/schema.js';
-import { CLEANUP_STEPS, recipeSchema } from '../../src/build/recipe/schema.js';
-import { PROJECT_ROOT } from '../../src/build/pipeline.js';
-import { stages } from '../../src/build/stages/index.js';
+import { CLEANUP_STEPS, recipeSchema } from '../../src/builder/recipe/schema.js';
+import { PROJECT_ROOT } from '../../src/builder/pipeline.js';
+import { stages } from '../../src/builder/stages/index.js';
 import { buildCommand } from '../../src/cli/commands/build.js';
 
 async function buildSection(): Promise<string> {

@@ -11,7 +11,7 @@
  */
 import { access, mkdir, readdir, readlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { runLogged } from '../run.js';
+import { runLogged } from '../run-program.js';
 import type { InitSystem } from '../../lib/init-systems.js';
 import type { BuildContext, Stage } from '../stage.js';
 

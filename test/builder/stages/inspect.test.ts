@@ -1,7 +1,7 @@
 import test from 'ava';
 import { UserError } from '../../../src/lib/errors.js';
-import { inspect } from '../../../src/build/stages/inspect.js';
-import type { BuildContext } from '../../../src/build/stage.js';
+import { inspect } from '../../../src/builder/stages/inspect.js';
+import type { BuildContext } from '../../../src/builder/stage.js';
 import { CLEAN_TREE, makeTree, packTree } from '../../release/inspect/fixtures.js';
 
 function context(artifacts: string[], lines: string[]): BuildContext {

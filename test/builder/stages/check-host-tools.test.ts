@@ -1,6 +1,6 @@
 import test from 'ava';
 import { HOST_TOOLS, requireHostTools } from '../../../src/host/tools.js';
-import { hostToolsFor } from '../../../src/build/stages/check-host-tools.js';
+import { hostToolsFor } from '../../../src/builder/stages/check-host-tools.js';
 
 test('the tools a build needs depend on the compression, and each maps to a Debian package', (t) => {
   t.deepEqual(hostToolsFor('xz'), ['mmdebstrap', 'tar', 'unshare', 'chroot', 'dpkg-query', 'xz']);

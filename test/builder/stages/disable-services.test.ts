@@ -2,7 +2,7 @@ import test from 'ava';
 import { mkdir, mkdtemp, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { presetText, startLinks } from '../../../src/build/stages/disable-services.js';
+import { presetText, startLinks } from '../../../src/builder/stages/disable-services.js';
 
 test('the preset file disables each service unit (so first boot does not enable them)', (t) => {
   const text = presetText(['nginx', 'coturn', 'foo.socket']);

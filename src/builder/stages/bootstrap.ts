@@ -10,8 +10,8 @@
  * interruption the stage waits until the kernel has ended every process of that namespace.
  */
 import { mkdir, readdir, readFile, readlink } from 'node:fs/promises';
-import { isolatedCommand, mmdebstrapArgs } from '../commands.js';
-import { runLogged } from '../run.js';
+import { isolatedCommand, mmdebstrapArgs } from '../program-args.js';
+import { runLogged } from '../run-program.js';
 import type { BuildContext, Stage } from '../stage.js';
 
 /** The PID namespace mmdebstrap ran in (`pid:[4026532xxx]`), per build. */
