@@ -12,14 +12,14 @@
  */
 import { BUILD_STAGING_PREFIX } from '../release/artifacts.js';
 import { constants } from 'node:os';
-import { access, mkdir, mkdtemp, readdir, readFile, readlink, rename, rm } from 'node:fs/promises';
+import { access, mkdir, mkdtemp, readdir, rename, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Listr, PRESET_TIMESTAMP } from 'listr2';
 import { execa } from 'execa';
 import { UserError } from '../lib/errors.js';
-import { processExists } from '../host/proc.js';
+import { mountsBelow, processesIn, processExists } from '../host/proc.js';
 import { artifactStem, packageListName, tarballName } from '../image/artifact-names.js';
 import { DEFAULT_LEVEL, LEVEL_RANGE, type Compression } from '../image/compression.js';
 import type { InitSystem } from '../lib/init-systems.js';
@@ -132,35 +132,6 @@ async function removeStaleStaging(outDir: string, artifactBase: string): Promise
     if (Number.isInteger(pid) && pid !== process.pid && processExists(pid)) continue; // a build running now
     await rm(join(outDir, name), { recursive: true, force: true });
   }
-}
-
-/** Mount points at or below `dir`, deepest first. */
-export async function mountsBelow(dir: string): Promise<string[]> {
-  const text = await readFile('/proc/self/mountinfo', 'utf8');
-  const points = text
-    .split('\n')
-    .map((line) => line.split(' ')[4])
-    .filter((point): point is string => !!point)
-    // mountinfo escapes space, tab, newline and backslash as octal
-    .map((point) => point.replace(/\\([0-7]{3})/g, (_, octal: string) => String.fromCharCode(parseInt(octal, 8))))
-    .filter((point) => point === dir || point.startsWith(`${dir}/`));
-  return points.sort((a, b) => b.length - a.length);
-}
-
-/** PIDs of processes whose root or working directory is inside `dir`. */
-export async function processesIn(dir: string): Promise<number[]> {
-  const pids: number[] = [];
-  for (const name of await readdir('/proc')) {
-    if (!/^[0-9]+$/.test(name)) continue;
-    for (const link of ['root', 'cwd']) {
-      const target = await readlink(`/proc/${name}/${link}`).catch(() => '');
-      if (target === dir || target.startsWith(`${dir}/`)) {
-        pids.push(Number(name));
-        break;
-      }
-    }
-  }
-  return pids.filter((pid) => pid !== process.pid);
 }
 
 /**

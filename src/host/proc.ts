@@ -86,3 +86,45 @@ export function processExists(pid: number): boolean {
     return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
+
+/** Mount points at or below `dir`, deepest first. */
+export async function mountsBelow(dir: string): Promise<string[]> {
+  const text = await readFile('/proc/self/mountinfo', 'utf8');
+  const points = text
+    .split('\n')
+    .map((line) => line.split(' ')[4])
+    .filter((point): point is string => !!point)
+    // mountinfo escapes space, tab, newline and backslash as octal
+    .map((point) => point.replace(/\\([0-7]{3})/g, (_, octal: string) => String.fromCharCode(parseInt(octal, 8))))
+    .filter((point) => point === dir || point.startsWith(`${dir}/`));
+  return points.sort((a, b) => b.length - a.length);
+}
+
+/** PIDs of processes whose root or working directory is inside `dir`. */
+export async function processesIn(dir: string): Promise<number[]> {
+  const pids: number[] = [];
+  for (const name of await readdir('/proc')) {
+    if (!/^[0-9]+$/.test(name)) continue;
+    for (const link of ['root', 'cwd']) {
+      const target = await readlink(`/proc/${name}/${link}`).catch(() => '');
+      if (target === dir || target.startsWith(`${dir}/`)) {
+        pids.push(Number(name));
+        break;
+      }
+    }
+  }
+  return pids.filter((pid) => pid !== process.pid);
+}
+
+/** Children of a process (`/proc/<pid>/task/<pid>/children`); undefined when it is gone. */
+export async function childrenOf(pid: number): Promise<number[] | undefined> {
+  const text = await readFile(`/proc/${pid}/task/${pid}/children`, 'utf8').catch(() => undefined);
+  return text?.trim().split(' ').filter(Boolean).map(Number);
+}
+
+/** Processes of the PID namespace `namespace` that have not ended (zombies excluded). */
+export async function livePidsInNamespace(namespace: string): Promise<number[]> {
+  const live: number[] = [];
+  for (const pid of await pidsInNamespace(namespace)) if (await isAlive(pid)) live.push(pid);
+  return live;
+}

@@ -7,7 +7,7 @@ import test from 'ava';
 import { scratchDirectories } from '../helpers/scratch.js';
 import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { buildRootfs, checkBuildOptions, mountsBelow, sourceDateEpochFrom, type BuildOptions } from '../../src/builder/pipeline.js';
+import { buildRootfs, checkBuildOptions, sourceDateEpochFrom, type BuildOptions } from '../../src/builder/pipeline.js';
 import { runLogged, BuildInterrupted } from '../../src/builder/run-program.js';
 import { pack } from '../../src/builder/stages/pack.js';
 import { packageList } from '../../src/builder/stages/package-list.js';
@@ -114,10 +114,4 @@ test('SOURCE_DATE_EPOCH: the environment wins, the recipe is the fallback, junk 
   t.is(sourceDateEpochFrom({}, 99), 99);
   t.is(sourceDateEpochFrom({ SOURCE_DATE_EPOCH: '' }, 99), 99);
   t.throws(() => sourceDateEpochFrom({ SOURCE_DATE_EPOCH: 'yesterday' }, 99), { message: /whole number of seconds/ });
-});
-
-test('mountsBelow sees a real mount and only below the directory', async (t) => {
-  const dir = await scratch('mounts-');
-  t.deepEqual(await mountsBelow(dir), []);
-  t.true((await mountsBelow('/proc')).includes('/proc'));
 });

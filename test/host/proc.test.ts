@@ -1,6 +1,9 @@
 import test from 'ava';
 import { execa } from 'execa';
-import { findNamespaceInitChild, isAlive, pidNamespaceOf, pidsInNamespace, readStatus } from '../../src/host/proc.js';
+import { findNamespaceInitChild, isAlive, mountsBelow, pidNamespaceOf, pidsInNamespace, readStatus } from '../../src/host/proc.js';
+import { scratchDirectories } from '../helpers/scratch.js';
+
+const scratch = scratchDirectories(test);
 
 test('readStatus reads our own parent and namespace PIDs', async (t) => {
   const status = await readStatus(process.pid);
@@ -39,4 +42,10 @@ test('finds PID 1 of a PID namespace started by a child, and every process in th
   process.kill(init!, 'SIGKILL');
   await child;
   t.deepEqual(await pidsInNamespace(namespace!), [], 'killing the init ends the namespace');
+});
+
+test('mountsBelow sees a real mount and only below the directory', async (t) => {
+  const dir = await scratch('mounts-');
+  t.deepEqual(await mountsBelow(dir), []);
+  t.true((await mountsBelow('/proc')).includes('/proc'));
 });

@@ -7,7 +7,8 @@ import test from 'ava';
 import { execa } from 'execa';
 import { access, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { mountsBelow, processesIn, PROJECT_ROOT } from '../../src/builder/pipeline.js';
+import { PROJECT_ROOT } from '../../src/builder/pipeline.js';
+import { mountsBelow, processesIn } from '../../src/host/proc.js';
 
 interface ProcessInfo {
   pid: number;

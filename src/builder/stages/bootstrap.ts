@@ -9,7 +9,8 @@
  * interrupted or killed, so an aborted bootstrap leaves only a directory to delete. On
  * interruption the stage waits until the kernel has ended every process of that namespace.
  */
-import { mkdir, readdir, readFile, readlink } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
+import { childrenOf, livePidsInNamespace, pidNamespaceOf } from '../../host/proc.js';
 import { isolatedCommand, mmdebstrapArgs } from '../program-args.js';
 import { runLogged } from '../run-program.js';
 import type { BuildContext, Stage } from '../stage.js';
@@ -22,30 +23,17 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 /** The namespace of unshare's forked child (mmdebstrap, PID 1 inside), once it exists. */
 async function childNamespace(unsharePid: number): Promise<string | undefined> {
   for (let attempt = 0; attempt < 100; attempt++) {
-    const children = await readFile(`/proc/${unsharePid}/task/${unsharePid}/children`, 'utf8').catch(() => undefined);
+    const children = await childrenOf(unsharePid);
     if (children === undefined) return undefined; // unshare already gone
-    const child = children.trim().split(' ').filter(Boolean)[0];
+    const child = children[0];
     if (child) {
-      const own = await readlink(`/proc/${unsharePid}/ns/pid`).catch(() => '');
-      const theirs = await readlink(`/proc/${child}/ns/pid`).catch(() => '');
+      const own = (await pidNamespaceOf(unsharePid)) ?? '';
+      const theirs = (await pidNamespaceOf(child)) ?? '';
       if (theirs && theirs !== own) return theirs;
     }
     await sleep(20);
   }
   return undefined;
-}
-
-/** PIDs (as seen here) of live, non-zombie processes in the PID namespace `ns`. */
-export async function livePidsInNamespace(ns: string): Promise<number[]> {
-  const pids: number[] = [];
-  for (const name of await readdir('/proc')) {
-    if (!/^[0-9]+$/.test(name)) continue;
-    if ((await readlink(`/proc/${name}/ns/pid`).catch(() => '')) !== ns) continue;
-    const stat = await readFile(`/proc/${name}/stat`, 'utf8').catch(() => '');
-    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
-    if (state && state !== 'Z' && state !== 'X') pids.push(Number(name));
-  }
-  return pids;
 }
 
 export const bootstrap: Stage = {
