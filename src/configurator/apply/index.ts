@@ -7,8 +7,8 @@ import { access } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { InitSystem } from '../../lib/init-systems.js';
 import type { MasterConfig } from '../master-config.js';
-import { generateAll } from '../generators/index.js';
-import type { HostFacts } from '../generators/types.js';
+import { generateAll } from '../components/index.js';
+import type { HostFacts } from '../components/types.js';
 import { applyFiles } from './run.js';
 
 export type ApplyInit = InitSystem | 'none';

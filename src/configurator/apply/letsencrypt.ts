@@ -13,7 +13,7 @@ import { execa } from 'execa';
 import { UserError } from '../../lib/errors.js';
 import type { MasterConfig } from '../master-config.js';
 import { ACME_WEBROOT, webTls } from '../paths.js';
-import type { GeneratedFile } from '../generators/types.js';
+import type { GeneratedFile } from '../components/types.js';
 
 export const LETSENCRYPT_DIR = '/etc/letsencrypt';
 export const DEPLOY_HOOK = `${LETSENCRYPT_DIR}/renewal-hooks/deploy/jitsi-meet-server`;

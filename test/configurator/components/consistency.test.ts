@@ -4,7 +4,7 @@
  * are compared between the parsed files (not against the generators' own constants).
  */
 import test from 'ava';
-import { generateAll } from '../../../src/configurator/generators/index.js';
+import { generateAll } from '../../../src/configurator/components/index.js';
 import {
   directiveArgs,
   evaluateWebConfig,

@@ -13,8 +13,8 @@ import vm from 'node:vm';
 import { execa } from 'execa';
 import { parseYaml } from '../../../src/lib/schema.js';
 import { crossFieldProblems, masterConfigSchema, type MasterConfig } from '../../../src/configurator/master-config.js';
-import { generateAll } from '../../../src/configurator/generators/index.js';
-import type { GeneratedFile, HostFacts } from '../../../src/configurator/generators/types.js';
+import { generateAll } from '../../../src/configurator/components/index.js';
+import type { GeneratedFile, HostFacts } from '../../../src/configurator/components/types.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const FIXTURE_DIR = join(here, '../../fixtures/master-configs');

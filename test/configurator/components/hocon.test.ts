@@ -1,5 +1,5 @@
 import test from 'ava';
-import { hoconDocument } from '../../../src/configurator/generators/hocon.js';
+import { hoconDocument } from '../../../src/configurator/components/hocon.js';
 import { parseHocon } from './support.js';
 
 test('a written document parses back to the same data, awkward strings and keys included', async (t) => {

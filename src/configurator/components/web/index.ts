@@ -2,8 +2,8 @@
  * The web app's config.js: where the browser finds the XMPP domains, the BOSH and websocket
  * endpoints behind nginx, and a STUN server for peer-to-peer calls (coturn on this host).
  */
-import { PORTS, publicUrls, webConfigPath, xmppNames } from './names.js';
-import type { Generator } from './types.js';
+import { PORTS, publicUrls, webConfigPath, xmppNames } from '../names.js';
+import type { Generator } from '../types.js';
 
 export const webGenerator: Generator = {
   name: 'web',

@@ -4,10 +4,10 @@
  * the relay refuses to reach private and loopback addresses, so TURN cannot be used to reach
  * services that listen only inside this machine or its network.
  */
-import { webTls } from '../paths.js';
-import { behindNat, PORTS, secret } from './names.js';
-import { isPublicAddress } from '../validators.js';
-import type { Generator } from './types.js';
+import { webTls } from '../../paths.js';
+import { behindNat, PORTS, secret } from '../names.js';
+import { isPublicAddress } from '../../validators.js';
+import type { Generator } from '../types.js';
 
 export const TURNSERVER_CONF = '/etc/turnserver.conf';
 export const COTURN_DEFAULTS = '/etc/default/coturn';

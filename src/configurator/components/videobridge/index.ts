@@ -4,10 +4,10 @@
  * (a static mapping from the internal one); it never depends on an outside STUN server, so a
  * LAN-only host works.
  */
-import type { HoconObject } from './hocon.js';
-import { hoconDocument } from './hocon.js';
-import { behindNat, LOOPBACK, PORTS, publicUrls, secret, xmppNames } from './names.js';
-import type { Generator } from './types.js';
+import type { HoconObject } from '../hocon.js';
+import { hoconDocument } from '../hocon.js';
+import { behindNat, LOOPBACK, PORTS, publicUrls, secret, xmppNames } from '../names.js';
+import type { Generator } from '../types.js';
 
 export const JVB_CONF = '/etc/jitsi/videobridge/jvb.conf';
 export const JVB_ENV = '/etc/jitsi/videobridge/config';

@@ -1,5 +1,5 @@
 import test from 'ava';
-import { COTURN_DEFAULTS, coturnGenerator, TURNSERVER_CONF } from '../../../src/configurator/generators/coturn.js';
+import { COTURN_DEFAULTS, coturnGenerator, TURNSERVER_CONF } from '../../../src/configurator/components/coturn/index.js';
 import { webTls } from '../../../src/configurator/paths.js';
 import { fileAt, FIXTURES, loadFixture, parseTurnserverConf, single } from './support.js';
 

@@ -1,5 +1,5 @@
 import test from 'ava';
-import { ETC_HOSTNAME, ETC_HOSTS, hostsGenerator } from '../../../src/configurator/generators/hosts.js';
+import { ETC_HOSTNAME, ETC_HOSTS, hostsGenerator } from '../../../src/configurator/components/hosts/index.js';
 import { loadFixture } from './support.js';
 
 /** name → addresses, as a resolver reading /etc/hosts would see them. */

@@ -1,5 +1,5 @@
 import test from 'ava';
-import { JICOFO_CONF, JICOFO_ENV, jicofoGenerator } from '../../../src/configurator/generators/jicofo.js';
+import { JICOFO_CONF, JICOFO_ENV, jicofoGenerator } from '../../../src/configurator/components/jicofo/index.js';
 import { fileAt, FIXTURES, loadFixture, parseHocon } from './support.js';
 
 for (const fixture of FIXTURES) {

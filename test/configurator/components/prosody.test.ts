@@ -2,7 +2,7 @@ import test from 'ava';
 import { chmod } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { prosodyGenerator, luaString, PROSODY_CONFIG, prosodyHostFiles } from '../../../src/configurator/generators/prosody.js';
+import { prosodyGenerator, luaString, PROSODY_CONFIG, prosodyHostFiles } from '../../../src/configurator/components/prosody/index.js';
 import { authTls, webTls } from '../../../src/configurator/paths.js';
 import { FACT_VARIANTS, FIXTURES, loadFixture, materialize, PLUGINS_DIR, readProsodyConfig, withTempDir } from './support.js';
 

@@ -2,7 +2,7 @@ import test from 'ava';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { DEBIAN_DEFAULT_SITE, nginxGenerator, nginxSiteFiles } from '../../../src/configurator/generators/nginx.js';
+import { DEBIAN_DEFAULT_SITE, nginxGenerator, nginxSiteFiles } from '../../../src/configurator/components/nginx/index.js';
 import { ACME_WEBROOT, webTls } from '../../../src/configurator/paths.js';
 import { directiveArgs, fileAt, FIXTURES, loadFixture, location, parseNginx, selfSignedPair, withTempDir } from './support.js';
 

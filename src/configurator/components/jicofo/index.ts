@@ -2,9 +2,9 @@
  * jicofo, the conference focus: it logs in to prosody as focus@auth.<H> on loopback, finds
  * videobridges in the brewery MUC and answers conference requests forwarded by focus.<H>.
  */
-import { hoconDocument } from './hocon.js';
-import { LOOPBACK, PORTS, secret, xmppNames } from './names.js';
-import type { Generator } from './types.js';
+import { hoconDocument } from '../hocon.js';
+import { LOOPBACK, PORTS, secret, xmppNames } from '../names.js';
+import type { Generator } from '../types.js';
 
 export const JICOFO_CONF = '/etc/jitsi/jicofo/jicofo.conf';
 export const JICOFO_ENV = '/etc/jitsi/jicofo/config';

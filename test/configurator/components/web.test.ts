@@ -2,7 +2,7 @@ import test from 'ava';
 import { execa } from 'execa';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { webGenerator } from '../../../src/configurator/generators/web.js';
+import { webGenerator } from '../../../src/configurator/components/web/index.js';
 import { evaluateWebConfig, FIXTURES, loadFixture, withTempDir } from './support.js';
 
 for (const fixture of FIXTURES) {

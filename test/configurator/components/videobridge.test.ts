@@ -1,5 +1,5 @@
 import test from 'ava';
-import { JVB_CONF, JVB_ENV, videobridgeGenerator } from '../../../src/configurator/generators/videobridge.js';
+import { JVB_CONF, JVB_ENV, videobridgeGenerator } from '../../../src/configurator/components/videobridge/index.js';
 import { fileAt, FIXTURES, loadFixture, parseHocon } from './support.js';
 
 for (const fixture of FIXTURES) {

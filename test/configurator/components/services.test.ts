@@ -18,9 +18,9 @@ import { appendFile, chmod, chown, mkdir, readFile, rm, writeFile } from 'node:f
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa, type ResultPromise } from 'execa';
-import { generateAll } from '../../../src/configurator/generators/index.js';
+import { generateAll } from '../../../src/configurator/components/index.js';
 import { ACME_WEBROOT, authTls, webTls } from '../../../src/configurator/paths.js';
-import type { GeneratedFile } from '../../../src/configurator/generators/types.js';
+import type { GeneratedFile } from '../../../src/configurator/components/types.js';
 import { evaluateWebConfig, fileAt, loadFixture, materialize, parseHocon, selfSignedPair, withTempDir } from './support.js';
 
 const here = dirname(fileURLToPath(import.meta.url));

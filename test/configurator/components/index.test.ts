@@ -1,6 +1,6 @@
 import test from 'ava';
-import { collectFiles, generateAll, GENERATORS } from '../../../src/configurator/generators/index.js';
-import type { Generator } from '../../../src/configurator/generators/types.js';
+import { collectFiles, generateAll, GENERATORS } from '../../../src/configurator/components/index.js';
+import type { Generator } from '../../../src/configurator/components/types.js';
 import { FACT_VARIANTS, FIXTURES, loadFixture } from './support.js';
 
 function deepFreeze<T>(value: T): T {

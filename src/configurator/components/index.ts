@@ -3,14 +3,14 @@
  * apply step, `--show`-style listings and the tests all walk this table.
  */
 import type { MasterConfig } from '../master-config.js';
-import { coturnGenerator } from './coturn.js';
-import { hostsGenerator } from './hosts.js';
-import { jicofoGenerator } from './jicofo.js';
-import { nginxGenerator } from './nginx.js';
-import { prosodyGenerator } from './prosody.js';
+import { coturnGenerator } from './coturn/index.js';
+import { hostsGenerator } from './hosts/index.js';
+import { jicofoGenerator } from './jicofo/index.js';
+import { nginxGenerator } from './nginx/index.js';
+import { prosodyGenerator } from './prosody/index.js';
 import type { GeneratedFile, Generator, HostFacts } from './types.js';
-import { videobridgeGenerator } from './videobridge.js';
-import { webGenerator } from './web.js';
+import { videobridgeGenerator } from './videobridge/index.js';
+import { webGenerator } from './web/index.js';
 
 export const GENERATORS: readonly Generator[] = [
   prosodyGenerator,

@@ -3,10 +3,10 @@
  * HTTPS; port 443 serves the web app, its config.js, and proxies BOSH, the XMPP websocket and
  * the bridge's colibri websockets to the loopback services.
  */
-import { ACME_WEBROOT, webTls } from '../paths.js';
-import { LOOPBACK, PORTS, webConfigPath } from './names.js';
-import { JVB_SERVER_ID } from './videobridge.js';
-import type { GeneratedFile, Generator } from './types.js';
+import { ACME_WEBROOT, webTls } from '../../paths.js';
+import { LOOPBACK, PORTS, webConfigPath } from '../names.js';
+import { JVB_SERVER_ID } from '../videobridge/index.js';
+import type { GeneratedFile, Generator } from '../types.js';
 
 export const WEB_ROOT = '/usr/share/jitsi-meet';
 /** Debian's default site also claims port 80 as default_server; two default servers stop nginx. */

@@ -3,7 +3,7 @@
  * hostname alias goes on 127.0.0.1 only: the loopback services (prosody, the bridge) listen
  * on IPv4 loopback, and a name that also resolved to ::1 would send local clients there first.
  */
-import type { GeneratedFile, Generator } from './types.js';
+import type { GeneratedFile, Generator } from '../types.js';
 
 export const ETC_HOSTS = '/etc/hosts';
 export const ETC_HOSTNAME = '/etc/hostname';

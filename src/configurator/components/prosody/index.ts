@@ -10,10 +10,10 @@
  * - `conference.<H>` is the conference MUC, `internal.auth.<H>` the bridges' brewery MUC;
  * - `focus.<H>` forwards conference requests to focus@auth.<H> (needs Jitsi's plugins).
  */
-import { authTls, webTls } from '../paths.js';
-import type { MasterConfig } from '../master-config.js';
-import { LOOPBACK, PORTS, secret, xmppNames } from './names.js';
-import type { GeneratedFile, Generator, HostFacts } from './types.js';
+import { authTls, webTls } from '../../paths.js';
+import type { MasterConfig } from '../../master-config.js';
+import { LOOPBACK, PORTS, secret, xmppNames } from '../names.js';
+import type { GeneratedFile, Generator, HostFacts } from '../types.js';
 
 export const PROSODY_CONFIG = '/etc/prosody/prosody.cfg.lua';
 
