@@ -21,5 +21,13 @@ export function authTls(hostname: string): { cert: string; key: string } {
   return { cert: `${TLS_DIR}/auth.${hostname}.crt`, key: `${TLS_DIR}/auth.${hostname}.key` };
 }
 
+/** Where the auth.<H> certificate goes so that update-ca-certificates adds it to the system store (Java clients). */
+export function caStoreCopy(hostname: string): string {
+  return `/usr/local/share/ca-certificates/jitsi-meet-auth.${hostname}.crt`;
+}
+
+/** Group that may read the TLS private keys; the services that serve TLS join it. */
+export const KEY_GROUP = 'ssl-cert';
+
 /** Webroot that nginx serves under /.well-known/acme-challenge/ on port 80 for certbot. */
 export const ACME_WEBROOT = '/var/lib/jitsi-meet-config/acme';

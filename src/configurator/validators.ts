@@ -7,24 +7,12 @@ import { createPrivateKey, createPublicKey, X509Certificate, type KeyObject } fr
 import { isAbsolute, join } from 'node:path';
 import { isIP } from 'node:net';
 import { UserError } from '../lib/errors.js';
+import { isLocalHostname, isPublicAddress, isPublicHostname } from './addresses.js';
 import { readSmallRegularFile } from './small-file.js';
 
+export { isLocalHostname, isPublicAddress, isPublicHostname };
+
 const LABEL = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/;
-
-export function isLocalHostname(hostname: string): boolean {
-  return hostname === 'localhost';
-}
-
-/**
- * Names no public CA will certify: localhost, single labels and the reserved or local-only
- * top-level domains (RFC 2606, RFC 6761, RFC 6762, home.arpa).
- */
-const NON_PUBLIC_SUFFIXES = ['localhost', 'test', 'example', 'invalid', 'local', 'internal', 'lan', 'home.arpa', 'example.com', 'example.net', 'example.org'];
-
-export function isPublicHostname(hostname: string): boolean {
-  if (isLocalHostname(hostname) || !hostname.includes('.')) return false;
-  return !NON_PUBLIC_SUFFIXES.some((suffix) => hostname === suffix || hostname.endsWith(`.${suffix}`));
-}
 
 export function checkHostname(value: string): string | undefined {
   if (value === 'localhost') return undefined;
@@ -66,27 +54,6 @@ export function checkIp(value: string): string | undefined {
   return undefined;
 }
 
-/** Private, loopback, link-local, CGNAT, documentation-free check of reachability by others. */
-export function isPublicAddress(address: string): boolean {
-  const version = isIP(address);
-  if (version === 4) {
-    const [a, b] = address.split('.').map(Number);
-    if (a === 10 || a === 127 || a === 0 || a >= 224) return false;
-    if (a === 172 && b >= 16 && b <= 31) return false;
-    if (a === 192 && b === 168) return false;
-    if (a === 169 && b === 254) return false;
-    if (a === 100 && b >= 64 && b <= 127) return false;
-    return true;
-  }
-  if (version === 6) {
-    const lower = address.toLowerCase();
-    if (lower === '::1' || lower === '::') return false;
-    if (/^f[cd]/.test(lower) || /^fe[89ab]/.test(lower)) return false;
-    if (lower.startsWith('::ffff:')) return isPublicAddress(lower.slice(7));
-    return true;
-  }
-  return false;
-}
 
 const MEMORY = /^([0-9]+)([kmg])$/i;
 const MIN_MEMORY_BYTES = 256 * 1024 * 1024;

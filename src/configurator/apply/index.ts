@@ -5,44 +5,16 @@
  */
 import { access } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { InitSystem } from '../../lib/init-systems.js';
 import type { MasterConfig } from '../master-config.js';
-import { generateAll } from '../components/index.js';
+import { planServer } from '../components/index.js';
+import { PROSODY_PLUGINS_DIR } from '../components/prosody/index.js';
 import type { HostFacts } from '../components/types.js';
-import { applyFiles } from './run.js';
+import { KEY_GROUP } from '../paths.js';
+import { applyPlan } from './apply-plan.js';
+import { readOwnerDatabase } from './owners.js';
+import type { ApplyInit, ApplyOptions, ApplyReport } from './types.js';
 
-export type ApplyInit = InitSystem | 'none';
-
-export interface ApplyOptions {
-  /** `/` inside the image; a temporary directory in host tests. */
-  root: string;
-  /** Init system of the image; `none` writes files only and runs no services (host tests). */
-  init: ApplyInit;
-  /** The master config of the previous run, to remove the old host's files when the hostname changed. */
-  previousConfig?: MasterConfig;
-  /**
-   * The secrets were replaced on this run. Informational: every account is checked against
-   * prosody's stored keys on every run and set whenever its password differs, rotated or not.
-   */
-  rotatedSecrets?: boolean;
-  log(line: string): void;
-}
-
-export interface ApplyReport {
-  /** Absolute paths (inside the image) written on this run, created or replaced. */
-  changed: string[];
-  /** Paths whose content was already right and were left alone. */
-  unchanged: string[];
-  /** Files of the old hostname (or obsolete defaults) removed on this run. */
-  removed: string[];
-  /** Where replaced files were kept, inside the image; undefined when nothing was replaced. */
-  backupDir?: string;
-  /** Services (re)started or reloaded because something they read changed. */
-  restarted: string[];
-}
-
-/** Where Jitsi's prosody plugins land when jitsi-meet-prosody is installed. */
-export const PROSODY_PLUGINS_DIR = '/usr/share/jitsi-meet/prosody-plugins';
+export type { ApplyInit, ApplyOptions, ApplyReport } from './types.js';
 
 async function exists(path: string): Promise<boolean> {
   return access(path).then(
@@ -56,19 +28,20 @@ export async function gatherFacts(root: string, init: ApplyInit): Promise<HostFa
   const openrc = init === 'openrc' || (init === 'none' && (await exists(join(root, 'sbin/openrc-run'))));
   const facts: HostFacts = { init: openrc ? 'openrc' : 'systemd' };
   if (await exists(join(root, PROSODY_PLUGINS_DIR))) facts.prosodyPluginsDir = PROSODY_PLUGINS_DIR;
+  if ((await readOwnerDatabase(root)).group(KEY_GROUP) !== undefined) facts.keyGroup = KEY_GROUP;
   return facts;
 }
 
 /**
- * Generates every component's files from the master config and applies them (see run.ts
+ * Plans every component from the master config and carries the plan out (see apply-plan.ts
  * for the order). Safe to run again: what is already right is left alone, so a re-run with
  * the same master config changes no file and restarts nothing.
  */
 export async function applyConfiguration(config: MasterConfig, options: ApplyOptions): Promise<ApplyReport> {
   const facts = await gatherFacts(options.root, options.init);
-  const files = generateAll(config, facts);
-  const previousFiles = options.previousConfig ? generateAll(options.previousConfig, facts) : [];
-  const report = await applyFiles(config, files, previousFiles, options);
+  const plan = planServer(config, facts);
+  const previousPlan = options.previousConfig ? planServer(options.previousConfig, facts) : undefined;
+  const report = await applyPlan(config, plan, previousPlan, options);
   options.log(
     `${report.changed.length} file(s) written, ${report.unchanged.length} unchanged, ${report.removed.length} removed` +
       (report.backupDir ? `; previous versions kept in ${report.backupDir}` : '') +

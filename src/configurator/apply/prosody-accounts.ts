@@ -13,19 +13,15 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { UserError } from '../../lib/errors.js';
+import type { XmppAccount } from '../components/types.js';
 
-export interface ProsodyAccount {
-  username: string;
-  host: string;
-  password: string;
-}
 
 /** Directory name prosody's file storage uses for a host or user: every non-alphanumeric byte as %xx. */
 export function encodeStorageName(name: string): string {
   return name.replace(/[^a-zA-Z0-9]/g, (char) => `%${char.charCodeAt(0).toString(16).padStart(2, '0')}`);
 }
 
-export function accountFile(root: string, account: Pick<ProsodyAccount, 'username' | 'host'>): string {
+export function accountFile(root: string, account: Pick<XmppAccount, 'username' | 'host'>): string {
   return join(root, 'var/lib/prosody', encodeStorageName(account.host), 'accounts', `${encodeStorageName(account.username)}.dat`);
 }
 
@@ -39,7 +35,7 @@ function luaNumber(source: string, key: string): number | undefined {
 }
 
 /** True when prosody's stored SCRAM-SHA-1 key for the account was derived from `password`. */
-export async function accountHasPassword(root: string, account: ProsodyAccount): Promise<boolean> {
+export async function accountHasPassword(root: string, account: XmppAccount): Promise<boolean> {
   const source = await readFile(accountFile(root, account), 'utf8').catch(() => undefined);
   if (source === undefined) return false;
   const salt = luaString(source, 'salt');
@@ -59,7 +55,7 @@ export async function accountHasPassword(root: string, account: ProsodyAccount):
 export async function ensureProsodyAccounts(
   root: string,
   prosodyConfig: string,
-  accounts: readonly ProsodyAccount[],
+  accounts: readonly XmppAccount[],
   log: (line: string) => void,
 ): Promise<string[]> {
   const changed: string[] = [];

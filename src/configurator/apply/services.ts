@@ -8,16 +8,8 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import type { InitSystem } from '../../lib/init-systems.js';
 import { UserError } from '../../lib/errors.js';
+import type { PlannedService } from '../components/types.js';
 
-
-export interface Service {
-  /** systemd unit base name and OpenRC/sysv script name (they agree on Debian). */
-  name: string;
-  /** Reload instead of restart: nginx picks up new config and certificates without dropping connections. */
-  reload?: boolean;
-  /** Absolute path prefixes (inside the image) whose change means this service must restart. */
-  reads: readonly string[];
-}
 
 export const TARGET = 'jitsi-meet-server';
 
@@ -37,7 +29,7 @@ export async function isInstalled(root: string, init: InitSystem, service: strin
 }
 
 /** Services among `services` whose inputs are among `changedPaths`. */
-export function affectedServices(services: readonly Service[], changedPaths: readonly string[]): Service[] {
+export function affectedServices(services: readonly PlannedService[], changedPaths: readonly string[]): PlannedService[] {
   return services.filter((service) =>
     changedPaths.some((path) => service.reads.some((prefix) => (prefix.endsWith('/') ? path.startsWith(prefix) : path === prefix))),
   );
@@ -92,8 +84,8 @@ export async function waitForBoot(init: InitSystem, log: (line: string) => void)
  */
 export async function bringUp(
   init: InitSystem,
-  installed: readonly Service[],
-  restart: readonly Service[],
+  installed: readonly PlannedService[],
+  restart: readonly PlannedService[],
   log: (line: string) => void,
 ): Promise<string[]> {
   await waitForBoot(init, log);

@@ -1,47 +1,77 @@
 /**
- * The one table of component generators. Adding a component means adding a line here; the
- * apply step, `--show`-style listings and the tests all walk this table.
+ * The one list of components. Adding a component means adding its folder and a line here; the
+ * apply step, the tests and the agreement test (systemd target, OpenRC service, recipe and
+ * `inspect` against this list) all walk it.
  */
 import type { MasterConfig } from '../master-config.js';
-import { coturnGenerator } from './coturn/index.js';
-import { hostsGenerator } from './hosts/index.js';
-import { jicofoGenerator } from './jicofo/index.js';
-import { nginxGenerator } from './nginx/index.js';
-import { prosodyGenerator } from './prosody/index.js';
-import type { GeneratedFile, Generator, HostFacts } from './types.js';
-import { videobridgeGenerator } from './videobridge/index.js';
-import { webGenerator } from './web/index.js';
+import { coturnComponent } from './coturn/index.js';
+import { hostsComponent } from './hosts/index.js';
+import { jicofoComponent } from './jicofo/index.js';
+import { letsencryptComponent } from './letsencrypt/index.js';
+import { nginxComponent } from './nginx/index.js';
+import { prosodyComponent } from './prosody/index.js';
+import type { Component, GeneratedFile, HostFacts, PlannedDirectory, PlannedService, XmppAccount } from './types.js';
+import { videobridgeComponent } from './videobridge/index.js';
+import { webComponent } from './web/index.js';
 
-export const GENERATORS: readonly Generator[] = [
-  prosodyGenerator,
-  jicofoGenerator,
-  videobridgeGenerator,
-  webGenerator,
-  nginxGenerator,
-  coturnGenerator,
-  hostsGenerator,
+export const COMPONENTS: readonly Component[] = [
+  prosodyComponent,
+  jicofoComponent,
+  videobridgeComponent,
+  webComponent,
+  nginxComponent,
+  coturnComponent,
+  hostsComponent,
+  letsencryptComponent,
 ];
 
-/**
- * Every file of every component, sorted by path. Two generators claiming one path is a bug in
- * this table, never something to resolve by order, so it throws.
- */
-export function generateAll(config: MasterConfig, facts: HostFacts): GeneratedFile[] {
-  return collectFiles(GENERATORS, config, facts);
+/** The plans of all components, merged: what the apply step carries out. */
+export interface ServerPlan {
+  /** Every file, sorted by path. */
+  files: GeneratedFile[];
+  /** In component order: the order they are restarted in. */
+  services: PlannedService[];
+  accounts: XmppAccount[];
+  /** prosody's main config (the account store); set whenever `accounts` is not empty. */
+  accountStoreConfig?: string;
+  directories: PlannedDirectory[];
+  keyReaders: string[];
 }
 
-/** The files of the given generators, sorted by path; throws on a relative or repeated path. */
-export function collectFiles(generators: readonly Generator[], config: MasterConfig, facts: HostFacts): GeneratedFile[] {
-  const producer = new Map<string, string>();
-  const files: GeneratedFile[] = [];
-  for (const generator of generators) {
-    for (const file of generator.generate(config, facts)) {
-      if (!file.path.startsWith('/')) throw new Error(`generator ${generator.name} produced a relative path: ${file.path}`);
-      const previous = producer.get(file.path);
-      if (previous) throw new Error(`generators ${previous} and ${generator.name} both produce ${file.path}`);
-      producer.set(file.path, generator.name);
-      files.push(file);
+/**
+ * Plans every component and merges the plans. Two components claiming one path (or one
+ * service) is a bug in the list, never something to resolve by order, so it throws.
+ */
+export function planServer(config: MasterConfig, facts: HostFacts, components: readonly Component[] = COMPONENTS): ServerPlan {
+  const fileOwner = new Map<string, string>();
+  const serviceOwner = new Map<string, string>();
+  const plan: ServerPlan = { files: [], services: [], accounts: [], directories: [], keyReaders: [] };
+  for (const component of components) {
+    const part = component.plan(config, facts);
+    for (const file of part.files) {
+      if (!file.path.startsWith('/')) throw new Error(`component ${component.name} produced a relative path: ${file.path}`);
+      const previous = fileOwner.get(file.path);
+      if (previous) throw new Error(`components ${previous} and ${component.name} both produce ${file.path}`);
+      fileOwner.set(file.path, component.name);
+      plan.files.push(file);
     }
+    for (const service of part.services ?? []) {
+      const previous = serviceOwner.get(service.name);
+      if (previous) throw new Error(`components ${previous} and ${component.name} both run service ${service.name}`);
+      serviceOwner.set(service.name, component.name);
+      plan.services.push(service);
+    }
+    plan.accounts.push(...(part.accounts ?? []));
+    plan.directories.push(...(part.directories ?? []));
+    plan.keyReaders.push(...(part.keyReaders ?? []));
+    if (part.accountStoreConfig) plan.accountStoreConfig = part.accountStoreConfig;
   }
-  return files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  if (plan.accounts.length > 0 && !plan.accountStoreConfig) throw new Error('components plan XMPP accounts, but none is the XMPP server');
+  plan.files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  return plan;
+}
+
+/** Every file of every component, sorted by path. */
+export function generateAll(config: MasterConfig, facts: HostFacts): GeneratedFile[] {
+  return planServer(config, facts).files;
 }

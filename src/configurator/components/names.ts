@@ -73,6 +73,9 @@ export const PORTS = {
 
 export const LOOPBACK = '127.0.0.1';
 
+/** The colibri websocket server id of the videobridge; nginx proxies /colibri-ws/<id>/ to it. */
+export const JVB_SERVER_ID = 'default-id';
+
 /** Public URLs of prosody's HTTP endpoints, as browsers see them through nginx. */
 export function publicUrls(hostname: string): { bosh: string; websocket: string; colibriWebsocketDomain: string } {
   return {

@@ -1,7 +1,9 @@
 /**
- * The generator interface: one pure function per component, from the typed master config
- * (and a few facts about the image) to file contents. No file system, no processes: the
- * apply step is the only code that writes files or runs programs.
+ * The component interface: one pure function per component, from the typed master config
+ * (and a few facts about the image) to a plan of everything the component needs in the image:
+ * its files, the services that read them, its XMPP accounts, its directories. No file system,
+ * no processes: the apply step carries plans out and is the only code that writes files or
+ * runs programs, and it knows nothing of any one component.
  */
 import type { InitSystem } from '../../lib/init-systems.js';
 import type { MasterConfig } from '../master-config.js';
@@ -12,6 +14,8 @@ export interface HostFacts {
   prosodyPluginsDir?: string;
   /** Init system of the image. */
   init: InitSystem;
+  /** The group that may read TLS private keys (KEY_GROUP), when the image has it. */
+  keyGroup?: string;
 }
 
 export interface GeneratedFile {
@@ -32,8 +36,51 @@ export interface GeneratedFile {
   remove?: boolean;
 }
 
-export interface Generator {
+/** A service (systemd unit base name and OpenRC/sysv script name: they agree on Debian). */
+export interface PlannedService {
+  name: string;
+  /** Reload instead of restart: nginx picks up new config and certificates without dropping connections. */
+  reload?: boolean;
+  /**
+   * What makes it restart when it changed on a run: absolute path prefixes inside the image
+   * (a trailing `/` means everything below), `group:<user>` (the user joined a group) and
+   * `account:<jid>` (an XMPP account's password was set).
+   */
+  reads: readonly string[];
+}
+
+/** An XMPP account in prosody's store; its password must equal the one the component logs in with. */
+export interface XmppAccount {
+  username: string;
+  host: string;
+  password: string;
+}
+
+/** A directory the component's service needs but cannot create itself. */
+export interface PlannedDirectory {
+  path: string;
+  /** `user:group`; left to root when the user does not exist yet. */
+  owner: string;
+  mode: number;
+}
+
+/** Everything one component needs in the image. Only `files` is required. */
+export interface ComponentPlan {
+  files: GeneratedFile[];
+  services?: PlannedService[];
+  /** XMPP accounts to create or correct in prosody's store. */
+  accounts?: XmppAccount[];
+  /** prosody's main config, through which `prosodyctl` finds the account store (the XMPP server's plan sets it). */
+  accountStoreConfig?: string;
+  directories?: PlannedDirectory[];
+  /** System users that must read the TLS private keys: they join KEY_GROUP. */
+  keyReaders?: string[];
+}
+
+export interface Component {
   /** Component name as shown to admins: `prosody`, `nginx`, ... */
   name: string;
-  generate(config: MasterConfig, facts: HostFacts): GeneratedFile[];
+  /** Debian packages that provide it (`inspect` reports their versions); none for pure configuration. */
+  packages: readonly string[];
+  plan(config: MasterConfig, facts: HostFacts): ComponentPlan;
 }

@@ -10,10 +10,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { applyConfiguration, type ApplyOptions } from '../../../src/configurator/apply/index.js';
-import { backupStamp, caStoreCopy } from '../../../src/configurator/apply/run.js';
-import { DEPLOY_HOOK } from '../../../src/configurator/apply/letsencrypt.js';
+import { backupStamp } from '../../../src/configurator/apply/apply-plan.js';
+import { DEPLOY_HOOK } from '../../../src/configurator/components/letsencrypt/index.js';
 import type { MasterConfig } from '../../../src/configurator/master-config.js';
-import { BACKUP_ROOT, authTls, webTls } from '../../../src/configurator/paths.js';
+import { BACKUP_ROOT, authTls, caStoreCopy, webTls } from '../../../src/configurator/paths.js';
 
 const PROSODY_UID = 4101;
 const PROSODY_GID = 4103;

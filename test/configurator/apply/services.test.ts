@@ -3,13 +3,17 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { scratchDirectories } from '../../helpers/scratch.js';
 import { affectedServices, openrcBooted } from '../../../src/configurator/apply/services.js';
-import { servicesOf } from '../../../src/configurator/apply/run.js';
-import type { MasterConfig } from '../../../src/configurator/master-config.js';
+import { planServer } from '../../../src/configurator/components/index.js';
+import type { PlannedService } from '../../../src/configurator/components/types.js';
 import { webTls } from '../../../src/configurator/paths.js';
+import { loadFixture } from '../components/support.js';
 
 const scratch = scratchDirectories(test);
-const config = { hostname: 'meet.jitsi.test' } as MasterConfig;
-const names = (paths: string[]) => affectedServices(servicesOf(config), paths).map((service) => service.name);
+let services: PlannedService[] = [];
+test.before(async () => {
+  services = planServer({ ...(await loadFixture('public-nat')), hostname: 'meet.jitsi.test' }, { init: 'systemd' }).services;
+});
+const names = (paths: string[]) => affectedServices(services, paths).map((service) => service.name);
 
 test('a changed file restarts exactly the services that read it', (t) => {
   t.deepEqual(names(['/etc/prosody/conf.avail/meet.jitsi.test.cfg.lua']), ['prosody']);
@@ -17,15 +21,15 @@ test('a changed file restarts exactly the services that read it', (t) => {
   t.deepEqual(names(['/etc/turnserver.conf']), ['coturn']);
   t.deepEqual(names(['/etc/jitsi/jicofo/jicofo.conf']), ['jicofo']);
   t.deepEqual(names(['/etc/jitsi/videobridge/config']), ['jitsi-videobridge2']);
-  t.deepEqual(names([webTls('meet.jitsi.test').cert]), ['prosody', 'nginx', 'coturn'], 'the web certificate is read by all three');
+  t.deepEqual(names([webTls('meet.jitsi.test').cert]).sort(), ['coturn', 'nginx', 'prosody'], 'the web certificate is read by all three');
   t.deepEqual(names(['account:focus@auth.meet.jitsi.test']), ['jicofo'], 'a new focus password restarts jicofo');
   t.deepEqual(names(['/etc/jitsi/meet/meet.jitsi.test-config.js', '/etc/hosts']), [], 'config.js is static: nothing to restart');
   t.deepEqual(names([]), []);
 });
 
 test('nginx is reloaded, not restarted', (t) => {
-  t.true(servicesOf(config).find((service) => service.name === 'nginx')?.reload);
-  t.falsy(servicesOf(config).find((service) => service.name === 'prosody')?.reload);
+  t.true(services.find((service) => service.name === 'nginx')?.reload);
+  t.falsy(services.find((service) => service.name === 'prosody')?.reload);
 });
 
 test('OpenRC counts as booted only in runlevel default with no runlevel change under way', async (t) => {

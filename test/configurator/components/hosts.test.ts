@@ -1,5 +1,5 @@
 import test from 'ava';
-import { ETC_HOSTNAME, ETC_HOSTS, hostsGenerator } from '../../../src/configurator/components/hosts/index.js';
+import { ETC_HOSTNAME, ETC_HOSTS, hostsComponent } from '../../../src/configurator/components/hosts/index.js';
 import { loadFixture } from './support.js';
 
 /** name → addresses, as a resolver reading /etc/hosts would see them. */
@@ -15,7 +15,7 @@ function resolve(hosts: string): Map<string, string[]> {
 
 test('the hostname is an alias of 127.0.0.1 only (IPv4 loopback services), and /etc/hostname holds it', async (t) => {
   const config = await loadFixture('public-nat');
-  const files = hostsGenerator.generate(config, { init: 'systemd' });
+  const files = hostsComponent.plan(config, { init: 'systemd' }).files;
   const names = resolve(files.find((f) => f.path === ETC_HOSTS)!.content);
   t.deepEqual(names.get('meet.example.org'), ['127.0.0.1']);
   t.deepEqual(names.get('localhost'), ['127.0.0.1', '::1']);
@@ -24,12 +24,12 @@ test('the hostname is an alias of 127.0.0.1 only (IPv4 loopback services), and /
 
 test('localhost_alias false and write_etc_hostname false are honoured', async (t) => {
   const config = await loadFixture('own-cert');
-  const files = hostsGenerator.generate(config, { init: 'systemd' });
+  const files = hostsComponent.plan(config, { init: 'systemd' }).files;
   t.false(resolve(files.find((f) => f.path === ETC_HOSTS)!.content).has(config.hostname));
   t.false(files.some((f) => f.path === ETC_HOSTNAME));
 });
 
 test('hostname localhost is not listed twice', async (t) => {
-  const files = hostsGenerator.generate(await loadFixture('localhost'), { init: 'systemd' });
+  const files = hostsComponent.plan(await loadFixture('localhost'), { init: 'systemd' }).files;
   t.deepEqual(resolve(files.find((f) => f.path === ETC_HOSTS)!.content).get('localhost'), ['127.0.0.1', '::1']);
 });

@@ -1,6 +1,6 @@
 import test from 'ava';
-import { collectFiles, generateAll, GENERATORS } from '../../../src/configurator/components/index.js';
-import type { Generator } from '../../../src/configurator/components/types.js';
+import { COMPONENTS, generateAll, planServer } from '../../../src/configurator/components/index.js';
+import type { Component, GeneratedFile, PlannedService } from '../../../src/configurator/components/types.js';
 import { FACT_VARIANTS, FIXTURES, loadFixture } from './support.js';
 
 function deepFreeze<T>(value: T): T {
@@ -34,21 +34,44 @@ test('pure: the same input gives the same bytes, and the config is not modified'
   t.deepEqual(config, before);
 });
 
-test('the table registers each component once, each producing at least one file', async (t) => {
+test('the list registers each component once, each producing at least one file', async (t) => {
   const config = await loadFixture('localhost');
-  const names = GENERATORS.map((generator) => generator.name);
-  t.deepEqual([...names].sort(), ['coturn', 'hosts', 'jicofo', 'nginx', 'prosody', 'videobridge', 'web']);
-  for (const generator of GENERATORS) t.true(generator.generate(config, { init: 'systemd' }).length > 0, generator.name);
+  const names = COMPONENTS.map((component) => component.name);
+  t.deepEqual([...names].sort(), ['coturn', 'hosts', 'jicofo', 'letsencrypt', 'nginx', 'prosody', 'videobridge', 'web']);
+  for (const component of COMPONENTS) t.true(component.plan(config, { init: 'systemd' }).files.length > 0, component.name);
 });
 
-test('two generators claiming one path is an error naming both', async (t) => {
+const only = (name: string, files: GeneratedFile[], services: PlannedService[] = []): Component => ({
+  name,
+  packages: [],
+  plan: () => ({ files, services }),
+});
+
+test('two components claiming one path or one service is an error naming both', async (t) => {
   const config = await loadFixture('localhost');
-  const first: Generator = { name: 'first', generate: () => [{ path: '/etc/same', content: 'a' }] };
-  const second: Generator = { name: 'second', generate: () => [{ path: '/etc/same', content: 'b' }] };
-  const error = t.throws(() => collectFiles([first, second], config, { init: 'systemd' }));
-  t.is(error?.message, 'generators first and second both produce /etc/same');
-  const relative: Generator = { name: 'rel', generate: () => [{ path: 'etc/x', content: '' }] };
-  t.throws(() => collectFiles([relative], config, { init: 'systemd' }), { message: /relative path: etc\/x/ });
+  const first = only('first', [{ path: '/etc/same', content: 'a' }]);
+  const second = only('second', [{ path: '/etc/same', content: 'b' }]);
+  const error = t.throws(() => planServer(config, { init: 'systemd' }, [first, second]));
+  t.is(error?.message, 'components first and second both produce /etc/same');
+  const relative = only('rel', [{ path: 'etc/x', content: '' }]);
+  t.throws(() => planServer(config, { init: 'systemd' }, [relative]), { message: /relative path: etc\/x/ });
+  const service = [{ name: 'same', reads: [] }];
+  const twice = t.throws(() => planServer(config, { init: 'systemd' }, [only('a', [], service), only('b', [], service)]));
+  t.is(twice?.message, 'components a and b both run service same');
+});
+
+test('the plan carries each component\'s services, accounts, directories and key readers', async (t) => {
+  const config = await loadFixture('public-nat');
+  const plan = planServer(config, { init: 'systemd' });
+  t.deepEqual(plan.services.map((service) => service.name), ['prosody', 'jicofo', 'jitsi-videobridge2', 'nginx', 'coturn']);
+  t.deepEqual(plan.accounts.map((account) => `${account.username}@${account.host}`).sort(), [
+    `${config.convener.username}@${config.hostname}`,
+    `focus@auth.${config.hostname}`,
+    `jvb@auth.${config.hostname}`,
+  ].sort());
+  t.is(plan.accountStoreConfig, '/etc/prosody/prosody.cfg.lua');
+  t.deepEqual(plan.directories.map((directory) => directory.path).sort(), ['/var/lib/jitsi-meet-config/acme', '/var/log/turnserver']);
+  t.deepEqual(plan.keyReaders, ['prosody', 'turnserver']);
 });
 
 test('files holding a secret are never world-readable and say who reads them', async (t) => {
@@ -82,6 +105,7 @@ test('a secret that a config format could misread is refused, naming its key', a
 test('removal entries carry no content', async (t) => {
   const files = generateAll(await loadFixture('localhost'), { init: 'systemd' });
   const removed = files.filter((file) => file.remove);
-  t.deepEqual(removed.map((file) => file.path), ['/etc/nginx/sites-enabled/default']);
+  // Outside Let's Encrypt mode, the certbot deploy hook goes too.
+  t.deepEqual(removed.map((file) => file.path), ['/etc/letsencrypt/renewal-hooks/deploy/jitsi-meet-server', '/etc/nginx/sites-enabled/default']);
   t.true(removed.every((file) => file.content === '' && !file.linkTo));
 });

@@ -1,12 +1,12 @@
 import test from 'ava';
-import { JICOFO_CONF, JICOFO_ENV, jicofoGenerator } from '../../../src/configurator/components/jicofo/index.js';
+import { JICOFO_CONF, JICOFO_ENV, jicofoComponent } from '../../../src/configurator/components/jicofo/index.js';
 import { fileAt, FIXTURES, loadFixture, parseHocon } from './support.js';
 
 for (const fixture of FIXTURES) {
   test(`${fixture}: jicofo.conf is HOCON with the focus login, brewery, proxy and secure domain`, async (t) => {
     const config = await loadFixture(fixture);
     const H = config.hostname;
-    const files = jicofoGenerator.generate(config, { init: 'systemd' });
+    const files = jicofoComponent.plan(config, { init: 'systemd' }).files;
     const conf = await parseHocon(fileAt(files, JICOFO_CONF).content);
     t.deepEqual(conf.jicofo.xmpp.client, {
       hostname: '127.0.0.1',
@@ -27,7 +27,7 @@ for (const fixture of FIXTURES) {
 }
 
 test('the service environment points jicofo at jicofo.conf; the password file is root-only', async (t) => {
-  const files = jicofoGenerator.generate(await loadFixture('public-nat'), { init: 'systemd' });
+  const files = jicofoComponent.plan(await loadFixture('public-nat'), { init: 'systemd' }).files;
   const env = fileAt(files, JICOFO_ENV).content;
   t.regex(env, /^JAVA_SYS_PROPS=".*-Dconfig\.file=\/etc\/jitsi\/jicofo\/jicofo\.conf[ "]/m);
   t.regex(env, /^JICOFO_HOSTNAME=meet\.example\.org$/m);

@@ -2,7 +2,7 @@ import test from 'ava';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { DEBIAN_DEFAULT_SITE, nginxGenerator, nginxSiteFiles } from '../../../src/configurator/components/nginx/index.js';
+import { DEBIAN_DEFAULT_SITE, nginxComponent, nginxSiteFiles } from '../../../src/configurator/components/nginx/index.js';
 import { ACME_WEBROOT, webTls } from '../../../src/configurator/paths.js';
 import { directiveArgs, fileAt, FIXTURES, loadFixture, location, parseNginx, selfSignedPair, withTempDir } from './support.js';
 
@@ -39,7 +39,7 @@ function replaceOnce(text: string, pattern: RegExp, replacement: string): string
 for (const fixture of FIXTURES) {
   test(`${fixture}: nginx -t accepts the site`, async (t) => {
     const config = await loadFixture(fixture);
-    const site = fileAt(nginxGenerator.generate(config, { init: 'systemd' }), nginxSiteFiles(config.hostname).available).content;
+    const site = fileAt(nginxComponent.plan(config, { init: 'systemd' }).files, nginxSiteFiles(config.hostname).available).content;
     const result = await nginxTest(site, config.hostname);
     t.is(result.exitCode, 0, result.output);
   });
@@ -47,7 +47,7 @@ for (const fixture of FIXTURES) {
 
 test('nginx -t really checks: a broken site fails', async (t) => {
   const config = await loadFixture('localhost');
-  const site = fileAt(nginxGenerator.generate(config, { init: 'systemd' }), nginxSiteFiles('localhost').available).content;
+  const site = fileAt(nginxComponent.plan(config, { init: 'systemd' }).files, nginxSiteFiles('localhost').available).content;
   const result = await nginxTest(site.replace('ssi on;', 'ssi maybe;'), 'localhost');
   t.not(result.exitCode, 0);
   t.regex(result.output, /ssi/);
@@ -55,7 +55,7 @@ test('nginx -t really checks: a broken site fails', async (t) => {
 
 test('port 80: ACME challenges served from the webroot without redirect, everything else to https', async (t) => {
   const config = await loadFixture('letsencrypt');
-  const site = parseNginx(fileAt(nginxGenerator.generate(config, { init: 'systemd' }), nginxSiteFiles(config.hostname).available).content);
+  const site = parseNginx(fileAt(nginxComponent.plan(config, { init: 'systemd' }).files, nginxSiteFiles(config.hostname).available).content);
   const servers = site.blocks.filter((block) => block.name === 'server');
   const plain = servers.find((server) => directiveArgs(server, 'listen').some((args) => args[0] === '80'))!;
   t.deepEqual(directiveArgs(plain, 'server_name'), [[config.hostname]]);
@@ -68,7 +68,7 @@ test('port 80: ACME challenges served from the webroot without redirect, everyth
 test('port 443: canonical cert paths (also for an own certificate), app, config.js, BOSH and websocket proxies', async (t) => {
   const config = await loadFixture('own-cert');
   const H = config.hostname;
-  const site = parseNginx(fileAt(nginxGenerator.generate(config, { init: 'systemd' }), nginxSiteFiles(H).available).content);
+  const site = parseNginx(fileAt(nginxComponent.plan(config, { init: 'systemd' }).files, nginxSiteFiles(H).available).content);
   const tls = site.blocks.find((server) => directiveArgs(server, 'listen').some((args) => args[0] === '443'))!;
   t.true(directiveArgs(tls, 'listen').every((args) => args.includes('ssl')));
   t.deepEqual(directiveArgs(tls, 'server_name'), [[H]]);
@@ -92,7 +92,7 @@ test('port 443: canonical cert paths (also for an own certificate), app, config.
 });
 
 test('the site is enabled by a relative link and Debian\'s default site is removed', async (t) => {
-  const files = nginxGenerator.generate(await loadFixture('localhost'), { init: 'systemd' });
+  const files = nginxComponent.plan(await loadFixture('localhost'), { init: 'systemd' }).files;
   t.is(fileAt(files, nginxSiteFiles('localhost').enabled).linkTo, '../sites-available/localhost.conf');
   t.true(fileAt(files, DEBIAN_DEFAULT_SITE).remove);
 });

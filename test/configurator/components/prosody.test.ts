@@ -2,7 +2,7 @@ import test from 'ava';
 import { chmod } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { prosodyGenerator, luaString, PROSODY_CONFIG, prosodyHostFiles } from '../../../src/configurator/components/prosody/index.js';
+import { prosodyComponent, luaString, PROSODY_CONFIG, prosodyHostFiles } from '../../../src/configurator/components/prosody/index.js';
 import { authTls, webTls } from '../../../src/configurator/paths.js';
 import { FACT_VARIANTS, FIXTURES, loadFixture, materialize, PLUGINS_DIR, readProsodyConfig, withTempDir } from './support.js';
 
@@ -17,7 +17,7 @@ for (const fixture of FIXTURES) {
   for (const { label, facts } of FACT_VARIANTS) {
     test(`${fixture}, ${label}: valid Lua, and prosodyctl accepts the config`, async (t) => {
       const config = await loadFixture(fixture);
-      const files = prosodyGenerator.generate(config, facts);
+      const files = prosodyComponent.plan(config, facts).files;
       await withTempDir('prosody-check', async (root) => {
         await chmod(root, 0o755); // prosodyctl reads the config as the prosody user
         await materialize(files, root);
@@ -37,7 +37,7 @@ test('the host file wires the secure domain, guests, components and TURN (public
   const config = await loadFixture('public-nat');
   const H = config.hostname;
   await withTempDir('prosody-read', async (root) => {
-    await materialize(prosodyGenerator.generate(config, FACT_VARIANTS[1]!.facts), root);
+    await materialize(prosodyComponent.plan(config, FACT_VARIANTS[1]!.facts).files, root);
     const prosody = await readProsodyConfig(root);
     t.deepEqual(prosody.includes, ['conf.d/*.cfg.lua']);
     const g = prosody.global;
@@ -89,7 +89,7 @@ test('the host file wires the secure domain, guests, components and TURN (public
 
 test('without Jitsi plugins: plain anonymous guests, no plugin path, the client proxy left out (documented)', async (t) => {
   const config = await loadFixture('localhost');
-  const files = prosodyGenerator.generate(config, FACT_VARIANTS[0]!.facts);
+  const files = prosodyComponent.plan(config, FACT_VARIANTS[0]!.facts).files;
   await withTempDir('prosody-read', async (root) => {
     await materialize(files, root);
     const prosody = await readProsodyConfig(root);
@@ -105,7 +105,7 @@ test('without Jitsi plugins: plain anonymous guests, no plugin path, the client 
 test('external services: STUN and TURN on 3478, TURNS on 5349, TURN entries use the shared secret', async (t) => {
   const config = await loadFixture('letsencrypt');
   await withTempDir('prosody-read', async (root) => {
-    await materialize(prosodyGenerator.generate(config, FACT_VARIANTS[0]!.facts), root);
+    await materialize(prosodyComponent.plan(config, FACT_VARIANTS[0]!.facts).files, root);
     const services = (await readProsodyConfig(root)).global.external_services as Array<Record<string, unknown>>;
     const summary = services.map((s) => `${s.type}/${s.transport}:${s.port}${s.secret === true ? ' secret' : ''}@${s.host}`);
     t.deepEqual(summary, [
@@ -119,7 +119,7 @@ test('external services: STUN and TURN on 3478, TURNS on 5349, TURN entries use 
 
 test('file modes: host file (TURN secret) is root:prosody 0640, conf.d entry is a relative link', async (t) => {
   const config = await loadFixture('localhost');
-  const files = prosodyGenerator.generate(config, { init: 'systemd' });
+  const files = prosodyComponent.plan(config, { init: 'systemd' }).files;
   const { available, enabled } = prosodyHostFiles('localhost');
   const host = files.find((f) => f.path === available)!;
   t.is(host.mode, 0o640);

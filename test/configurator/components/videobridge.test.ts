@@ -1,12 +1,12 @@
 import test from 'ava';
-import { JVB_CONF, JVB_ENV, videobridgeGenerator } from '../../../src/configurator/components/videobridge/index.js';
+import { JVB_CONF, JVB_ENV, videobridgeComponent } from '../../../src/configurator/components/videobridge/index.js';
 import { fileAt, FIXTURES, loadFixture, parseHocon } from './support.js';
 
 for (const fixture of FIXTURES) {
   test(`${fixture}: jvb.conf is HOCON with the jvb login on loopback and the brewery`, async (t) => {
     const config = await loadFixture(fixture);
     const H = config.hostname;
-    const conf = await parseHocon(fileAt(videobridgeGenerator.generate(config, { init: 'systemd' }), JVB_CONF).content);
+    const conf = await parseHocon(fileAt(videobridgeComponent.plan(config, { init: 'systemd' }).files, JVB_CONF).content);
     const shards = conf.videobridge.apis['xmpp-client'].configs;
     t.deepEqual(Object.keys(shards), ['shard']);
     t.like(shards.shard, {
@@ -30,7 +30,7 @@ for (const fixture of FIXTURES) {
 
 test('behind NAT the bridge maps the internal address to the external one', async (t) => {
   const config = await loadFixture('public-nat');
-  const conf = await parseHocon(fileAt(videobridgeGenerator.generate(config, { init: 'systemd' }), JVB_CONF).content);
+  const conf = await parseHocon(fileAt(videobridgeComponent.plan(config, { init: 'systemd' }).files, JVB_CONF).content);
   t.deepEqual(conf.ice4j.harvest.mapping['static-mappings'], [
     { name: 'master-config-nat', 'local-address': '10.0.0.5', 'public-address': '203.0.113.7' },
   ]);
@@ -38,13 +38,13 @@ test('behind NAT the bridge maps the internal address to the external one', asyn
 
 test('without NAT (same address inside and out) there is no static mapping', async (t) => {
   for (const fixture of ['localhost', 'own-cert', 'letsencrypt'] as const) {
-    const conf = await parseHocon(fileAt(videobridgeGenerator.generate(await loadFixture(fixture), { init: 'systemd' }), JVB_CONF).content);
+    const conf = await parseHocon(fileAt(videobridgeComponent.plan(await loadFixture(fixture), { init: 'systemd' }).files, JVB_CONF).content);
     t.false('static-mappings' in conf.ice4j.harvest.mapping, fixture);
   }
 });
 
 test('the service environment carries the memory limit and points at jvb.conf', async (t) => {
-  const files = videobridgeGenerator.generate(await loadFixture('public-nat'), { init: 'systemd' });
+  const files = videobridgeComponent.plan(await loadFixture('public-nat'), { init: 'systemd' }).files;
   const env = fileAt(files, JVB_ENV).content;
   t.regex(env, /^VIDEOBRIDGE_MAX_MEMORY=2g$/m);
   t.regex(env, /^JAVA_SYS_PROPS=".*-Dconfig\.file=\/etc\/jitsi\/videobridge\/jvb\.conf[ "]/m);

@@ -2,14 +2,14 @@ import test from 'ava';
 import { execa } from 'execa';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { webGenerator } from '../../../src/configurator/components/web/index.js';
+import { webComponent } from '../../../src/configurator/components/web/index.js';
 import { evaluateWebConfig, FIXTURES, loadFixture, withTempDir } from './support.js';
 
 for (const fixture of FIXTURES) {
   test(`${fixture}: config.js is a valid script naming the domains and endpoints`, async (t) => {
     const config = await loadFixture(fixture);
     const H = config.hostname;
-    const [file] = webGenerator.generate(config, { init: 'systemd' });
+    const [file] = webComponent.plan(config, { init: 'systemd' }).files;
     t.is(file!.path, `/etc/jitsi/meet/${H}-config.js`);
     await withTempDir('configjs', async (dir) => {
       const path = join(dir, 'config.js');

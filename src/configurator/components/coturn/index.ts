@@ -6,11 +6,13 @@
  */
 import { webTls } from '../../paths.js';
 import { behindNat, PORTS, secret } from '../names.js';
-import { isPublicAddress } from '../../validators.js';
-import type { Generator } from '../types.js';
+import { isPublicAddress } from '../../addresses.js';
+import type { Component, GeneratedFile } from '../types.js';
 
 export const TURNSERVER_CONF = '/etc/turnserver.conf';
 export const COTURN_DEFAULTS = '/etc/default/coturn';
+/** coturn logs here (turnserver.conf `log-file`). */
+export const TURN_LOG_DIR = '/var/log/turnserver';
 
 /**
  * Peer ranges the relay must not reach: "this network", private, CGNAT, loopback, link-local,
@@ -35,9 +37,10 @@ export const DENIED_PEER_RANGES = [
   'fe80::-febf:ffff:ffff:ffff:ffff:ffff:ffff:ffff',
 ] as const;
 
-export const coturnGenerator: Generator = {
+export const coturnComponent: Component = {
   name: 'coturn',
-  generate(config) {
+  packages: ['coturn'],
+  plan(config) {
     const tls = webTls(config.hostname);
     const lines = [
       `# coturn for Jitsi Meet on ${config.hostname}. Written by jitsi-meet-config from`,
@@ -92,12 +95,12 @@ export const coturnGenerator: Generator = {
     lines.push(
       '',
       '# Log to a file (the directory is created by the apply step); coturn falls back to /var/tmp.',
-      'log-file=/var/log/turnserver/turnserver.log',
+      `log-file=${TURN_LOG_DIR}/turnserver.log`,
       'simple-log',
       '# No pidfile here: the systemd unit passes --pidfile= and the init script names its own.',
       '',
     );
-    return [
+    const files: GeneratedFile[] = [
       // Holds the TURN secret; coturn runs as turnserver and reads it.
       { path: TURNSERVER_CONF, content: lines.join('\n'), mode: 0o640, owner: 'root:turnserver' },
       {
@@ -107,6 +110,13 @@ export const coturnGenerator: Generator = {
         owner: 'root:root',
       },
     ];
+    return {
+      files,
+      services: [{ name: 'coturn', reads: [TURNSERVER_CONF, COTURN_DEFAULTS, tls.cert, tls.key, 'group:turnserver'] }],
+      // coturn runs as turnserver and cannot create its log directory (turnserver.conf `log-file`) itself.
+      directories: [{ path: TURN_LOG_DIR, owner: 'turnserver:turnserver', mode: 0o755 }],
+      keyReaders: ['turnserver'],
+    };
   },
 };
 

@@ -3,14 +3,15 @@
  * hostname alias goes on 127.0.0.1 only: the loopback services (prosody, the bridge) listen
  * on IPv4 loopback, and a name that also resolved to ::1 would send local clients there first.
  */
-import type { GeneratedFile, Generator } from '../types.js';
+import type { Component, GeneratedFile } from '../types.js';
 
 export const ETC_HOSTS = '/etc/hosts';
 export const ETC_HOSTNAME = '/etc/hostname';
 
-export const hostsGenerator: Generator = {
+export const hostsComponent: Component = {
   name: 'hosts',
-  generate(config) {
+  packages: [],
+  plan(config) {
     const aliases = ['localhost'];
     if (config.localhost_alias && config.hostname !== 'localhost') aliases.push(config.hostname);
     const hosts = [
@@ -25,6 +26,8 @@ export const hostsGenerator: Generator = {
     if (config.write_etc_hostname) {
       files.push({ path: ETC_HOSTNAME, content: `${config.hostname}\n`, mode: 0o644, owner: 'root:root' });
     }
-    return files;
+    return {
+      files,
+    };
   },
 };

@@ -3,15 +3,17 @@
  * videobridges in the brewery MUC and answers conference requests forwarded by focus.<H>.
  */
 import { hoconDocument } from '../hocon.js';
+import { caStoreCopy } from '../../paths.js';
 import { LOOPBACK, PORTS, secret, xmppNames } from '../names.js';
-import type { Generator } from '../types.js';
+import type { Component, GeneratedFile } from '../types.js';
 
 export const JICOFO_CONF = '/etc/jitsi/jicofo/jicofo.conf';
 export const JICOFO_ENV = '/etc/jitsi/jicofo/config';
 
-export const jicofoGenerator: Generator = {
+export const jicofoComponent: Component = {
   name: 'jicofo',
-  generate(config) {
+  packages: ['jicofo'],
+  plan(config) {
     const names = xmppNames(config.hostname);
     const conf = hoconDocument(
       [
@@ -61,11 +63,16 @@ export const jicofoGenerator: Generator = {
         '"',
       '',
     ].join('\n');
-    return [
+    const files: GeneratedFile[] = [
       // Holds the focus password. jicofo is not installed in the images yet, so there is no
       // jicofo user or jitsi group to own it: root only until the package brings them.
       { path: JICOFO_CONF, content: conf, mode: 0o600, owner: 'root:root' },
       { path: JICOFO_ENV, content: env, mode: 0o644, owner: 'root:root' },
     ];
+    return {
+      files,
+      services: [{ name: 'jicofo', reads: ['/etc/jitsi/jicofo/', caStoreCopy(config.hostname), `account:${names.focusJid}`] }],
+      accounts: [{ username: names.focusUser, host: names.authDomain, password: secret(config, 'focus_password') }],
+    };
   },
 };

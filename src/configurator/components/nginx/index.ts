@@ -4,9 +4,8 @@
  * the bridge's colibri websockets to the loopback services.
  */
 import { ACME_WEBROOT, webTls } from '../../paths.js';
-import { LOOPBACK, PORTS, webConfigPath } from '../names.js';
-import { JVB_SERVER_ID } from '../videobridge/index.js';
-import type { GeneratedFile, Generator } from '../types.js';
+import { JVB_SERVER_ID, LOOPBACK, PORTS, webConfigPath } from '../names.js';
+import type { Component, GeneratedFile } from '../types.js';
 
 export const WEB_ROOT = '/usr/share/jitsi-meet';
 /** Debian's default site also claims port 80 as default_server; two default servers stop nginx. */
@@ -108,15 +107,21 @@ export function siteConfig(hostname: string): string {
   return lines.join('\n');
 }
 
-export const nginxGenerator: Generator = {
+export const nginxComponent: Component = {
   name: 'nginx',
-  generate(config) {
+  packages: ['nginx'],
+  plan(config) {
     const site = nginxSiteFiles(config.hostname);
     const files: GeneratedFile[] = [
       { path: site.available, content: siteConfig(config.hostname), mode: 0o644, owner: 'root:root' },
       { path: site.enabled, content: '', linkTo: `../sites-available/${config.hostname}.conf` },
       { path: DEBIAN_DEFAULT_SITE, content: '', remove: true },
     ];
-    return files;
+    return {
+      files,
+      services: [{ name: 'nginx', reload: true, reads: ['/etc/nginx/', webTls(config.hostname).cert, webTls(config.hostname).key] }],
+      // certbot writes its challenges here and nginx serves them on port 80.
+      directories: [{ path: ACME_WEBROOT, owner: 'root:root', mode: 0o755 }],
+    };
   },
 };

@@ -13,9 +13,11 @@
 import { authTls, webTls } from '../../paths.js';
 import type { MasterConfig } from '../../master-config.js';
 import { LOOPBACK, PORTS, secret, xmppNames } from '../names.js';
-import type { GeneratedFile, Generator, HostFacts } from '../types.js';
+import type { Component, GeneratedFile, HostFacts } from '../types.js';
 
 export const PROSODY_CONFIG = '/etc/prosody/prosody.cfg.lua';
+/** Where Jitsi's prosody plugins land when jitsi-meet-prosody is installed (a fact the apply step looks for). */
+export const PROSODY_PLUGINS_DIR = '/usr/share/jitsi-meet/prosody-plugins';
 
 export function prosodyHostFiles(hostname: string): { available: string; enabled: string } {
   return {
@@ -206,16 +208,26 @@ function hostConfig(config: MasterConfig, facts: HostFacts): string {
   return lines.join('\n');
 }
 
-export const prosodyGenerator: Generator = {
+export const prosodyComponent: Component = {
   name: 'prosody',
-  generate(config, facts) {
+  packages: ['prosody', 'jitsi-meet-prosody'],
+  plan(config, facts) {
     const host = prosodyHostFiles(config.hostname);
+    const web = webTls(config.hostname);
+    const auth = authTls(config.hostname);
     const files: GeneratedFile[] = [
       // prosody reads both; the host file holds the TURN secret, so neither is world-readable.
       { path: PROSODY_CONFIG, content: mainConfig(facts), mode: 0o640, owner: 'root:prosody' },
       { path: host.available, content: hostConfig(config, facts), mode: 0o640, owner: 'root:prosody' },
       { path: host.enabled, content: '', linkTo: `../conf.avail/${config.hostname}.cfg.lua` },
     ];
-    return files;
+    return {
+      files,
+      services: [{ name: 'prosody', reads: ['/etc/prosody/', web.cert, web.key, auth.cert, auth.key, 'group:prosody'] }],
+      // The convener opens rooms; the components' own accounts come with their plans.
+      accounts: [{ username: config.convener.username, host: xmppNames(config.hostname).domain, password: config.convener.password }],
+      accountStoreConfig: PROSODY_CONFIG,
+      keyReaders: ['prosody'],
+    };
   },
 };

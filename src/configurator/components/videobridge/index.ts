@@ -6,19 +6,19 @@
  */
 import type { HoconObject } from '../hocon.js';
 import { hoconDocument } from '../hocon.js';
-import { behindNat, LOOPBACK, PORTS, publicUrls, secret, xmppNames } from '../names.js';
-import type { Generator } from '../types.js';
+import { caStoreCopy } from '../../paths.js';
+import { behindNat, JVB_SERVER_ID, LOOPBACK, PORTS, publicUrls, secret, xmppNames } from '../names.js';
+import type { Component, GeneratedFile } from '../types.js';
 
 export const JVB_CONF = '/etc/jitsi/videobridge/jvb.conf';
 export const JVB_ENV = '/etc/jitsi/videobridge/config';
 /** Name of the one XMPP connection ("shard") of the bridge. */
 export const JVB_SHARD = 'shard';
-/** The colibri websocket server id; nginx proxies /colibri-ws/<id>/ to the bridge. */
-export const JVB_SERVER_ID = 'default-id';
 
-export const videobridgeGenerator: Generator = {
+export const videobridgeComponent: Component = {
   name: 'videobridge',
-  generate(config) {
+  packages: ['jitsi-videobridge2'],
+  plan(config) {
     const names = xmppNames(config.hostname);
     const mapping: HoconObject = {
       // AWS metadata lookups and outside STUN servers cannot work on a LAN-only host and
@@ -96,11 +96,16 @@ export const videobridgeGenerator: Generator = {
       `VIDEOBRIDGE_MAX_MEMORY=${config.jvb_max_memory}`,
       '',
     ].join('\n');
-    return [
+    const files: GeneratedFile[] = [
       // Holds the jvb password. The videobridge is not installed in the images yet, so there is
       // no jvb user or jitsi group to own it: root only until the package brings them.
       { path: JVB_CONF, content: conf, mode: 0o600, owner: 'root:root' },
       { path: JVB_ENV, content: env, mode: 0o644, owner: 'root:root' },
     ];
+    return {
+      files,
+      services: [{ name: 'jitsi-videobridge2', reads: ['/etc/jitsi/videobridge/', caStoreCopy(config.hostname), `account:${names.jvbJid}`] }],
+      accounts: [{ username: names.jvbUser, host: names.authDomain, password: secret(config, 'jvb_password') }],
+    };
   },
 };

@@ -3,11 +3,12 @@
  * endpoints behind nginx, and a STUN server for peer-to-peer calls (coturn on this host).
  */
 import { PORTS, publicUrls, webConfigPath, xmppNames } from '../names.js';
-import type { Generator } from '../types.js';
+import type { Component, GeneratedFile } from '../types.js';
 
-export const webGenerator: Generator = {
+export const webComponent: Component = {
   name: 'web',
-  generate(config) {
+  packages: ['jitsi-meet-web'],
+  plan(config) {
     const names = xmppNames(config.hostname);
     const urls = publicUrls(config.hostname);
     const settings = {
@@ -40,6 +41,9 @@ export const webGenerator: Generator = {
       "if (typeof module === 'object' && module.exports) module.exports = config;",
       '',
     ].join('\n');
-    return [{ path: webConfigPath(config.hostname), content, mode: 0o644, owner: 'root:root' }];
+    const files: GeneratedFile[] = [{ path: webConfigPath(config.hostname), content, mode: 0o644, owner: 'root:root' }];
+    return {
+      files,
+    };
   },
 };

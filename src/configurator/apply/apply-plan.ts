@@ -1,62 +1,33 @@
 /**
- * The apply sequence, given the generated files: write them, make the TLS material, create
- * the accounts, bring the services up, and (Let's Encrypt) get the real certificate once
- * nginx answers on port 80. Order matters: nginx cannot start without some certificate for
- * 443, and certbot's webroot challenge needs nginx running.
+ * The apply sequence, given the components' merged plan: write the files, make the
+ * directories and the TLS material, create the accounts, bring the services up, and (Let's
+ * Encrypt) get the real certificate once nginx answers on port 80. Order matters: nginx cannot
+ * start without some certificate for 443, and certbot's webroot challenge needs nginx running.
+ * Nothing here knows any one component: what to write, restart or create comes from the plan.
  */
 import { chown, mkdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { UserError } from '../../lib/errors.js';
 import type { MasterConfig } from '../master-config.js';
-import { ACME_WEBROOT, BACKUP_ROOT, TLS_DIR, authTls, webTls } from '../paths.js';
-import type { GeneratedFile } from '../components/types.js';
+import { BACKUP_ROOT, KEY_GROUP, TLS_DIR, authTls, caStoreCopy, webTls } from '../paths.js';
+import type { ServerPlan } from '../components/index.js';
 import { xmppNames } from '../components/names.js';
 import { writeFileAtomic, type WriteOutcome } from './files.js';
 import { removeWithBackup, writeSymlinkAtomic } from './links.js';
 import { readOwnerDatabase, type OwnerDatabase } from './owners.js';
-import { ensureProsodyAccounts, type ProsodyAccount } from './prosody-accounts.js';
+import { ensureProsodyAccounts } from './prosody-accounts.js';
 import type { InitSystem } from '../../lib/init-systems.js';
-import { affectedServices, bringUp, isInstalled, type Service } from './services.js';
+import { affectedServices, bringUp, isInstalled } from './services.js';
 import { ensureSelfSigned, hasAnyPair, installOwnPair, installPair, type KeyAccess, type PairOutcome } from './tls.js';
-import { DEPLOY_HOOK, deployHook, hasLineage, issueCertificate, livePair } from './letsencrypt.js';
-import type { ApplyOptions, ApplyReport } from './index.js';
-
-/** Group that may read private keys; prosody and coturn are made members of it. */
-export const KEY_GROUP = 'ssl-cert';
-export const PROSODY_CONFIG = '/etc/prosody/prosody.cfg.lua';
-
-/** Where the auth.<H> certificate goes so that update-ca-certificates adds it to the system store (Java clients). */
-export function caStoreCopy(hostname: string): string {
-  return `/usr/local/share/ca-certificates/jitsi-meet-auth.${hostname}.crt`;
-}
+import { hasLineage, issueCertificate } from './letsencrypt.js';
+import { livePair } from '../components/letsencrypt/index.js';
+import type { GeneratedFile, PlannedDirectory, PlannedService } from '../components/types.js';
+import type { ApplyOptions, ApplyReport } from './types.js';
 
 /** `2026-11-21T14-30-05Z`: sorts by time and holds no colon (tar and scp dislike them). */
 export function backupStamp(now = new Date()): string {
   return now.toISOString().replace(/\.\d+Z$/, 'Z').replace(/:/g, '-');
-}
-
-export function servicesOf(config: MasterConfig): Service[] {
-  const web = webTls(config.hostname);
-  const auth = authTls(config.hostname);
-  const names = xmppNames(config.hostname);
-  const caCopy = caStoreCopy(config.hostname);
-  return [
-    { name: 'prosody', reads: ['/etc/prosody/', web.cert, web.key, auth.cert, auth.key, 'group:prosody'] },
-    { name: 'nginx', reload: true, reads: ['/etc/nginx/', web.cert, web.key] },
-    { name: 'coturn', reads: ['/etc/turnserver.conf', '/etc/default/coturn', web.cert, web.key, 'group:turnserver'] },
-    { name: 'jicofo', reads: ['/etc/jitsi/jicofo/', caCopy, `account:${names.focusJid}`] },
-    { name: 'jitsi-videobridge2', reads: ['/etc/jitsi/videobridge/', caCopy, `account:${names.jvbJid}`] },
-  ];
-}
-
-export function accountsOf(config: MasterConfig): ProsodyAccount[] {
-  const names = xmppNames(config.hostname);
-  return [
-    { username: names.focusUser, host: names.authDomain, password: config.secrets.focus_password },
-    { username: names.jvbUser, host: names.authDomain, password: config.secrets.jvb_password },
-    { username: config.convener.username, host: names.domain, password: config.convener.password },
-  ];
 }
 
 /** A backup directory no earlier run used: two runs within one second must not mix their backups. */
@@ -174,17 +145,14 @@ async function installLiveCertificate(run: Run, config: MasterConfig, access: Ke
   run.recordPair(web, outcome);
 }
 
-/** coturn logs here (turnserver.conf `log-file`); it runs as turnserver and cannot create it itself. */
-export const TURN_LOG_DIR = '/var/log/turnserver';
-
-async function ensureDirectory(run: Run, imagePath: string, owner: string, mode: number): Promise<void> {
-  const path = run.at(imagePath);
-  await mkdir(path, { recursive: true, mode });
-  const ids = run.owners.resolve(owner);
+async function ensureDirectory(run: Run, directory: PlannedDirectory): Promise<void> {
+  const path = run.at(directory.path);
+  await mkdir(path, { recursive: true, mode: directory.mode });
+  const ids = run.owners.resolve(directory.owner);
   if (ids) await chown(path, ids.uid, ids.gid);
 }
 
-/** Adds prosody and coturn's users to the key group; returns `group:<user>` for each user changed. */
+/** Adds the users that read TLS keys to the key group; returns `group:<user>` for each user changed. */
 async function grantKeyAccess(run: Run, users: readonly string[]): Promise<string[]> {
   const groupText = await readFile(run.at('/etc/group'), 'utf8').catch(() => '');
   const line = groupText.split('\n').find((entry) => entry.startsWith(`${KEY_GROUP}:`));
@@ -200,31 +168,18 @@ async function grantKeyAccess(run: Run, users: readonly string[]): Promise<strin
   return added;
 }
 
-export async function applyFiles(
-  config: MasterConfig,
-  files: readonly GeneratedFile[],
-  previousFiles: readonly GeneratedFile[],
-  options: ApplyOptions,
-): Promise<ApplyReport> {
+export async function applyPlan(config: MasterConfig, plan: ServerPlan, previousPlan: ServerPlan | undefined, options: ApplyOptions): Promise<ApplyReport> {
   if (options.init !== 'none' && options.root !== '/') {
     throw new Error(`init ${options.init} runs the image's services and needs root "/", not ${options.root}`);
   }
   const run = new Run(options, await readOwnerDatabase(options.root), await freshBackupDir(options.root));
   const keyAccess: KeyAccess = { mode: 0o640, uid: 0, gid: run.owners.group(KEY_GROUP) ?? 0 };
-  // Outside Let's Encrypt mode the hook must go: a renewal of an old lineage would otherwise
-  // put that certificate over the self-signed or own one.
-  const hook: GeneratedFile =
-    config.tls.mode === 'letsencrypt'
-      ? deployHook(config, run.owners.group(KEY_GROUP) === undefined ? 'root' : KEY_GROUP)
-      : { path: DEPLOY_HOOK, content: '', remove: true };
-  const allFiles = [...files, hook];
-
-  for (const file of allFiles) await writeGenerated(run, file);
+  for (const file of plan.files) await writeGenerated(run, file);
 
   const previous = options.previousConfig;
   if (previous && previous.hostname !== config.hostname) {
     const stale = [
-      ...obsoleteFiles(previousFiles, allFiles),
+      ...obsoleteFiles(previousPlan?.files ?? [], plan.files),
       ...Object.values(webTls(previous.hostname)),
       ...Object.values(authTls(previous.hostname)),
       caStoreCopy(previous.hostname),
@@ -237,8 +192,7 @@ export async function applyFiles(
     }
   }
 
-  await mkdir(run.at(ACME_WEBROOT), { recursive: true, mode: 0o755 });
-  await ensureDirectory(run, TURN_LOG_DIR, 'turnserver:turnserver', 0o755);
+  for (const directory of plan.directories) await ensureDirectory(run, directory);
   await makeTls(run, config, keyAccess);
 
   if (options.init !== 'none') {
@@ -247,13 +201,14 @@ export async function applyFiles(
     if (run.report.changed.includes(caStoreCopy(config.hostname)) || run.report.removed.length > 0) {
       await execa('update-ca-certificates', ['--fresh'], { stdin: 'ignore' });
     }
-    pseudoChanges.push(...(await grantKeyAccess(run, ['prosody', 'turnserver'])));
-    const changedAccounts = await ensureProsodyAccounts(options.root, PROSODY_CONFIG, accountsOf(config), options.log);
-    pseudoChanges.push(...changedAccounts.map((jid) => `account:${jid}`));
+    pseudoChanges.push(...(await grantKeyAccess(run, plan.keyReaders)));
+    if (plan.accountStoreConfig) {
+      const changedAccounts = await ensureProsodyAccounts(options.root, plan.accountStoreConfig, plan.accounts, options.log);
+      pseudoChanges.push(...changedAccounts.map((jid) => `account:${jid}`));
+    }
 
-    const services = servicesOf(config);
-    const installed: Service[] = [];
-    for (const service of services) if (await isInstalled(options.root, init, service.name)) installed.push(service);
+    const installed: PlannedService[] = [];
+    for (const service of plan.services) if (await isInstalled(options.root, init, service.name)) installed.push(service);
     const touched = [...run.report.changed, ...run.report.removed, ...pseudoChanges];
     run.report.restarted.push(...(await bringUp(init, installed, affectedServices(installed, touched), options.log)));
 

@@ -1,11 +1,14 @@
 import test from 'ava';
-import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { DEPLOY_HOOK, deployHook } from '../../../src/configurator/apply/letsencrypt.js';
+import { DEPLOY_HOOK, deployHook, letsencryptComponent } from '../../../src/configurator/components/letsencrypt/index.js';
 import type { MasterConfig } from '../../../src/configurator/master-config.js';
 import { webTls } from '../../../src/configurator/paths.js';
+import { scratchDirectories } from '../../helpers/scratch.js';
+import { loadFixture } from './support.js';
+
+const scratch = scratchDirectories(test);
 
 const config = { hostname: 'meet.jitsi.test' } as MasterConfig;
 
@@ -13,8 +16,7 @@ test('the deploy hook is valid sh, executable, and installs to the canonical pat
   const hook = deployHook(config, 'ssl-cert');
   t.is(hook.path, DEPLOY_HOOK);
   t.is(hook.mode, 0o755);
-  const dir = await mkdtemp(join(tmpdir(), 'deploy-hook-'));
-  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const dir = await scratch('deploy-hook-');
   await writeFile(join(dir, 'hook'), hook.content);
   await t.notThrowsAsync(execa('sh', ['-n', join(dir, 'hook')]));
   t.true(hook.content.includes(`'${webTls(config.hostname).cert}'`));
@@ -23,8 +25,7 @@ test('the deploy hook is valid sh, executable, and installs to the canonical pat
 });
 
 test('the deploy hook ignores other lineages', async (t) => {
-  const dir = await mkdtemp(join(tmpdir(), 'deploy-hook-'));
-  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const dir = await scratch('deploy-hook-');
   await writeFile(join(dir, 'hook'), deployHook(config, 'ssl-cert').content);
   // Only `basename` on PATH: if the hook went on past the lineage check, `install` would not be
   // found and the hook would fail (set -e) instead of touching anything.
@@ -38,4 +39,14 @@ test('the deploy hook ignores other lineages', async (t) => {
   const ours = await run(join(dir, 'live/meet.jitsi.test'));
   t.not(ours.exitCode, 0, 'our own lineage gets past the check (and fails here for want of install)');
   t.regex(ours.stderr, /install/);
+});
+
+test('the hook is planned in Let\'s Encrypt mode only, and removed otherwise', async (t) => {
+  const letsencrypt = letsencryptComponent.plan(await loadFixture('letsencrypt'), { init: 'systemd', keyGroup: 'ssl-cert' });
+  t.deepEqual(letsencrypt.files.map((file) => [file.path, file.remove ?? false]), [[DEPLOY_HOOK, false]]);
+  t.regex(letsencrypt.files[0]!.content, /-g 'ssl-cert'/);
+  const withoutKeyGroup = letsencryptComponent.plan(await loadFixture('letsencrypt'), { init: 'systemd' });
+  t.regex(withoutKeyGroup.files[0]!.content, /-g 'root'/, 'root keeps the key when the image has no key group');
+  const selfSigned = letsencryptComponent.plan(await loadFixture('localhost'), { init: 'systemd' });
+  t.deepEqual(selfSigned.files, [{ path: DEPLOY_HOOK, content: '', remove: true }]);
 });
