@@ -1,0 +1,65 @@
+/**
+ * The component list is spelled in a few places outside the configurator: the systemd target
+ * and the OpenRC service that start the whole server, the recipe part that installs and
+ * disables the Debian packages, and the packages `inspect` reports. They must agree with
+ * COMPONENTS, so adding a component without them (or them without a component) fails here.
+ */
+import test from 'ava';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import yaml from 'js-yaml';
+import { COMPONENTS, planServer } from '../../../src/configurator/components/index.js';
+import { COMPONENT_PACKAGES } from '../../../src/release/inspect/checks.js';
+import { PROJECT_ROOT } from '../../../src/builder/pipeline.js';
+import { loadFixture } from './support.js';
+
+const read = (path: string) => readFile(join(PROJECT_ROOT, path), 'utf8');
+const words = (text: string | undefined) => (text ?? '').trim().split(/\s+/).filter(Boolean);
+const sorted = (values: Iterable<string>) => [...new Set(values)].sort();
+
+async function facts() {
+  const plan = planServer(await loadFixture('public-nat'), { init: 'systemd' });
+  const services = plan.services.map((service) => service.name);
+  const recipe = yaml.load(await read('recipes/include/jitsi-components.yaml')) as { packages: { name: string }[]; 'services-off': string[] };
+  const fromDebian = new Set(recipe.packages.map((entry) => entry.name));
+  // A component's service comes from Debian when the recipe installs the component's packages.
+  const serviceFromDebian = new Map<string, boolean>();
+  for (const component of COMPONENTS) {
+    const own = component.plan(await loadFixture('public-nat'), { init: 'systemd' }).services ?? [];
+    for (const service of own) serviceFromDebian.set(service.name, component.packages.some((name) => fromDebian.has(name)));
+  }
+  return { services, recipe, serviceFromDebian };
+}
+
+test('the systemd target wants and orders after every service of a component, and nothing else', async (t) => {
+  const { services } = await facts();
+  const target = await read('overlays/systemd/etc/systemd/system/jitsi-meet-server.target');
+  const units = (key: string) => words(new RegExp(`^${key}=(.*)$`, 'm').exec(target)?.[1]).map((unit) => unit.replace(/\.service$/, ''));
+  t.deepEqual(sorted(units('Wants')), sorted(services));
+  t.deepEqual(sorted(units('After')), sorted(services));
+});
+
+test('the OpenRC service needs the services Debian installs and uses the others', async (t) => {
+  const { services, serviceFromDebian } = await facts();
+  const script = await read('overlays/openrc/etc/init.d/jitsi-meet-server');
+  const need = words(/^\s*need (.*)$/m.exec(script)?.[1]);
+  const use = words(/^\s*use (.*)$/m.exec(script)?.[1]);
+  t.deepEqual(sorted([...need, ...use]), sorted(services));
+  t.deepEqual(sorted(need), sorted(services.filter((name) => serviceFromDebian.get(name))));
+});
+
+test('the recipe leaves off exactly the component services it installs', async (t) => {
+  const { services, recipe, serviceFromDebian } = await facts();
+  t.deepEqual(sorted(recipe['services-off']), sorted(services.filter((name) => serviceFromDebian.get(name))));
+});
+
+test('inspect reports every package that runs a component service, and only packages of components', async (t) => {
+  const owned = new Set(COMPONENTS.flatMap((component) => component.packages));
+  for (const name of COMPONENT_PACKAGES) t.true(owned.has(name), `${name} belongs to no component`);
+  const listed = new Set<string>(COMPONENT_PACKAGES);
+  const config = await loadFixture('public-nat');
+  for (const component of COMPONENTS) {
+    if ((component.plan(config, { init: 'systemd' }).services ?? []).length === 0) continue;
+    for (const name of component.packages) t.true(listed.has(name), `${component.name}'s package ${name} is not reported by inspect`);
+  }
+});
