@@ -34,6 +34,12 @@ export interface Schema<T> {
   readonly defaultValue?: () => T;
   /** Absent key is fine (value `undefined`) even without a default. */
   readonly optional: boolean;
+  /**
+   * For an optional key: the value a reader uses when no file sets it. Not applied by parsing
+   * (files that are merged, like recipe parts, must keep an absent key absent); shown in the
+   * docs and read by `fallbackOf` where the merged result is made.
+   */
+  readonly fallback?: () => T;
   /** Nested fields, for objects (docs walk them). */
   readonly fields?: Record<string, Schema<unknown>>;
   readonly item?: Schema<unknown>;
@@ -204,12 +210,17 @@ export function object<F extends Fields>(fields: F, options: Common<ObjectOf<F>>
   };
 }
 
-/** Same schema, but the key may be absent (value `undefined`). YAML `null` counts as absent. */
-export function optional<T>(schema: Schema<T>): Schema<T | undefined> {
+/**
+ * Same schema, but the key may be absent (value `undefined`). YAML `null` counts as absent.
+ * `fallback` documents the value used when no file sets the key (see Schema.fallback).
+ */
+export function optional<T>(schema: Schema<T>, options: { fallback?: NoInfer<T> } = {}): Schema<T | undefined> {
+  const { fallback } = options;
   return {
     ...schema,
     optional: true,
     defaultValue: undefined,
+    fallback: fallback === undefined ? undefined : () => structuredClone(fallback),
     parse(value, path, line, ctx) {
       if (value === null || value === undefined) return undefined;
       return schema.parse(value, path, line, ctx);
@@ -283,6 +294,12 @@ export interface SchemaRow {
   doc: string;
 }
 
+/** The documented fallback of an optional key; a schema without one is a programming error. */
+export function fallbackOf<T>(schema: Schema<T | undefined>): T {
+  if (!schema.fallback) throw new Error(`no fallback declared for: ${schema.doc}`);
+  return schema.fallback() as T;
+}
+
 /** Flattened reference rows for docs and `--help`: one per key, nested keys dotted. */
 export function schemaRows(schema: Schema<unknown>, prefix = ''): SchemaRow[] {
   const rows: SchemaRow[] = [];
@@ -294,7 +311,7 @@ export function schemaRows(schema: Schema<unknown>, prefix = ''): SchemaRow[] {
       rows.push(...schemaRows(field, path));
       continue;
     }
-    const d = field.defaultValue?.();
+    const d = field.defaultValue?.() ?? field.fallback?.();
     rows.push({
       key: path,
       type: field.type,

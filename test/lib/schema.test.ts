@@ -1,5 +1,5 @@
 import test from 'ava';
-import { boolean, integer, list, object, oneOf, optional, parseYaml, SchemaError, schemaRows, string, validate } from '../../src/lib/schema.js';
+import { boolean, fallbackOf, integer, list, object, oneOf, optional, parseYaml, SchemaError, schemaMarkdown, schemaRows, string, validate } from '../../src/lib/schema.js';
 
 const recipeLike = object(
   {
@@ -52,4 +52,13 @@ test('names that Object.prototype carries are unknown keys like any other, at an
     const nested = t.throws(() => parseYaml(recipeLike, `name: a\nnested:\n  ${name}: x\n`, 'r.yaml'), { instanceOf: SchemaError }, name);
     t.regex(nested!.message, new RegExp(`^r\\.yaml:3: nested\\.${name}: unknown key`), name);
   }
+});
+
+test('a fallback is documented and left to the merger: parsing keeps an absent key absent', (t) => {
+  const mirror = optional(string({ doc: 'mirror' }), { fallback: 'http://m' });
+  const schema = object({ mirror }, { doc: 'x' });
+  t.deepEqual(validate(schema, {}), { ok: true, value: { mirror: undefined } });
+  t.is(fallbackOf(mirror), 'http://m');
+  t.throws(() => fallbackOf(optional(string({ doc: 'none declared' }))), { message: /no fallback declared for: none declared/ });
+  t.regex(schemaMarkdown(schema), /\| `mirror` \| string \| "http:\/\/m" \| mirror \|/);
 });

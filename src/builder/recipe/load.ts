@@ -10,11 +10,8 @@ import { formatIssue, SchemaError, validate, type Issue } from '../../lib/schema
 import { loadYamlWithPositions, type PositionedYaml } from '../../lib/yaml-positions.js';
 import { UserError } from '../../lib/errors.js';
 import type { InitSystem } from '../../lib/init-systems.js';
-import { CLEANUP_STEPS, recipeSchema, type CleanupStep, type RecipeFile, type ResolvedRecipe } from './schema.js';
+import { CLEANUP_STEPS, RECIPE_FALLBACKS, recipeSchema, type CleanupStep, type RecipeFile, type ResolvedRecipe } from './schema.js';
 
-export const DEFAULT_MIRROR = 'http://deb.debian.org/debian';
-/** 2023-11-14T22:13:20Z: used only if neither the environment nor any recipe part sets one. */
-export const FALLBACK_SOURCE_DATE_EPOCH = 1_700_000_000;
 
 interface LoadedPart {
   file: string;
@@ -169,14 +166,14 @@ export async function resolveRecipe(file: string, options: ResolveOptions): Prom
   return {
     file: top,
     files: [top, ...parts.slice(0, -1).map((p) => p.file)],
-    description: description ?? `${distro ?? 'debian'} ${suite}`,
-    distro: distro ?? 'debian',
+    description: description ?? `${distro ?? RECIPE_FALLBACKS.distro} ${suite}`,
+    distro: distro ?? RECIPE_FALLBACKS.distro,
     suite,
-    mirror: mirror ?? DEFAULT_MIRROR,
-    variant: variant ?? 'minbase',
-    components: components ?? ['main'],
+    mirror: mirror ?? RECIPE_FALLBACKS.mirror,
+    variant: variant ?? RECIPE_FALLBACKS.variant,
+    components: components ?? RECIPE_FALLBACKS.components,
     architecture,
-    sourceDateEpoch: sourceDateEpoch ?? FALLBACK_SOURCE_DATE_EPOCH,
+    sourceDateEpoch: sourceDateEpoch ?? RECIPE_FALLBACKS.sourceDateEpoch,
     init: options.init,
     packages: unique(packages),
     overlays: unique(overlays),

@@ -4,9 +4,10 @@
  * A recipe file may `include:` other recipe files (shared parts live in recipes/include/).
  * Every key is optional in a single file because a part only sets what it shares; the merged
  * result is then checked for what a build needs (see load.ts). Lists are concatenated in
- * include order (included files first, then the including file); scalars set later win.
+ * include order (included files first, then the including file); scalars set later win. A
+ * key's `fallback` is what the build uses when no file of the recipe sets it.
  */
-import { integer, list, object, oneOf, optional, string, type Infer } from '../../lib/schema.js';
+import { fallbackOf, integer, list, object, oneOf, optional, string, type Infer } from '../../lib/schema.js';
 import { INIT_SYSTEMS, type InitSystem } from '../../lib/init-systems.js';
 
 /**
@@ -35,6 +36,37 @@ const packageName = string({
 
 const initOnly = optional(oneOf(INIT_SYSTEMS, { doc: 'Only for this init system; absent means for both.' }));
 
+const distroField = optional(oneOf(['debian'], { doc: 'Distribution (the only one implemented).' }), { fallback: 'debian' });
+const mirrorField = optional(
+  string({
+    doc: 'Debian mirror URL.',
+    // Anchored at both ends and free of blanks: the value becomes one mmdebstrap argument.
+    check: (url) => (/^(https?|file):\/\/[^\s'"\\]+$/.test(url) && URL.canParse(url) ? undefined : `${JSON.stringify(url)} is not an http(s):// or file:// URL`),
+  }),
+  { fallback: 'http://deb.debian.org/debian' },
+);
+const variantField = optional(
+  oneOf(['extract', 'custom', 'essential', 'apt', 'required', 'minbase', 'buildd', 'important', 'debootstrap', 'standard'], {
+    doc: 'mmdebstrap --variant: the package set installed before the packages below.',
+  }),
+  { fallback: 'minbase' },
+);
+const componentsField = optional(list(string({ doc: 'archive component' }), { doc: 'Archive components.' }), { fallback: ['main'] });
+const sourceDateEpochField = optional(
+  integer({ doc: 'Timestamp (seconds since 1970) used when SOURCE_DATE_EPOCH is not set in the environment.', min: 0 }),
+  // 2023-11-14T22:13:20Z.
+  { fallback: 1_700_000_000 },
+);
+
+/** What the build uses for a key no file of the recipe sets: the schema's declared fallbacks. */
+export const RECIPE_FALLBACKS = {
+  distro: fallbackOf(distroField),
+  mirror: fallbackOf(mirrorField),
+  variant: fallbackOf(variantField),
+  components: fallbackOf(componentsField),
+  sourceDateEpoch: fallbackOf(sourceDateEpochField),
+};
+
 export const recipeSchema = object(
   {
     include: list(string({ doc: 'path of a recipe part, relative to this file' }), {
@@ -44,28 +76,16 @@ export const recipeSchema = object(
     description: optional(string({ doc: 'One line saying what this recipe builds.' })),
     base: object(
       {
-        distro: optional(oneOf(['debian'], { doc: 'Distribution; debian when no part sets it (the only one implemented).' })),
+        distro: distroField,
         suite: optional(string({ doc: 'Debian suite or codename: bookworm, trixie. Must be set by the recipe or a part.' })),
-        mirror: optional(
-          string({
-            doc: 'Debian mirror URL; http://deb.debian.org/debian when no part sets it.',
-            // Anchored at both ends and free of blanks: the value becomes one mmdebstrap argument.
-            check: (url) => (/^(https?|file):\/\/[^\s'"\\]+$/.test(url) && URL.canParse(url) ? undefined : `${JSON.stringify(url)} is not an http(s):// or file:// URL`),
-          }),
-        ),
-        variant: optional(
-          oneOf(['extract', 'custom', 'essential', 'apt', 'required', 'minbase', 'buildd', 'important', 'debootstrap', 'standard'], {
-            doc: 'mmdebstrap --variant: the package set installed before the packages below; minbase when no part sets it.',
-          }),
-        ),
-        components: optional(list(string({ doc: 'archive component' }), { doc: 'Archive components; [main] when no part sets it.' })),
+        mirror: mirrorField,
+        variant: variantField,
+        components: componentsField,
         architecture: optional(string({ doc: 'Debian architecture (default: the host architecture).' })),
       },
       { doc: 'What is bootstrapped from where.' },
     ),
-    'source-date-epoch': optional(
-      integer({ doc: 'Timestamp (seconds since 1970) used when SOURCE_DATE_EPOCH is not set in the environment.', min: 0 }),
-    ),
+    'source-date-epoch': sourceDateEpochField,
     packages: list(
       object(
         {
