@@ -7,8 +7,8 @@
  * Answers are kept flat, by master-config key (`tls.mode`, `convener.username`); secrets are
  * not among them: they are generated, never asked for.
  */
-import { validate, type Issue } from '../lib/schema.js';
-import { LETS_ENCRYPT_DIRECTORY, masterConfigSchema, type MasterConfig } from './master-config.js';
+import { defaultAt, validate, type Issue } from '../lib/schema.js';
+import { masterConfigSchema, type MasterConfig } from './master-config.js';
 import { generatePassphrase } from './secrets.js';
 import {
   checkCertificateFile,
@@ -127,21 +127,21 @@ export const QUESTIONS: readonly Question[] = [
     key: 'localhost_alias',
     kind: 'yesno',
     prompt: (answers) => `Add ${asString(answers.hostname)} as an alias of 127.0.0.1 in /etc/hosts?`,
-    defaultAnswer: (_answers, env) => env.previous?.localhost_alias ?? true,
+    defaultAnswer: (_answers, env) => env.previous?.localhost_alias ?? (defaultAt(masterConfigSchema, 'localhost_alias') as boolean),
   },
   {
     id: 'write_etc_hostname',
     key: 'write_etc_hostname',
     kind: 'yesno',
     prompt: (answers) => `Write ${asString(answers.hostname)} to /etc/hostname?`,
-    defaultAnswer: (_answers, env) => env.previous?.write_etc_hostname ?? true,
+    defaultAnswer: (_answers, env) => env.previous?.write_etc_hostname ?? (defaultAt(masterConfigSchema, 'write_etc_hostname') as boolean),
   },
   {
     id: 'jvb_max_memory',
     key: 'jvb_max_memory',
     kind: 'text',
     prompt: () => 'Maximum memory of the videobridge (a number with k, m or g; at least 256m)',
-    defaultAnswer: (_answers, env) => env.previous?.jvb_max_memory ?? '1024m',
+    defaultAnswer: (_answers, env) => env.previous?.jvb_max_memory ?? (defaultAt(masterConfigSchema, 'jvb_max_memory') as string),
     check: (value) => checkMemory(value),
   },
   {
@@ -149,7 +149,7 @@ export const QUESTIONS: readonly Question[] = [
     key: 'convener.username',
     kind: 'text',
     prompt: () => 'User name of the convener (the only user who may open a room; guests need no account)',
-    defaultAnswer: (_answers, env) => env.previous?.convener.username ?? 'admin',
+    defaultAnswer: (_answers, env) => env.previous?.convener.username ?? (defaultAt(masterConfigSchema, 'convener.username') as string),
     check: (value) => checkUsername(value),
   },
   {
@@ -218,7 +218,7 @@ export const UNASKED_KEYS = ['letsencrypt.server'] as const;
 export function unaskedDefault(key: (typeof UNASKED_KEYS)[number], env: Environment): AnswerValue {
   switch (key) {
     case 'letsencrypt.server':
-      return env.previous?.letsencrypt.server ?? LETS_ENCRYPT_DIRECTORY;
+      return env.previous?.letsencrypt.server ?? (defaultAt(masterConfigSchema, 'letsencrypt.server') as string);
   }
 }
 

@@ -294,6 +294,17 @@ export interface SchemaRow {
   doc: string;
 }
 
+/**
+ * The default of the key at a dotted path (`convener.username`), so code that offers a value
+ * (a prompt's bracketed default) offers the schema's. A path without a default is a programming error.
+ */
+export function defaultAt(schema: Schema<unknown>, path: string): unknown {
+  let field: Schema<unknown> | undefined = schema;
+  for (const key of path.split('.')) field = field?.fields && Object.hasOwn(field.fields, key) ? field.fields[key] : undefined;
+  if (!field?.defaultValue) throw new Error(`no default declared at ${path}`);
+  return field.defaultValue();
+}
+
 /** The documented fallback of an optional key; a schema without one is a programming error. */
 export function fallbackOf<T>(schema: Schema<T | undefined>): T {
   if (!schema.fallback) throw new Error(`no fallback declared for: ${schema.doc}`);

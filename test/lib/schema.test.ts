@@ -1,5 +1,5 @@
 import test from 'ava';
-import { boolean, fallbackOf, integer, list, object, oneOf, optional, parseYaml, SchemaError, schemaMarkdown, schemaRows, string, validate } from '../../src/lib/schema.js';
+import { boolean, defaultAt, fallbackOf, integer, list, object, oneOf, optional, parseYaml, SchemaError, schemaMarkdown, schemaRows, string, validate } from '../../src/lib/schema.js';
 
 const recipeLike = object(
   {
@@ -61,4 +61,11 @@ test('a fallback is documented and left to the merger: parsing keeps an absent k
   t.is(fallbackOf(mirror), 'http://m');
   t.throws(() => fallbackOf(optional(string({ doc: 'none declared' }))), { message: /no fallback declared for: none declared/ });
   t.regex(schemaMarkdown(schema), /\| `mirror` \| string \| "http:\/\/m" \| mirror \|/);
+});
+
+test('defaultAt finds a nested default and refuses a key without one', (t) => {
+  const schema = object({ convener: object({ username: string({ doc: 'user', default: 'admin' }), password: string({ doc: 'pw' }) }, { doc: 'c' }) }, { doc: 'x' });
+  t.is(defaultAt(schema, 'convener.username'), 'admin');
+  t.throws(() => defaultAt(schema, 'convener.password'), { message: /no default declared at convener\.password/ });
+  t.throws(() => defaultAt(schema, 'nope.key'), { message: /no default declared at nope\.key/ });
 });
