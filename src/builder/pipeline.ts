@@ -21,7 +21,8 @@ import { execa } from 'execa';
 import { UserError } from '../lib/errors.js';
 import { mountsBelow, processesIn, processExists } from '../host/proc.js';
 import { artifactStem, packageListName, tarballName } from '../image/artifact-names.js';
-import { DEFAULT_LEVEL, LEVEL_RANGE, type Compression } from '../image/compression.js';
+import { DEFAULT_LEVEL, LEVEL_RANGE, levelProblem, type Compression } from '../image/compression.js';
+import { BUILD_DEFAULTS, DISTROS } from './build-options.js';
 import type { InitSystem } from '../lib/init-systems.js';
 import { recipePathFor, resolveRecipe } from './recipe/load.js';
 import { CLEANUP_STEPS } from './recipe/schema.js';
@@ -32,8 +33,6 @@ import { stages as defaultStages } from './stages/index.js';
 /** The repository root: this file is src/builder/pipeline.ts (or lib/build/pipeline.js). */
 export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
-export const DISTROS = ['debian', 'gentoo'] as const;
-export const JITSI_SOURCES = ['none', 'upstream-apt'] as const;
 /** Stages without which there is no image; `--skip` refuses them. */
 export const REQUIRED_STAGES = new Set(['bootstrap', 'pack']);
 
@@ -48,7 +47,6 @@ export interface BuildOptions {
   compression?: Compression;
   /** Default: 6 for xz, 19 for zstd. */
   level?: number;
-  jitsiSource?: string;
   signKey?: string;
   verbose?: boolean;
   /** Keep the work directory (the unpacked rootfs) for inspection. */
@@ -83,19 +81,13 @@ export interface BuildResult {
 
 /** Checks option combinations the table parser cannot, with messages saying what to do. */
 export function checkBuildOptions(options: BuildOptions): { compression: Compression; level: number } {
-  if (options.distro === 'gentoo') {
-    throw new UserError('--distro gentoo is not supported yet: only Debian images can be built so far (use --distro debian)');
+  if (options.distro && !(DISTROS as readonly string[]).includes(options.distro)) {
+    throw new UserError(`unknown --distro '${options.distro}' (${DISTROS.join(', ')} can be built)`);
   }
-  if (options.distro && options.distro !== 'debian') throw new UserError(`unknown --distro '${options.distro}' (debian is supported)`);
-  if (options.jitsiSource && options.jitsiSource !== 'none') {
-    throw new UserError(
-      `--jitsi-source ${options.jitsiSource}: the Jitsi payload (jicofo, jitsi-videobridge, the web app) is not implemented yet; use --jitsi-source none`,
-    );
-  }
-  const compression = options.compression ?? 'xz';
+  const compression = options.compression ?? BUILD_DEFAULTS.compression;
   const level = options.level ?? DEFAULT_LEVEL[compression];
   const [min, max] = LEVEL_RANGE[compression];
-  if (compression !== 'none' && (level < min || level > max)) {
+  if (compression !== 'none' && levelProblem(compression, level)) {
     throw new UserError(`--level ${level} is out of range for ${compression} (${min}..${max})`);
   }
   const stageNames = new Set((options.stages ?? defaultStages).map((s) => s.name));
@@ -162,8 +154,8 @@ export async function buildRootfs(options: BuildOptions): Promise<BuildResult> {
   const started = Date.now();
   const { compression, level } = checkBuildOptions(options);
   const cwd = options.cwd ?? process.cwd();
-  const distro = options.distro ?? 'debian';
-  const suite = options.suite ?? 'bookworm';
+  const distro = options.distro ?? BUILD_DEFAULTS.distro;
+  const suite = options.suite ?? BUILD_DEFAULTS.suite;
   const recipeFile = options.recipe
     ? resolve(cwd, options.recipe)
     : recipePathFor(PROJECT_ROOT, distro, suite);
@@ -198,7 +190,7 @@ export async function buildRootfs(options: BuildOptions): Promise<BuildResult> {
     process.on('SIGTERM', onSignal);
   }
 
-  const finalOutDir = resolve(cwd, options.outDir ?? 'dist');
+  const finalOutDir = resolve(cwd, options.outDir ?? BUILD_DEFAULTS.outDir);
   const artifactBase = artifactStem({ distro: recipe.distro, init: options.init });
   const stagingDir = join(finalOutDir, `${BUILD_STAGING_PREFIX}${artifactBase}-${process.pid}`);
   try {

@@ -2,10 +2,11 @@
  * `nspawn-jitsi build`: builds one rootfs tarball with its .nspawn settings file and package
  * list. `npm run build:rootfs -- ...` runs this.
  */
-import { buildRootfs, DISTROS, interruptedExitCode, JITSI_SOURCES } from '../../builder/pipeline.js';
+import { BUILD_CHOICES, BUILD_DEFAULTS, LEVEL_BOUNDS, levelHelp } from '../../builder/build-options.js';
+import { buildRootfs, interruptedExitCode } from '../../builder/pipeline.js';
 import { BuildInterrupted } from '../../builder/run-program.js';
-import { COMPRESSIONS, type Compression } from '../../image/compression.js';
-import { INIT_SYSTEMS, type InitSystem } from '../../lib/init-systems.js';
+import type { Compression } from '../../image/compression.js';
+import type { InitSystem } from '../../lib/init-systems.js';
 import type { CommandSpec } from '../options.js';
 
 export const buildCommand: CommandSpec = {
@@ -18,21 +19,13 @@ recipes/<distro>-<suite>.yaml. Nothing appears in <out> unless the whole build s
 Ctrl-C stops the build and removes everything it made. Needs root (mmdebstrap root mode).
 SOURCE_DATE_EPOCH from the environment, or else the recipe's, makes the tarball reproducible.`,
   options: [
-    { name: 'init', type: 'choice', choices: INIT_SYSTEMS, required: true, valueName: 'INIT', doc: 'Init system of the image.' },
-    { name: 'distro', type: 'choice', choices: DISTROS, default: 'debian', valueName: 'DISTRO', doc: 'Distribution (gentoo: not supported yet).' },
-    { name: 'suite', type: 'string', default: 'bookworm', valueName: 'SUITE', doc: 'Debian suite with a recipe: bookworm or trixie.' },
+    { name: 'init', type: 'choice', choices: BUILD_CHOICES.init, required: true, valueName: 'INIT', doc: 'Init system of the image.' },
+    { name: 'distro', type: 'choice', choices: BUILD_CHOICES.distro, default: BUILD_DEFAULTS.distro, valueName: 'DISTRO', doc: 'Distribution.' },
+    { name: 'suite', type: 'string', default: BUILD_DEFAULTS.suite, valueName: 'SUITE', doc: 'Debian suite with a recipe: bookworm or trixie.' },
     { name: 'recipe', type: 'path', valueName: 'FILE', doc: 'Use this recipe file instead of recipes/<distro>-<suite>.yaml.' },
-    { name: 'out', type: 'path', default: 'dist/', valueName: 'DIR', doc: 'Output directory (relative to where you ran the command).' },
-    { name: 'compression', type: 'choice', choices: COMPRESSIONS, default: 'xz', valueName: 'KIND', doc: 'Tarball compression.' },
-    { name: 'level', type: 'integer', min: 0, max: 19, valueName: 'N', doc: 'Compression level: xz 0..9 (default 6), zstd 1..19 (default 19).' },
-    {
-      name: 'jitsi-source',
-      type: 'choice',
-      choices: JITSI_SOURCES,
-      default: 'none',
-      valueName: 'SOURCE',
-      doc: 'Where the Jitsi payload (jicofo, videobridge, web app) comes from; only none is implemented yet.',
-    },
+    { name: 'out', type: 'path', default: `${BUILD_DEFAULTS.outDir}/`, valueName: 'DIR', doc: 'Output directory (relative to where you ran the command).' },
+    { name: 'compression', type: 'choice', choices: BUILD_CHOICES.compression, default: BUILD_DEFAULTS.compression, valueName: 'KIND', doc: 'Tarball compression.' },
+    { name: 'level', type: 'integer', ...LEVEL_BOUNDS, valueName: 'N', doc: `Compression level: ${levelHelp()}.` },
     { name: 'sign', type: 'string', valueName: 'KEY', doc: 'Sign the release with this OpenPGP key (see the sign command).' },
     { name: 'skip', type: 'string', valueName: 'NAMES', doc: 'Comma-separated stages or cleanup steps to skip, e.g. cleanup/logs,package-list.' },
     { name: 'workdir', type: 'path', valueName: 'DIR', doc: 'Where the temporary rootfs is made. Default: $TMPDIR or /var/tmp.' },
@@ -52,7 +45,6 @@ SOURCE_DATE_EPOCH from the environment, or else the recipe's, makes the tarball 
         outDir: options.out as string,
         compression: options.compression as Compression,
         level: options.level as number | undefined,
-        jitsiSource: options['jitsi-source'] as string,
         signKey: options.sign as string | undefined,
         skip: ((options.skip as string | undefined) ?? '').split(',').map((s) => s.trim()).filter(Boolean),
         workdirParent: options.workdir as string | undefined,
