@@ -10,6 +10,7 @@ import { open, rename, rm } from 'node:fs/promises';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { execa, type ResultPromise } from 'execa';
+import { temporaryPathFor } from '../lib/atomic-write.js';
 import { childEnvironment, compressorCommand, tarArgs } from './program-args.js';
 import type { Compression } from '../image/compression.js';
 
@@ -39,7 +40,7 @@ export async function packDirectory(input: PackInput): Promise<PackResult> {
   const signal = AbortSignal.any([input.signal, failed.signal]);
   const env = childEnvironment(process.env, input.sourceDateEpoch);
   const common = { cancelSignal: signal, env, extendEnv: false, buffer: false, stdin: 'ignore', forceKillAfterDelay: 5000 } as const;
-  const temporary = `${input.destination}.partial`;
+  const temporary = temporaryPathFor(input.destination);
   const stderr: string[] = [];
 
   const tar = execa('tar', tarArgs(input.rootfs, input.sourceDateEpoch), { ...common, stdout: 'pipe', stderr: 'pipe' });

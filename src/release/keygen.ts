@@ -6,9 +6,9 @@
  * An existing file is never replaced: losing a private key that signed published releases
  * cannot be undone. All files appear or none do.
  */
-import { randomBytes } from 'node:crypto';
-import { link, mkdir, open, rm } from 'node:fs/promises';
+import { link, mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { writeTemporaryBeside } from '../lib/atomic-write.js';
 import { UserError } from '../lib/errors.js';
 import { generateSigningKey, type KeyAlgorithm } from './keys.js';
 
@@ -56,17 +56,9 @@ export async function writeNewKey(options: {
   const linked: string[] = [];
   try {
     for (const file of files) {
-      const temporary = join(options.outDir, `.keygen-${randomBytes(6).toString('hex')}.tmp`);
-      staged.push({ temporary, target: join(options.outDir, file.name) });
+      const target = join(options.outDir, file.name);
       // Created with its final mode: the private key is never readable by others, not even briefly.
-      const handle = await open(temporary, 'wx', file.mode);
-      try {
-        await handle.writeFile(file.content);
-        await handle.chmod(file.mode);
-        await handle.sync();
-      } finally {
-        await handle.close();
-      }
+      staged.push({ temporary: await writeTemporaryBeside(target, file.content, { mode: file.mode }), target });
     }
     // link() fails with EEXIST instead of replacing: no check-then-write race.
     for (const { temporary, target } of staged) {

@@ -6,8 +6,9 @@
  * The image's package list must include `nodejs`.
  */
 import { build } from 'esbuild';
-import { access, chmod, chown, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { access, chmod, chown, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { writeFileAtomically } from '../../lib/atomic-write.js';
 import type { BuildContext, Stage } from '../stage.js';
 
 export const CONFIGURATOR_PATH = '/usr/sbin/jitsi-meet-config';
@@ -39,15 +40,7 @@ export async function bundleConfigurator(projectRoot: string, outFile: string): 
   const output = result.outputFiles[0];
   if (!output) throw new Error('bundling the configurator produced no output');
   await mkdir(dirname(outFile), { recursive: true });
-  const temporary = `${outFile}.tmp`;
-  try {
-    await writeFile(temporary, output.contents, { mode: 0o755 });
-    await chmod(temporary, 0o755);
-    await rename(temporary, outFile);
-  } catch (error) {
-    await rm(temporary, { force: true });
-    throw error;
-  }
+  await writeFileAtomically(outFile, output.contents, { mode: 0o755 });
 }
 
 export const installConfigurator: Stage = {

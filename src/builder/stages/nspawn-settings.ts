@@ -5,8 +5,8 @@
  * OpenRC images the stop signal sysvinit acts on (`KillSignal=SIGPWR`), without which
  * `machinectl terminate` / `systemctl stop systemd-nspawn@<machine>` never stop the container.
  */
-import { rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { writeFileAtomically } from '../../lib/atomic-write.js';
 import { settingsFileName } from '../../image/artifact-names.js';
 import { nspawnSettings } from '../../image/nspawn-settings.js';
 import type { BuildContext, Stage } from '../stage.js';
@@ -16,14 +16,7 @@ export const nspawnSettingsStage: Stage = {
   title: 'Write the systemd-nspawn settings file',
   async run(ctx: BuildContext) {
     const file = join(ctx.outDir, settingsFileName(ctx.artifactBase));
-    const temporary = `${file}.partial`;
-    try {
-      await writeFile(temporary, nspawnSettings(ctx.init), { mode: 0o644 });
-      await rename(temporary, file);
-    } catch (error) {
-      await rm(temporary, { force: true });
-      throw error;
-    }
+    await writeFileAtomically(file, nspawnSettings(ctx.init), { mode: 0o644 });
     ctx.artifacts.push(file);
     ctx.log(`wrote ${file}`);
   },

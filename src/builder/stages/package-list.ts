@@ -4,9 +4,9 @@
  * dpkg database. It is published beside the tarball so users can check versions without
  * unpacking it.
  */
-import { rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { packageListName } from '../../image/artifact-names.js';
+import { writeFileAtomically } from '../../lib/atomic-write.js';
 import { runLogged } from '../run-program.js';
 import type { BuildContext, Stage } from '../stage.js';
 
@@ -32,14 +32,7 @@ export const packageList: Stage = {
     ]);
     const text = packageListText(query);
     const file = join(ctx.outDir, packageListName(ctx.artifactBase));
-    const temporary = `${file}.partial`;
-    try {
-      await writeFile(temporary, text, { mode: 0o644 });
-      await rename(temporary, file);
-    } catch (error) {
-      await rm(temporary, { force: true });
-      throw error;
-    }
+    await writeFileAtomically(file, text, { mode: 0o644 });
     ctx.artifacts.push(file);
     ctx.log(`${text.split('\n').length - 1} packages`);
   },

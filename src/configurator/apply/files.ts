@@ -4,9 +4,9 @@
  * over the target. A file whose content and mode are already right is not touched at all, so
  * re-running the configurator with the same master config changes nothing.
  */
-import { copyFile, chown, mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
-import { randomBytes } from 'node:crypto';
+import { copyFile, mkdir, readFile, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { writeFileAtomically } from '../../lib/atomic-write.js';
 
 export type WriteOutcome = 'unchanged' | 'created' | 'replaced';
 
@@ -43,24 +43,6 @@ export async function writeFileAtomic(path: string, content: string | Buffer, op
     }
   }
   await mkdir(dirname(path), { recursive: true });
-  const temporary = join(dirname(path), `.${randomBytes(6).toString('hex')}.tmp`);
-  try {
-    // Created with the final mode from the start: a secret is never world-readable, not even briefly.
-    const handle = await open(temporary, 'wx', mode);
-    try {
-      await handle.writeFile(data);
-      await handle.chmod(mode);
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    if (options.uid !== undefined || options.gid !== undefined) {
-      await chown(temporary, options.uid ?? -1, options.gid ?? -1);
-    }
-    await rename(temporary, path);
-  } catch (error) {
-    await rm(temporary, { force: true });
-    throw error;
-  }
+  await writeFileAtomically(path, data, { mode, uid: options.uid, gid: options.gid });
   return existing ? 'replaced' : 'created';
 }

@@ -4,8 +4,8 @@
  * run's backup directory first.
  */
 import { copyFile, lstat, mkdir, readlink, rename, rm, symlink } from 'node:fs/promises';
-import { randomBytes } from 'node:crypto';
 import { dirname, join } from 'node:path';
+import { temporaryPathFor } from '../../lib/atomic-write.js';
 import type { WriteOutcome } from './files.js';
 
 async function keepBackup(path: string, backupDir: string, root: string): Promise<void> {
@@ -26,7 +26,7 @@ export async function writeSymlinkAtomic(path: string, target: string, backupDir
   if (existing?.isDirectory()) throw new Error(`${path} is a directory; cannot replace it with a link to ${target}`);
   if (existing) await keepBackup(path, backupDir, root);
   await mkdir(dirname(path), { recursive: true });
-  const temporary = join(dirname(path), `.${randomBytes(6).toString('hex')}.link`);
+  const temporary = temporaryPathFor(path);
   await symlink(target, temporary);
   try {
     await rename(temporary, path);
