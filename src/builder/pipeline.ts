@@ -10,25 +10,22 @@
  * runs, the work directory is removed (after making sure nothing is mounted below it and no
  * process is still running in it), and the next build starts from scratch.
  */
-import { BUILD_STAGING_PREFIX } from '../release/artifacts.js';
 import { constants } from 'node:os';
-import { access, mkdir, mkdtemp, readdir, rename, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { access, readdir } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Listr, PRESET_TIMESTAMP } from 'listr2';
-import { execa } from 'execa';
 import { UserError } from '../lib/errors.js';
-import { mountsBelow, processesIn, processExists } from '../host/proc.js';
 import { artifactStem, packageListName, tarballName } from '../image/artifact-names.js';
 import { DEFAULT_LEVEL, LEVEL_RANGE, levelProblem, type Compression } from '../image/compression.js';
 import { BUILD_DEFAULTS, DISTROS } from './build-options.js';
 import type { InitSystem } from '../lib/init-systems.js';
 import { recipePathFor, resolveRecipe } from './recipe/load.js';
-import { CLEANUP_STEPS } from './recipe/schema.js';
+import { CLEANUP_STEPS, type ResolvedRecipe } from './recipe/schema.js';
 import { BuildInterrupted } from './run-program.js';
 import type { BuildContext, Stage } from './stage.js';
 import { stages as defaultStages } from './stages/index.js';
+import { createWorkspace, publishArtifacts, removeStagingDir, removeWorkDir, type Workspace } from './workspace.js';
 
 /** The repository root: this file is src/builder/pipeline.ts (or lib/build/pipeline.js). */
 export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -115,41 +112,6 @@ export function sourceDateEpochFrom(env: NodeJS.ProcessEnv, recipeValue: number)
   return Number(raw);
 }
 
-/** Staging directories left by builds that were killed outright (SIGKILL, power loss). */
-async function removeStaleStaging(outDir: string, artifactBase: string): Promise<void> {
-  const prefix = `.partial-${artifactBase}-`;
-  for (const name of await readdir(outDir).catch(() => [] as string[])) {
-    if (!name.startsWith(prefix)) continue;
-    const pid = Number(name.slice(prefix.length));
-    if (Number.isInteger(pid) && pid !== process.pid && processExists(pid)) continue; // a build running now
-    await rm(join(outDir, name), { recursive: true, force: true });
-  }
-}
-
-/**
- * Removes the work directory, but never through a mount: deleting a tree with the host's
- * /dev or /proc bound below it would delete the host's files.
- */
-async function removeWorkDir(workDir: string, log: (line: string) => void): Promise<void> {
-  for (const pid of await processesIn(workDir)) {
-    log(`stopping leftover process ${pid} in the work directory`);
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {
-      // already gone
-    }
-  }
-  for (const point of await mountsBelow(workDir)) {
-    log(`unmounting leftover ${point}`);
-    await execa('umount', ['--lazy', point], { reject: false });
-  }
-  const left = await mountsBelow(workDir);
-  if (left.length > 0) {
-    throw new Error(`not removing ${workDir}: still mounted: ${left.join(', ')}; unmount them and delete it by hand`);
-  }
-  await rm(workDir, { recursive: true, force: true, maxRetries: 3 });
-}
-
 export async function buildRootfs(options: BuildOptions): Promise<BuildResult> {
   const started = Date.now();
   const { compression, level } = checkBuildOptions(options);
@@ -171,10 +133,27 @@ export async function buildRootfs(options: BuildOptions): Promise<BuildResult> {
   }
   const recipe = await resolveRecipe(recipeFile, { projectRoot: PROJECT_ROOT, init: options.init });
   const sourceDateEpoch = sourceDateEpochFrom(process.env, recipe.sourceDateEpoch);
-  const stageList = options.stages ?? defaultStages;
-  const skip = new Set(options.skip ?? []);
 
   // Listen before creating anything, so an early Ctrl-C still cleans up.
+  const interruption = listenForInterruptions(options);
+  try {
+    const workspace = await createWorkspace({
+      outDir: resolve(cwd, options.outDir ?? BUILD_DEFAULTS.outDir),
+      workdirParent: options.workdirParent,
+      cwd,
+      artifactBase: artifactStem({ distro: recipe.distro, init: options.init }),
+    });
+    return await runInWorkspace(options, { recipe, sourceDateEpoch, compression, level, startedAt: started }, workspace, interruption.signal);
+  } finally {
+    interruption.dispose();
+  }
+}
+
+/**
+ * Turns SIGINT/SIGTERM (when the CLI asks for it) and the caller's own signal into one abort.
+ * `dispose` stops listening: call it once the build is over, however it ended.
+ */
+function listenForInterruptions(options: BuildOptions): { signal: AbortSignal; dispose(): void } {
   const abort = new AbortController();
   const onSignal = (signalName: NodeJS.Signals) => {
     if (!abort.signal.aborted) {
@@ -189,41 +168,33 @@ export async function buildRootfs(options: BuildOptions): Promise<BuildResult> {
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
   }
+  return {
+    signal: abort.signal,
+    dispose() {
+      if (options.handleSignals) {
+        process.off('SIGINT', onSignal);
+        process.off('SIGTERM', onSignal);
+      }
+      options.signal?.removeEventListener('abort', onExternalAbort);
+    },
+  };
+}
 
-  const finalOutDir = resolve(cwd, options.outDir ?? BUILD_DEFAULTS.outDir);
-  const artifactBase = artifactStem({ distro: recipe.distro, init: options.init });
-  const stagingDir = join(finalOutDir, `${BUILD_STAGING_PREFIX}${artifactBase}-${process.pid}`);
-  try {
-    await mkdir(finalOutDir, { recursive: true });
-    await removeStaleStaging(finalOutDir, artifactBase);
-    await rm(stagingDir, { recursive: true, force: true });
-    await mkdir(stagingDir, { mode: 0o755 });
-  } catch (error) {
-    if (options.handleSignals) {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
-    }
-    throw new UserError(`cannot write to the output directory ${finalOutDir}: ${(error as Error).message}`);
-  }
+interface ResolvedBuild {
+  recipe: ResolvedRecipe;
+  sourceDateEpoch: number;
+  compression: Compression;
+  level: number;
+  /** Date.now() when the build began. */
+  startedAt: number;
+}
 
-  const workdirParent = options.workdirParent
-    ? resolve(cwd, options.workdirParent)
-    : process.env.TMPDIR && isAbsolute(process.env.TMPDIR)
-      ? process.env.TMPDIR
-      : '/var/tmp';
-  let workDir: string;
-  try {
-    await mkdir(workdirParent, { recursive: true });
-    workDir = await mkdtemp(join(workdirParent || tmpdir(), `nspawn-jitsi-${artifactBase}-`));
-  } catch (error) {
-    await rm(stagingDir, { recursive: true, force: true });
-    if (options.handleSignals) {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
-    }
-    throw new UserError(`cannot create the work directory under ${workdirParent}: ${(error as Error).message}`);
-  }
-
+/** Runs the stages in a workspace, cleans up after them and publishes the artifacts when all succeeded. */
+async function runInWorkspace(options: BuildOptions, build: ResolvedBuild, workspace: Workspace, signal: AbortSignal): Promise<BuildResult> {
+  const { recipe, sourceDateEpoch, compression, level, startedAt } = build;
+  const { finalOutDir, stagingDir, workDir, artifactBase } = workspace;
+  const stageList = options.stages ?? defaultStages;
+  const skip = new Set(options.skip ?? []);
   const plainLog = (line: string) => {
     if (options.renderer !== 'silent') process.stderr.write(`[${new Date().toISOString().slice(11, 19)}] ${line}\n`);
   };
@@ -232,7 +203,7 @@ export async function buildRootfs(options: BuildOptions): Promise<BuildResult> {
     rootfs: join(workDir, 'rootfs'),
     workDir,
     projectRoot: PROJECT_ROOT,
-    signal: abort.signal,
+    signal,
     log: plainLog,
     outDir: stagingDir,
     finalOutDir,
@@ -247,11 +218,69 @@ export async function buildRootfs(options: BuildOptions): Promise<BuildResult> {
     skip,
   };
 
-  const started_stages: Stage[] = [];
-  const skipReason = (stage: Stage): string | undefined =>
-    skip.has(stage.name) ? `skipped (--skip ${stage.name})` : stage.skip?.(ctx);
+  const { failure: stageFailure, started: startedStages } = await runStages(ctx, stageList, options.renderer, signal);
+  let failure = stageFailure;
 
-  const useFallback = options.renderer === 'plain' || !process.stdout.isTTY;
+  ctx.log = plainLog;
+  const cleanupErrors: string[] = [];
+  for (const stage of [...startedStages].reverse()) {
+    try {
+      await stage.cleanup?.(ctx);
+    } catch (error) {
+      cleanupErrors.push(`${stage.name} cleanup: ${(error as Error).message}`);
+    }
+  }
+  try {
+    if (options.keepWorkdir) plainLog(`work directory kept: ${workDir}`);
+    else await removeWorkDir(workDir, plainLog);
+  } catch (error) {
+    cleanupErrors.push((error as Error).message);
+  }
+
+  let published: string[] = [];
+  try {
+    if (failure) throw failure;
+    if (!ctx.tarball) throw new Error('no stage produced a tarball');
+    published = await publishArtifacts(workspace, ctx.artifacts);
+  } catch (error) {
+    failure ??= error;
+  } finally {
+    await removeStagingDir(workspace);
+  }
+  if (failure) {
+    if (cleanupErrors.length) plainLog(`while cleaning up: ${cleanupErrors.join('; ')}`);
+    throw failure;
+  }
+  if (cleanupErrors.length) throw new Error(`the build succeeded but cleaning up failed: ${cleanupErrors.join('; ')}`);
+
+  if (!ctx.tarball) throw new Error('no stage produced a tarball');
+  return {
+    artifacts: published,
+    tarball: join(finalOutDir, tarballName(artifactBase, compression)),
+    sha256: ctx.tarball.sha256,
+    packageList: join(finalOutDir, packageListName(artifactBase)),
+    outDir: finalOutDir,
+    sourceDateEpoch,
+    seconds: Math.round((Date.now() - startedAt) / 1000),
+  };
+}
+
+/**
+ * Checks every stage's inputs, then runs the stages in order as a listr2 task list (live
+ * progress on a terminal, timestamped lines otherwise). Returns the first failure (the
+ * interruption, when there was one) and the stages that started, whose cleanup must run.
+ */
+async function runStages(
+  ctx: BuildContext,
+  stageList: readonly Stage[],
+  renderer: BuildOptions['renderer'],
+  signal: AbortSignal,
+): Promise<{ failure: unknown; started: Stage[] }> {
+  const started: Stage[] = [];
+  const skipReason = (stage: Stage): string | undefined =>
+    ctx.skip.has(stage.name) ? `skipped (--skip ${stage.name})` : stage.skip?.(ctx);
+
+  const useFallback = renderer === 'plain' || !process.stdout.isTTY;
   const tasks = new Listr<BuildContext, 'default', 'simple'>(
     [
       {
@@ -270,13 +299,13 @@ export async function buildRootfs(options: BuildOptions): Promise<BuildResult> {
           return reason ? `${stage.title}: ${reason}` : false;
         },
         task: async (_ctx: BuildContext, task: { output: string | undefined }) => {
-          if (abort.signal.aborted) throw abort.signal.reason;
+          if (signal.aborted) throw signal.reason;
           ctx.log = (line) => {
             task.output = line;
           };
-          started_stages.push(stage);
+          started.push(stage);
           await stage.run(ctx);
-          if (abort.signal.aborted) throw abort.signal.reason;
+          if (signal.aborted) throw signal.reason;
         },
       })),
     ],
@@ -285,7 +314,7 @@ export async function buildRootfs(options: BuildOptions): Promise<BuildResult> {
       exitOnError: true,
       registerSignalListeners: false, // ours abort the stage and clean up; listr2's would exit at once
       renderer: 'default',
-      silentRendererCondition: options.renderer === 'silent',
+      silentRendererCondition: renderer === 'silent',
       rendererOptions: { collapseSubtasks: false, collapseErrors: false },
       fallbackRenderer: 'simple',
       fallbackRendererCondition: useFallback,
@@ -296,62 +325,12 @@ export async function buildRootfs(options: BuildOptions): Promise<BuildResult> {
   let failure: unknown;
   try {
     await tasks.run(ctx);
-    if (abort.signal.aborted) throw abort.signal.reason;
+    if (signal.aborted) throw signal.reason;
   } catch (error) {
-    failure = abort.signal.aborted ? abort.signal.reason : error;
+    failure = signal.aborted ? signal.reason : error;
   }
+  return { failure, started };
 
-  ctx.log = plainLog;
-  const cleanupErrors: string[] = [];
-  for (const stage of [...started_stages].reverse()) {
-    try {
-      await stage.cleanup?.(ctx);
-    } catch (error) {
-      cleanupErrors.push(`${stage.name} cleanup: ${(error as Error).message}`);
-    }
-  }
-  try {
-    if (options.keepWorkdir) plainLog(`work directory kept: ${workDir}`);
-    else await removeWorkDir(workDir, plainLog);
-  } catch (error) {
-    cleanupErrors.push((error as Error).message);
-  }
-
-  const published: string[] = [];
-  try {
-    if (failure) throw failure;
-    if (!ctx.tarball) throw new Error('no stage produced a tarball');
-    for (const artifact of ctx.artifacts) {
-      const destination = join(finalOutDir, artifact.slice(stagingDir.length + 1));
-      await rename(artifact, destination);
-      published.push(destination);
-    }
-  } catch (error) {
-    failure ??= error;
-  } finally {
-    await rm(stagingDir, { recursive: true, force: true });
-    if (options.handleSignals) {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
-    }
-    options.signal?.removeEventListener('abort', onExternalAbort);
-  }
-  if (failure) {
-    if (cleanupErrors.length) plainLog(`while cleaning up: ${cleanupErrors.join('; ')}`);
-    throw failure;
-  }
-  if (cleanupErrors.length) throw new Error(`the build succeeded but cleaning up failed: ${cleanupErrors.join('; ')}`);
-
-    if (!ctx.tarball) throw new Error('no stage produced a tarball');
-  return {
-    artifacts: published,
-    tarball: join(finalOutDir, tarballName(artifactBase, compression)),
-    sha256: ctx.tarball.sha256,
-    packageList: join(finalOutDir, packageListName(artifactBase)),
-    outDir: finalOutDir,
-    sourceDateEpoch,
-    seconds: Math.round((Date.now() - started) / 1000),
-  };
 }
 
 /** Exit status for an interrupted build, as a shell reports a process killed by that signal. */

@@ -1,0 +1,111 @@
+/**
+ * Where a build works and writes: a staging directory inside the output directory (artifacts
+ * are written there and moved to their real names only when every stage succeeded) and a work
+ * directory for the rootfs (under $TMPDIR or /var/tmp). Made before the first stage, removed
+ * after the last, whatever happened; what a build killed outright left behind is removed by
+ * the next one.
+ */
+import { mkdir, mkdtemp, readdir, rename, rm } from 'node:fs/promises';
+import { isAbsolute, join, resolve } from 'node:path';
+import { execa } from 'execa';
+import { mountsBelow, processesIn, processExists } from '../host/proc.js';
+import { UserError } from '../lib/errors.js';
+import { BUILD_STAGING_PREFIX } from '../release/artifacts.js';
+
+export interface Workspace {
+  /** The output directory the user asked for. */
+  finalOutDir: string;
+  /** Where stages write artifacts, inside finalOutDir. */
+  stagingDir: string;
+  /** Scratch directory of this build (the rootfs is made below it). */
+  workDir: string;
+  /** File name stem of the artifacts. */
+  artifactBase: string;
+}
+
+export interface WorkspaceRequest {
+  /** Output directory, absolute. */
+  outDir: string;
+  /** Parent of the work directory as given (relative to `cwd`); default $TMPDIR or /var/tmp. */
+  workdirParent?: string;
+  cwd: string;
+  /** File name stem of the artifacts; names the staging and work directories too. */
+  artifactBase: string;
+}
+
+/** Staging directories left by builds that were killed outright (SIGKILL, power loss). */
+async function removeStaleStaging(outDir: string, artifactBase: string): Promise<void> {
+  const prefix = `${BUILD_STAGING_PREFIX}${artifactBase}-`;
+  for (const name of await readdir(outDir).catch(() => [] as string[])) {
+    if (!name.startsWith(prefix)) continue;
+    const pid = Number(name.slice(prefix.length));
+    if (Number.isInteger(pid) && pid !== process.pid && processExists(pid)) continue; // a build running now
+    await rm(join(outDir, name), { recursive: true, force: true });
+  }
+}
+
+/**
+ * Removes the work directory, but never through a mount: deleting a tree with the host's
+ * /dev or /proc bound below it would delete the host's files.
+ */
+export async function removeWorkDir(workDir: string, log: (line: string) => void): Promise<void> {
+  for (const pid of await processesIn(workDir)) {
+    log(`stopping leftover process ${pid} in the work directory`);
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+  for (const point of await mountsBelow(workDir)) {
+    log(`unmounting leftover ${point}`);
+    await execa('umount', ['--lazy', point], { reject: false });
+  }
+  const left = await mountsBelow(workDir);
+  if (left.length > 0) {
+    throw new Error(`not removing ${workDir}: still mounted: ${left.join(', ')}; unmount them and delete it by hand`);
+  }
+  await rm(workDir, { recursive: true, force: true, maxRetries: 3 });
+}
+
+/** Makes the staging and work directories; on failure removes what it made and says which one failed. */
+export async function createWorkspace(request: WorkspaceRequest): Promise<Workspace> {
+  const finalOutDir = request.outDir;
+  const stagingDir = join(finalOutDir, `${BUILD_STAGING_PREFIX}${request.artifactBase}-${process.pid}`);
+  try {
+    await mkdir(finalOutDir, { recursive: true });
+    await removeStaleStaging(finalOutDir, request.artifactBase);
+    await rm(stagingDir, { recursive: true, force: true });
+    await mkdir(stagingDir, { mode: 0o755 });
+  } catch (error) {
+    throw new UserError(`cannot write to the output directory ${finalOutDir}: ${(error as Error).message}`);
+  }
+  const workdirParent = request.workdirParent
+    ? resolve(request.cwd, request.workdirParent)
+    : process.env.TMPDIR && isAbsolute(process.env.TMPDIR)
+      ? process.env.TMPDIR
+      : '/var/tmp';
+  try {
+    await mkdir(workdirParent, { recursive: true });
+    const workDir = await mkdtemp(join(workdirParent, `nspawn-jitsi-${request.artifactBase}-`));
+    return { finalOutDir, stagingDir, workDir, artifactBase: request.artifactBase };
+  } catch (error) {
+    await rm(stagingDir, { recursive: true, force: true });
+    throw new UserError(`cannot create the work directory under ${workdirParent}: ${(error as Error).message}`);
+  }
+}
+
+/** Moves the staged artifacts to their real names in the output directory; returns the new paths. */
+export async function publishArtifacts(workspace: Workspace, artifacts: readonly string[]): Promise<string[]> {
+  const published: string[] = [];
+  for (const artifact of artifacts) {
+    const destination = join(workspace.finalOutDir, artifact.slice(workspace.stagingDir.length + 1));
+    await rename(artifact, destination);
+    published.push(destination);
+  }
+  return published;
+}
+
+export async function removeStagingDir(workspace: Workspace): Promise<void> {
+  await rm(workspace.stagingDir, { recursive: true, force: true });
+}
