@@ -11,11 +11,12 @@
  * process is still running in it), and the next build starts from scratch.
  */
 import { constants } from 'node:os';
-import { access, readdir } from 'node:fs/promises';
+import { access, readdir, readFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Listr, PRESET_TIMESTAMP } from 'listr2';
 import { UserError } from '../lib/errors.js';
+import { hostArchitecture } from '../host/tools.js';
 import { artifactStem, packageListName, tarballName } from '../image/artifact-names.js';
 import { DEFAULT_LEVEL, LEVEL_RANGE, levelProblem, type Compression } from '../image/compression.js';
 import { BUILD_DEFAULTS, DISTROS } from './build-options.js';
@@ -27,8 +28,15 @@ import type { BuildContext, Stage } from './stage.js';
 import { stages as defaultStages } from './stages/index.js';
 import { createWorkspace, publishArtifacts, removeStagingDir, removeWorkDir, type Workspace } from './workspace.js';
 
-/** The repository root: this file is src/builder/pipeline.ts (or lib/build/pipeline.js). */
+/** The repository root: this file is src/builder/pipeline.ts (or lib/builder/pipeline.js). */
 export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+/** The project's version (package.json): part of every artifact name, so releases can be pinned. */
+export async function projectVersion(): Promise<string> {
+  const manifest = JSON.parse(await readFile(join(PROJECT_ROOT, 'package.json'), 'utf8')) as { version?: unknown };
+  if (typeof manifest.version !== 'string') throw new Error(`${join(PROJECT_ROOT, 'package.json')} has no version`);
+  return manifest.version;
+}
 
 /** Stages without which there is no image; `--skip` refuses them. */
 export const REQUIRED_STAGES = new Set(['bootstrap', 'pack']);
@@ -141,7 +149,13 @@ export async function buildRootfs(options: BuildOptions): Promise<BuildResult> {
       outDir: resolve(cwd, options.outDir ?? BUILD_DEFAULTS.outDir),
       workdirParent: options.workdirParent,
       cwd,
-      artifactBase: artifactStem({ distro: recipe.distro, init: options.init }),
+      artifactBase: artifactStem({
+        distro: recipe.distro,
+        suite: recipe.suite,
+        init: options.init,
+        version: await projectVersion(),
+        architecture: recipe.architecture ?? (await hostArchitecture()),
+      }),
     });
     return await runInWorkspace(options, { recipe, sourceDateEpoch, compression, level, startedAt: started }, workspace, interruption.signal);
   } finally {

@@ -34,7 +34,7 @@ export interface BuildContext {
   outDir: string;
   /** The output directory the user asked for (artifacts land here at the end). */
   finalOutDir: string;
-  /** File name stem of every artifact: `debian-jitsi-systemd` -> `.tar.xz`, `.nspawn`, `.packages`. */
+  /** File name stem of every artifact: `debian-bookworm-jitsi-systemd-0.1.0-amd64` -> `.tar.xz`, `.nspawn`, `.packages`. */
   artifactBase: string;
   /** Absolute paths of files written to `outDir` so far, in the order written. */
   artifacts: string[];

@@ -4,6 +4,7 @@
  */
 import { access, constants } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
+import { execa } from 'execa';
 import { UserError } from '../lib/errors.js';
 
 export const HOST_TOOLS = {
@@ -45,4 +46,10 @@ export async function requireHostTools(tools: readonly HostTool[]): Promise<void
   throw new UserError(
     `missing host tool${missing.length > 1 ? 's' : ''}: ${missing.join(', ')}; install with: apt-get install ${packages.join(' ')}`,
   );
+}
+
+/** The host's Debian architecture (`dpkg --print-architecture`): what the build bootstraps unless the recipe says otherwise. */
+export async function hostArchitecture(): Promise<string> {
+  const { stdout } = await execa('dpkg', ['--print-architecture'], { stdin: 'ignore' });
+  return stdout.trim();
 }

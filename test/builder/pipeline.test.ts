@@ -7,7 +7,9 @@ import test from 'ava';
 import { scratchDirectories } from '../helpers/scratch.js';
 import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { buildRootfs, checkBuildOptions, sourceDateEpochFrom, type BuildOptions } from '../../src/builder/pipeline.js';
+import { buildRootfs, checkBuildOptions, projectVersion, sourceDateEpochFrom, type BuildOptions } from '../../src/builder/pipeline.js';
+import { hostArchitecture } from '../../src/host/tools.js';
+import { artifactStem } from '../../src/image/artifact-names.js';
 import { runLogged, BuildInterrupted } from '../../src/builder/run-program.js';
 import { pack } from '../../src/builder/stages/pack.js';
 import { packageList } from '../../src/builder/stages/package-list.js';
@@ -15,6 +17,11 @@ import type { BuildContext, Stage } from '../../src/builder/stage.js';
 import { UserError } from '../../src/lib/errors.js';
 
 const scratch = scratchDirectories(test);
+/** The default recipe (Debian bookworm) built for this host. */
+let stem = '';
+test.before(async () => {
+  stem = artifactStem({ distro: 'debian', suite: 'bookworm', init: 'systemd', version: await projectVersion(), architecture: await hostArchitecture() });
+});
 
 
 const makeRootfs: Stage = {
@@ -52,9 +59,9 @@ test('success: artifacts published together, staging and work directories gone, 
   const { out, work, base } = await setup();
   const events: string[] = [];
   const result = await buildRootfs({ ...base, stages: [recorder(events, 'a'), makeRootfs, packageList, recorder(events, 'b'), pack] });
-  t.deepEqual((await readdir(out)).sort(), ['debian-jitsi-systemd.packages', 'debian-jitsi-systemd.tar.zst']);
-  t.deepEqual(result.artifacts, [join(out, 'debian-jitsi-systemd.packages'), join(out, 'debian-jitsi-systemd.tar.zst')]);
-  t.is(result.tarball, join(out, 'debian-jitsi-systemd.tar.zst'));
+  t.deepEqual((await readdir(out)).sort(), [`${stem}.packages`, `${stem}.tar.zst`]);
+  t.deepEqual(result.artifacts, [join(out, `${stem}.packages`), join(out, `${stem}.tar.zst`)]);
+  t.is(result.tarball, join(out, `${stem}.tar.zst`));
   t.regex(result.sha256, /^[0-9a-f]{64}$/);
   t.deepEqual(await readdir(work), [], 'work directory removed');
   t.deepEqual(events, ['run a', 'run b', 'cleanup b', 'cleanup a']);
@@ -62,13 +69,13 @@ test('success: artifacts published together, staging and work directories gone, 
 
 test('a failing stage: nothing published (not even artifacts of earlier stages), all cleaned up', async (t) => {
   const { out, work, base } = await setup();
-  await writeFile(join(out, 'debian-jitsi-systemd.packages'), 'from an earlier build\n');
+  await writeFile(join(out, `${stem}.packages`), 'from an earlier build\n');
   const events: string[] = [];
   const failing = recorder(events, 'fails', async () => {
     throw new Error('stage exploded');
   });
   await t.throwsAsync(buildRootfs({ ...base, stages: [recorder(events, 'a'), makeRootfs, packageList, failing, pack] }), { message: 'stage exploded' });
-  t.deepEqual(await readdir(out), ['debian-jitsi-systemd.packages'], 'only the earlier file, untouched, no staging directory');
+  t.deepEqual(await readdir(out), [`${stem}.packages`], 'only the earlier file, untouched, no staging directory');
   t.deepEqual(await readdir(work), []);
   t.deepEqual(events, ['run a', 'run fails', 'cleanup fails', 'cleanup a']);
 });

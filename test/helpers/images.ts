@@ -25,7 +25,10 @@ import { mkdir, readdir, readFile, rename, rm, stat, utimes, writeFile } from 'n
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
+import { projectVersion } from '../../src/builder/pipeline.js';
 import { processExists } from '../../src/host/proc.js';
+import { hostArchitecture } from '../../src/host/tools.js';
+import { artifactStem, packageListName, settingsFileName, tarballName } from '../../src/image/artifact-names.js';
 import type { InitSystem } from '../../src/lib/init-systems.js';
 
 export interface TestImage {
@@ -81,9 +84,10 @@ export async function sha256File(path: string): Promise<string> {
   return hash.digest('hex');
 }
 
-function artifactPaths(dir: string, init: InitSystem) {
-  const base = join(dir, `debian-jitsi-${init}`);
-  return { tarball: `${base}.tar.zst`, nspawn: `${base}.nspawn`, packages: `${base}.packages` };
+/** What the build names its artifacts for the default recipe (Debian bookworm) on this host. */
+async function artifactPaths(dir: string, init: InitSystem, compression: 'zstd' | 'xz') {
+  const stem = artifactStem({ distro: 'debian', suite: 'bookworm', init, version: await projectVersion(), architecture: await hostArchitecture() });
+  return { tarball: join(dir, tarballName(stem, compression)), nspawn: join(dir, settingsFileName(stem)), packages: join(dir, packageListName(stem)) };
 }
 
 /**
@@ -111,8 +115,7 @@ export async function buildImage(
     const tail = output.trimEnd().split('\n').slice(-25).join('\n');
     throw new Error(`building the ${init} test image failed (exit ${result.exitCode}); log ${options.logFile}:\n${tail}`);
   }
-  const paths = artifactPaths(outDir, init);
-  if (compression === 'xz') paths.tarball = paths.tarball.replace(/\.zst$/, '.xz');
+  const paths = await artifactPaths(outDir, init, compression);
   for (const path of Object.values(paths)) {
     if (!(await stat(path).catch(() => undefined))) throw new Error(`the ${init} build succeeded but did not write ${path}; log ${options.logFile}`);
   }
@@ -123,7 +126,7 @@ async function readCached(init: InitSystem, key: string): Promise<TestImage | un
   const dir = imageDir(init, key);
   const storedKey = (await readFile(join(dir, 'key'), 'utf8').catch(() => '')).trim();
   if (storedKey !== key) return undefined;
-  const paths = artifactPaths(dir, init);
+  const paths = await artifactPaths(dir, init, 'zstd');
   const sha256 = (await readFile(join(dir, 'sha256'), 'utf8').catch(() => '')).trim();
   for (const path of Object.values(paths)) if (!(await stat(path).catch(() => undefined))) return undefined;
   if (!/^[0-9a-f]{64}$/.test(sha256)) return undefined;

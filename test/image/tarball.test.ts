@@ -64,7 +64,7 @@ test('a damaged tarball is an error naming the file', async (t) => {
 
 test('the init system comes from the name, else from the contents', async (t) => {
   // The name decides without reading (the content says systemd, the name openrc).
-  t.is(await detectInit(await makeTarball('debian-jitsi-openrc.tar', { 'lib/systemd/systemd': '' }, 'none')), 'openrc');
+  t.is(await detectInit(await makeTarball('debian-bookworm-jitsi-openrc-0.1.0-amd64.tar', { 'lib/systemd/systemd': '' }, 'none')), 'openrc');
   t.is(await detectInit(await makeTarball('image-1.tar.xz', { 'sbin/openrc-run': '' }, 'xz')), 'openrc');
   t.is(await detectInit(await makeTarball('image-2.tar.zst', { 'usr/lib/systemd/systemd': '' }, 'zstd')), 'systemd');
   const neither = await makeTarball('image-3.tar', { 'etc/hostname': 'x\n' }, 'none');

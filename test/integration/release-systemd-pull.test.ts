@@ -22,13 +22,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { execa } from 'execa';
+import { artifactStem } from '../../src/image/artifact-names.js';
 import { generateSigningKey, readSigningKey } from '../../src/release/keys.js';
 import { signRelease } from '../../src/release/sign.js';
 
 const SYSTEMD_PULL = '/lib/systemd/systemd-pull';
 const MACHINES = '/var/lib/machines';
 const KEYRINGS = ['/etc/systemd/import-pubring.gpg', '/etc/systemd/import-pubring.pgp'];
-const BASE = 'h3-pull-image';
+/** Named as the build names its artifacts (dots of the version included), so pull-tar is tried on such a name. */
+const BASE = artifactStem({ distro: 'debian', suite: 'bookworm', init: 'systemd', version: '0.1.0', architecture: 'amd64' });
 const RUN_ID = `${process.pid}-${Date.now().toString(36)}`;
 
 let server: Server;
@@ -156,7 +158,8 @@ const cases: { name: string; signWith: 'ours' | 'stranger'; tamper?: (dir: strin
       await appendFile(join(dir, `${BASE}.tar.xz`), 'x');
       const { stdout } = await execa('sha256sum', [`${BASE}.tar.xz`], { cwd: dir });
       const sums = await readFile(join(dir, 'SHA256SUMS'), 'utf8');
-      await writeFile(join(dir, 'SHA256SUMS'), sums.replace(/^[0-9a-f]{64} \*h3-pull-image\.tar\.xz$/m, `${stdout.slice(0, 64)} *${BASE}.tar.xz`));
+      const line = ` *${BASE}.tar.xz`;
+      await writeFile(join(dir, 'SHA256SUMS'), sums.split('\n').map((entry) => (entry.endsWith(line) ? `${stdout.slice(0, 64)}${line}` : entry)).join('\n'));
     },
     expect: /signature/i,
   },
@@ -165,7 +168,7 @@ const cases: { name: string; signWith: 'ours' | 'stranger'; tamper?: (dir: strin
 
 for (const { name, signWith, tamper, expect } of cases) {
   test.serial(`systemd-pull tar --verify=signature: ${name} release ${expect === 'success' ? 'is imported' : 'is refused'}`, async (t) => {
-    const machine = `h3-pull-${name}-${RUN_ID}`.slice(0, 60);
+    const machine = `pull-${name}-${RUN_ID}`.slice(0, 60);
     const url = await releaseCase(name, signWith, tamper);
     try {
       const result = await pull(url, machine);

@@ -13,8 +13,9 @@ export const buildCommand: CommandSpec = {
   name: 'build',
   summary: 'Build a bootable Jitsi Meet rootfs tarball (+ .nspawn settings and .packages list).',
   description: `
-Writes <out>/debian-jitsi-<init>.tar.xz (.tar.zst with --compression zstd, .tar with none),
-<out>/debian-jitsi-<init>.nspawn and <out>/debian-jitsi-<init>.packages. The recipe is
+Writes <out>/<name>.tar.xz (.tar.zst with --compression zstd, .tar with none), <out>/<name>.nspawn
+and <out>/<name>.packages, where <name> is <distro>-<suite>-jitsi-<init>-<version>-<arch>, e.g.
+debian-bookworm-jitsi-systemd-0.1.0-amd64. The recipe is
 recipes/<distro>-<suite>.yaml. Nothing appears in <out> unless the whole build succeeded;
 Ctrl-C stops the build and removes everything it made. Needs root (mmdebstrap root mode).
 SOURCE_DATE_EPOCH from the environment, or else the recipe's, makes the tarball reproducible.`,
