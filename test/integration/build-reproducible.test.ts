@@ -1,5 +1,5 @@
 /**
- * Reproducibility (issue 2): two builds of the same recipe against the same mirror state give
+ * Reproducibility: two builds of the same recipe against the same mirror state give
  * byte-identical tarballs, and the xz settings the build uses give the same bytes whatever the
  * number of cores. Builds are slow, so only one extra build is made here: the second copy of
  * the shared systemd test image.

@@ -2,7 +2,7 @@
  * Every name, port and secret that two components must agree on, derived in one place from
  * the master config. Generators take them from here and never spell a domain or port
  * themselves: that is what keeps prosody, jicofo, the videobridge, config.js, nginx and coturn
- * in step (the consistency table of jitsi-wiring.md).
+ * in step (docs/ARCHITECTURE.md lists what they agree on).
  */
 import type { MasterConfig } from '../master-config.js';
 
@@ -51,7 +51,7 @@ export function xmppNames(hostname: string): XmppNames {
   };
 }
 
-/** Ports every component agrees on (jitsi-wiring.md, "Ports on an all-in-one host"). */
+/** Ports every component agrees on on an all-in-one host (the README lists the public ones for firewalls). */
 export const PORTS = {
   http: 80,
   https: 443,

@@ -1,5 +1,6 @@
 /**
- * The consistency table of jitsi-wiring.md, checked across all generated files: each file is
+ * What the components must agree on (docs/ARCHITECTURE.md, "What the components agree on"),
+ * checked across all generated files: each file is
  * parsed the way its program reads it, and the names, secrets, ports and paths that must agree
  * are compared between the parsed files (not against the generators' own constants).
  */
