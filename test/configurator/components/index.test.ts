@@ -12,15 +12,18 @@ function deepFreeze<T>(value: T): T {
 }
 
 for (const fixture of FIXTURES) {
-  for (const { label, facts } of FACT_VARIANTS) {
-    test(`${fixture}, ${label}: every file, sorted, once (snapshot)`, async (t) => {
+  for (const [index, { label, facts }] of FACT_VARIANTS.entries()) {
+    // One snapshot per fixture (the variant with Jitsi's plugins, which writes the most): the
+    // tests of each component say what the files mean; the snapshot shows a change at a glance.
+    const snapshotted = index === FACT_VARIANTS.length - 1;
+    test(`${fixture}, ${label}: every file, sorted, once${snapshotted ? ' (snapshot)' : ''}`, async (t) => {
       const config = deepFreeze(await loadFixture(fixture));
       const files = generateAll(config, facts);
       const paths = files.map((file) => file.path);
       t.deepEqual(paths, [...paths].sort(), 'sorted by path');
       t.is(new Set(paths).size, paths.length, 'no path twice');
       t.true(paths.every((path) => path.startsWith('/')), 'absolute paths');
-      t.snapshot(files);
+      if (snapshotted) t.snapshot(files);
     });
   }
 }
