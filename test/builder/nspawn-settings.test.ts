@@ -1,10 +1,10 @@
 import test from 'ava';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { KILL_SIGNAL, nspawnSettings } from '../../src/image/nspawn-settings.js';
 import { nspawnSettingsStage } from '../../src/builder/stages/nspawn-settings.js';
 import type { BuildContext } from '../../src/builder/stage.js';
+import { scratchDir } from '../helpers/scratch.js';
 
 /** `[Section] Key=Value` lines of a .nspawn file, comments dropped. */
 function parseSettings(text: string): Map<string, string> {
@@ -57,8 +57,7 @@ test('only the OpenRC image changes the stop signal, to one sysvinit acts on', (
 });
 
 test('the stage writes <out>/<base>.nspawn and lists it as an artifact', async (t) => {
-  const outDir = await mkdtemp(join(tmpdir(), 'nspawn-settings-'));
-  t.teardown(() => rm(outDir, { recursive: true, force: true }));
+  const outDir = await scratchDir('nspawn-settings-');
   const logged: string[] = [];
   const ctx = { init: 'openrc', outDir, artifactBase: 'debian-jitsi-openrc', artifacts: [] as string[], log: (l: string) => logged.push(l) };
   await nspawnSettingsStage.run(ctx as unknown as BuildContext);

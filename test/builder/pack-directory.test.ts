@@ -1,16 +1,15 @@
 import test from 'ava';
-import { scratchDirectories } from '../helpers/scratch.js';
+import { scratchDir } from '../helpers/scratch.js';
 import { execa } from 'execa';
 import { createHash } from 'node:crypto';
 import { chmod, mkdir, readdir, readFile, symlink, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { packDirectory } from '../../src/builder/pack-directory.js';
 
-const scratch = scratchDirectories(test);
 
 
 async function sampleTree(): Promise<string> {
-  const root = await scratch('pack-tree-');
+  const root = await scratchDir('pack-tree-');
   await mkdir(join(root, 'etc/ssl'), { recursive: true });
   await writeFile(join(root, 'etc/hostname'), 'x\n');
   await writeFile(join(root, 'etc/ssl/big'), Buffer.alloc(3 * 1024 * 1024, 'jitsi'));
@@ -28,7 +27,7 @@ const sha256 = async (file: string) => createHash('sha256').update(await readFil
 for (const compression of ['xz', 'zstd', 'none'] as const) {
   test(`${compression}: reproducible, hash matches the file, no temporary file left, metadata normalised`, async (t) => {
     const tree = await sampleTree();
-    const out = await scratch('pack-out-');
+    const out = await scratchDir('pack-out-');
     const level = compression === 'xz' ? 0 : 1;
     const first = await packDirectory({ rootfs: tree, destination: join(out, 'a'), compression, level, sourceDateEpoch: 1000, signal: new AbortController().signal });
     // Touch everything: mtimes newer than the epoch must not change the bytes.
@@ -50,9 +49,9 @@ test('file capabilities survive packing (xattrs)', async (t) => {
   const tree = await sampleTree();
   const caps = await execa('getcap', [join(tree, 'usr-bin-ping')], { reject: false });
   if (!caps.stdout.includes('cap_net_raw')) return t.pass('setcap/getcap unavailable on this host: nothing to check');
-  const out = await scratch('pack-out-');
+  const out = await scratchDir('pack-out-');
   await packDirectory({ rootfs: tree, destination: join(out, 't.tar'), compression: 'none', level: 0, sourceDateEpoch: 1000, signal: new AbortController().signal });
-  const unpacked = await scratch('pack-unpacked-');
+  const unpacked = await scratchDir('pack-unpacked-');
   await execa('tar', ['--extract', '--xattrs', '--xattrs-include=*', '--file', join(out, 't.tar'), '--directory', unpacked]);
   const after = await execa('getcap', [join(unpacked, 'usr-bin-ping')]);
   t.regex(after.stdout, /cap_net_raw[=+]ep/);
@@ -61,7 +60,7 @@ test('file capabilities survive packing (xattrs)', async (t) => {
 test('an abort while packing leaves no file, and rejects with the abort reason', async (t) => {
   const tree = await sampleTree();
   await writeFile(join(tree, 'more'), Buffer.alloc(64 * 1024 * 1024, 7));
-  const out = await scratch('pack-out-');
+  const out = await scratchDir('pack-out-');
   const abort = new AbortController();
   const reason = new Error('stop now');
   setTimeout(() => abort.abort(reason), 150);
@@ -71,7 +70,7 @@ test('an abort while packing leaves no file, and rejects with the abort reason',
 });
 
 test('a failing tar (missing directory) fails the pack with its message and leaves no file', async (t) => {
-  const out = await scratch('pack-out-');
+  const out = await scratchDir('pack-out-');
   const error = await t.throwsAsync(
     packDirectory({ rootfs: '/nonexistent/rootfs', destination: join(out, 'x.tar.zst'), compression: 'zstd', level: 1, sourceDateEpoch: 1, signal: new AbortController().signal }),
   );

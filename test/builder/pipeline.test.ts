@@ -4,7 +4,7 @@
  * test/integration/.
  */
 import test from 'ava';
-import { scratchDirectories } from '../helpers/scratch.js';
+import { scratchDir } from '../helpers/scratch.js';
 import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { buildRootfs, checkBuildOptions, projectVersion, sourceDateEpochFrom, type BuildOptions } from '../../src/builder/pipeline.js';
@@ -16,7 +16,6 @@ import { packageList } from '../../src/builder/stages/package-list.js';
 import type { BuildContext, Stage } from '../../src/builder/stage.js';
 import { UserError } from '../../src/lib/errors.js';
 
-const scratch = scratchDirectories(test);
 /** The default recipe (Debian bookworm) built for this host. */
 let stem = '';
 test.before(async () => {
@@ -50,8 +49,8 @@ function recorder(events: string[], name: string, run: (ctx: BuildContext) => Pr
 }
 
 async function setup(): Promise<{ out: string; work: string; base: Omit<BuildOptions, 'stages'> }> {
-  const out = await scratch('pipeline-out-');
-  const work = await scratch('pipeline-work-');
+  const out = await scratchDir('pipeline-out-');
+  const work = await scratchDir('pipeline-work-');
   return { out, work, base: { init: 'systemd', outDir: out, workdirParent: work, compression: 'zstd', level: 1, renderer: 'silent' } };
 }
 

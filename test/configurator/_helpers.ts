@@ -1,12 +1,9 @@
 /**
- * Shared by the configurator front-end tests: temporary roots, running the configurator
+ * Shared by the configurator front-end tests: running the configurator
  * in-process (fast) or as a real process (stdin, exit codes), and key/cert pairs made with
  * openssl.
  */
-import type { ExecutionContext } from 'ava';
 import { execa } from 'execa';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { fileURLToPath } from 'node:url';
@@ -15,12 +12,6 @@ import { runConfigurator } from '../../src/configurator/configure.js';
 export const REPO = fileURLToPath(new URL('../../', import.meta.url));
 export const MAIN = join(REPO, 'src/configurator/main.ts');
 export const TSX = join(REPO, 'node_modules/.bin/tsx');
-
-export async function tempRoot(t: ExecutionContext, prefix = 'jmc-'): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), prefix));
-  t.teardown(() => rm(dir, { recursive: true, force: true }));
-  return dir;
-}
 
 export interface RunResult {
   code: number;

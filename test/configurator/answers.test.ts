@@ -7,7 +7,8 @@ import { readMasterConfig } from '../../src/configurator/config-file.js';
 import { LETS_ENCRYPT_DIRECTORY } from '../../src/configurator/master-config.js';
 import { MASTER_CONFIG_PATH } from '../../src/configurator/paths.js';
 import { execa } from 'execa';
-import { MAIN, makePair, runInProcess, runProcess, TSX, tempRoot } from './_helpers.js';
+import { MAIN, makePair, runInProcess, runProcess, TSX } from './_helpers.js';
+import { scratchDir } from '../helpers/scratch.js';
 
 const env = { root: '/', primaryAddress: '198.51.100.9' };
 
@@ -71,7 +72,7 @@ test('Let\'s Encrypt is the default only for a public name and address, and then
 });
 
 test('own certificate in an answers file: both paths needed, checked as a matching pair', async (t) => {
-  const dir = await tempRoot(t);
+  const dir = await scratchDir('jmc-');
   const first = await makePair(dir, 'first');
   const second = await makePair(dir, 'second');
   const good = resolveAnswers({ hostname: 'meet.example.org', external_ip: '203.0.113.7', tls: { mode: 'own', cert: first.cert, key: first.key } }, env);
@@ -85,10 +86,10 @@ test('own certificate in an answers file: both paths needed, checked as a matchi
 });
 
 test('invalid answers file: exit 2, every problem with its key and line, nothing written', async (t) => {
-  const root = await tempRoot(t);
+  const root = await scratchDir('jmc-');
   await mkdir(join(root, 'etc'));
   const file = await answersFile(
-    await tempRoot(t),
+    await scratchDir('jmc-'),
     [
       'hostname: meet', // 1
       'external_ip: 999.1.1.1', // 2
@@ -138,7 +139,7 @@ test('invalid answers file: exit 2, every problem with its key and line, nothing
 });
 
 test('YAML syntax errors and unreadable files are reported as invalid answers', async (t) => {
-  const root = await tempRoot(t);
+  const root = await scratchDir('jmc-');
   const broken = await answersFile(root, 'hostname: meet.example.org\n  external_ip: [\n');
   const syntax = await runInProcess(['--root', root, '--answers', broken]);
   t.is(syntax.code, 2);
@@ -153,7 +154,7 @@ test('YAML syntax errors and unreadable files are reported as invalid answers', 
 });
 
 test('good answers: written 0600; the same answers again give a byte-identical file and keep the secrets', async (t) => {
-  const root = await tempRoot(t);
+  const root = await scratchDir('jmc-');
   const file = await answersFile(
     root,
     'hostname: meet.jitsi.test\nexternal_ip: 203.0.113.7\ninternal_ip: 10.0.0.5\njvb_max_memory: 2g\nconvener:\n  username: host\n  password: correct-horse-battery\n',
@@ -181,7 +182,7 @@ test('good answers: written 0600; the same answers again give a byte-identical f
 });
 
 test('--rotate-secrets replaces every secret and nothing else; alone it re-uses the configuration', async (t) => {
-  const root = await tempRoot(t);
+  const root = await scratchDir('jmc-');
   const path = join(root, MASTER_CONFIG_PATH);
   t.is((await runInProcess(['--root', root, '--rotate-secrets', '--no-apply'])).code, 1, 'nothing to rotate yet');
   const first = await runInProcess(['--root', root, '--yes', '--no-apply']);
@@ -208,7 +209,7 @@ test('--rotate-secrets replaces every secret and nothing else; alone it re-uses 
 });
 
 test('--show prints the master config with secrets and the convener password masked', async (t) => {
-  const root = await tempRoot(t);
+  const root = await scratchDir('jmc-');
   const none = await runInProcess(['--root', root, '--show']);
   t.is(none.code, 1);
   t.regex(none.stderr, /there is no master config .* yet/);
@@ -224,7 +225,7 @@ test('--show prints the master config with secrets and the convener password mas
 });
 
 test('an answers file with Object.prototype names as keys: unknown keys, exit 2, nothing written', async (t) => {
-  const root = await tempRoot(t);
+  const root = await scratchDir('jmc-');
   const file = await answersFile(root, 'hostname: localhost\nconstructor: x\ntoString: y\n__proto__: {hostname: evil.example.org}\nconvener:\n  hasOwnProperty: z\n');
   const result = await runInProcess(['--root', root, '--answers', file]);
   t.is(result.code, 2, result.stderr);
@@ -235,7 +236,7 @@ test('an answers file with Object.prototype names as keys: unknown keys, exit 2,
 });
 
 test('an explicit null is not "left out": it is reported, and so are a NAT pair of two families and a bad ACME URL', async (t) => {
-  const root = await tempRoot(t);
+  const root = await scratchDir('jmc-');
   const file = await answersFile(
     root,
     'hostname: null\nexternal_ip: 203.0.113.7\ninternal_ip: "fd00::5"\nletsencrypt:\n  server: --staging\n  email: -v@x.org\n',
@@ -253,7 +254,7 @@ test('an explicit null is not "left out": it is reported, and so are a NAT pair 
 });
 
 test('a huge answers file is refused at once, a piped one is read', async (t) => {
-  const root = await tempRoot(t);
+  const root = await scratchDir('jmc-');
   const huge = await answersFile(root, Array.from({ length: 300_000 }, (_, i) => `key${i}: ${i}`).join('\n'));
   const result = await runInProcess(['--root', root, '--answers', huge]);
   t.is(result.code, 2);

@@ -2,7 +2,8 @@ import test from 'ava';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { helpText, parseConfiguratorArgs, UsageError, VERSION } from '../../src/configurator/cli.js';
-import { REPO, runInProcess, runProcess, tempRoot } from './_helpers.js';
+import { REPO, runInProcess, runProcess } from './_helpers.js';
+import { scratchDir } from '../helpers/scratch.js';
 
 test('options parse in both --flag VALUE and --flag=VALUE forms, with defaults', (t) => {
   t.like(parseConfiguratorArgs([]), { yes: false, show: false, rotateSecrets: false, noApply: false, root: '/', answers: undefined });
@@ -48,7 +49,7 @@ test('--version matches package.json', async (t) => {
 });
 
 test('an invalid master config on disk is reported with file, line and key, and not overwritten', async (t) => {
-  const root = await tempRoot(t);
+  const root = await scratchDir('jmc-');
   const config = join(root, 'master.yaml');
   const { writeFile } = await import('node:fs/promises');
   await writeFile(config, 'hostname: meet\n');

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { parseMasterConfig, readMasterConfig, serializeMasterConfig, writeMasterConfig } from '../../src/configurator/config-file.js';
 import type { MasterConfig } from '../../src/configurator/master-config.js';
 import { generateSecrets } from '../../src/configurator/secrets.js';
-import { tempRoot } from './_helpers.js';
+import { scratchDir } from '../helpers/scratch.js';
 
 function sample(): MasterConfig {
   return {
@@ -34,7 +34,7 @@ test('serialized in schema order whatever the object key order, and parsed back 
 });
 
 test('written with mode 0600; the same config again leaves the file untouched', async (t) => {
-  const dir = await tempRoot(t);
+  const dir = await scratchDir('jmc-');
   const path = join(dir, 'etc/jitsi/master-config.yaml');
   t.is(await writeMasterConfig(path, sample()), 'created');
   t.is((await stat(path)).mode & 0o777, 0o600);
@@ -45,7 +45,7 @@ test('written with mode 0600; the same config again leaves the file untouched', 
 });
 
 test('reading: absent file is undefined; an invalid one names file, line, key and every problem', async (t) => {
-  const dir = await tempRoot(t);
+  const dir = await scratchDir('jmc-');
   t.is(await readMasterConfig(join(dir, 'none.yaml')), undefined);
   const path = join(dir, 'bad.yaml');
   const text = serializeMasterConfig(sample()).replace('jvb_max_memory: 2g', 'jvb_max_memory: 12m').replace('hostname: meet.example.org', 'hostname: meet');
@@ -56,7 +56,7 @@ test('reading: absent file is undefined; an invalid one names file, line, key an
 });
 
 test('a hand-edited convener password outside printable ASCII is refused with file and line, before anything is rewritten', async (t) => {
-  const dir = await tempRoot(t);
+  const dir = await scratchDir('jmc-');
   const path = join(dir, 'master.yaml');
   const text = serializeMasterConfig(sample()).replace('password: "yes"', 'password: Ｐａｓｓｗｏｒｄ１２３');
   t.true(text.includes('Ｐａｓｓｗｏｒｄ１２３'));

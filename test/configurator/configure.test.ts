@@ -9,12 +9,13 @@ import { access, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { readMasterConfig } from '../../src/configurator/config-file.js';
 import { MASTER_CONFIG_PATH } from '../../src/configurator/paths.js';
-import { runInProcess, tempRoot } from './_helpers.js';
+import { runInProcess } from './_helpers.js';
+import { scratchDir } from '../helpers/scratch.js';
 
 const exists = (path: string) => access(path).then(() => true, () => false);
 
 test('configure, re-run, rotate and rename through the apply step on a temporary root', async (t) => {
-  const root = await tempRoot(t);
+  const root = await scratchDir('jmc-');
   const jicofo = join(root, 'etc/jitsi/jicofo/jicofo.conf');
 
   const first = await runInProcess(['--root', root, '--yes']);

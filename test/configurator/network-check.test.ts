@@ -14,7 +14,8 @@ import {
   readNetworkSnapshot,
   type NetworkSnapshot,
 } from '../../src/configurator/network-check.js';
-import { runInProcess, runProcess, tempRoot } from './_helpers.js';
+import { runInProcess, runProcess } from './_helpers.js';
+import { scratchDir } from '../helpers/scratch.js';
 
 type Addresses = ReturnType<typeof networkInterfaces>;
 
@@ -40,7 +41,7 @@ function entry(address: string): Addresses[string] {
 const PRIVATE_VETH = { lo: { operstate: 'unknown', flags: '0x9' }, host0: { operstate: 'down', flags: '0x1002' } };
 
 test('a root with only loopback and a down host0 is refused, naming the file to install and where', async (t) => {
-  const root = await tempRoot(t);
+  const root = await scratchDir('jmc-');
   await fakeSysfs(root, PRIVATE_VETH, true);
   const snapshot = readNetworkSnapshot(root, () => ({ lo: entry('127.0.0.1') }))!;
   t.deepEqual(
@@ -90,7 +91,7 @@ test('the internal address must be one of this machine\'s (IPv6 compared as numb
 });
 
 test('jitsi-meet-config in a container on a private network: one line saying why, FAILED last, nothing written', async (t) => {
-  const root = await tempRoot(t);
+  const root = await scratchDir('jmc-');
   await fakeSysfs(root, PRIVATE_VETH, true);
   const answers = join(root, 'answers.yaml');
   await writeFile(answers, 'hostname: localhost\n');
@@ -105,7 +106,7 @@ test('jitsi-meet-config in a container on a private network: one line saying why
 });
 
 test('every configuring run ends with a SUCCESS or FAILED line', async (t) => {
-  const root = await tempRoot(t);
+  const root = await scratchDir('jmc-');
   const last = (text: string) => text.trimEnd().split('\n').at(-1);
 
   const configured = await runInProcess(['--root', root, '--yes']);
@@ -125,7 +126,7 @@ test('every configuring run ends with a SUCCESS or FAILED line', async (t) => {
   t.is(usage.code, 2);
   t.is(last(usage.stderr), 'jitsi-meet-config: FAILED: bad command line; nothing was changed.');
 
-  const fresh = await tempRoot(t);
+  const fresh = await scratchDir('jmc-');
   const cutShort = await runProcess(['--root', fresh], 'localhost\n');
   t.is(cutShort.code, 1);
   t.is(last(cutShort.stderr), 'jitsi-meet-config: FAILED: nothing was changed.');

@@ -5,7 +5,8 @@ import { PassThrough } from 'node:stream';
 import { readMasterConfig } from '../../src/configurator/config-file.js';
 import { MASTER_CONFIG_PATH } from '../../src/configurator/paths.js';
 import { EndOfInput, LineReader, Prompter } from '../../src/configurator/prompts.js';
-import { makePair, runInProcess, runProcess, tempRoot } from './_helpers.js';
+import { makePair, runInProcess, runProcess } from './_helpers.js';
+import { scratchDir } from '../helpers/scratch.js';
 
 test('line reader: lines in one chunk, split across chunks, CRLF, a last line without newline, then end', async (t) => {
   const input = new PassThrough();
@@ -60,7 +61,7 @@ const LOCALHOST_SESSION = [
 ];
 
 test('piped stdin, all answers at once: wrong answers explained and asked again, the right ones written', async (t) => {
-  const root = await tempRoot(t);
+  const root = await scratchDir('jmc-');
   const result = await runProcess(['--root', root, '--no-apply'], `${LOCALHOST_SESSION.join('\n')}\n`);
   t.is(result.code, 0, result.stderr);
   const out = result.stdout;
@@ -89,7 +90,7 @@ test('piped stdin, all answers at once: wrong answers explained and asked again,
 });
 
 test('stdin ending mid-flow: exit 1, a clear message, nothing written', async (t) => {
-  const root = await tempRoot(t);
+  const root = await scratchDir('jmc-');
   const result = await runProcess(['--root', root, '--no-apply'], 'localhost\n127.0.0.1\ny\n');
   t.is(result.code, 1);
   t.regex(result.stderr, /stdin ended before every question was answered \(still waiting for: "Write localhost to \/etc\/hostname\? \[y\]"\); nothing was written/);
@@ -97,7 +98,7 @@ test('stdin ending mid-flow: exit 1, a clear message, nothing written', async (t
 });
 
 test('answering n to "write it?" writes nothing', async (t) => {
-  const root = await tempRoot(t);
+  const root = await scratchDir('jmc-');
   const result = await runInProcess(['--root', root, '--no-apply'], `${[...LOCALHOST_SESSION.slice(0, -1), 'n'].join('\n')}\n`);
   t.is(result.code, 0, result.stderr);
   t.regex(result.stdout, /Nothing was written/);
@@ -105,7 +106,7 @@ test('answering n to "write it?" writes nothing', async (t) => {
 });
 
 test('own certificate: a key of another pair sends the admin back to both paths', async (t) => {
-  const root = await tempRoot(t);
+  const root = await scratchDir('jmc-');
   await mkdir(join(root, 'root'));
   await makePair(join(root, 'root'), 'right');
   await makePair(join(root, 'root'), 'other');
@@ -129,7 +130,7 @@ test('own certificate: a key of another pair sends the admin back to both paths'
 });
 
 test('Let\'s Encrypt is offered for a public name and address and then asks for a valid e-mail', async (t) => {
-  const root = await tempRoot(t);
+  const root = await scratchDir('jmc-');
   const session = ['meet.university.edu', '8.8.4.4', '', '', '', '', '', '', 'n', '', 'not-mail', 'ops@university.edu', ''];
   const result = await runInProcess(['--root', root, '--no-apply'], `${session.join('\n')}\n`);
   t.is(result.code, 0, result.stdout + result.stderr);
@@ -142,7 +143,7 @@ test('Let\'s Encrypt is offered for a public name and address and then asks for 
 });
 
 test('a re-run offers to re-use the configuration; declining it offers the old answers as defaults and keeps secrets', async (t) => {
-  const root = await tempRoot(t);
+  const root = await scratchDir('jmc-');
   await mkdir(join(root, 'etc'));
   await writeFile(join(root, 'etc/hostname'), 'meet.jitsi.test\n');
   const first = await runInProcess(['--root', root, '--no-apply'], ['', '203.0.113.7', '10.0.0.5', '', '', '', '', '', '', ''].join('\n') + '\n');
@@ -170,8 +171,8 @@ test('a re-run offers to re-use the configuration; declining it offers the old a
 });
 
 test('an interactive re-run keeps settings no question asks (the ACME directory of an answers file)', async (t) => {
-  const root = await tempRoot(t);
-  const answers = join(await tempRoot(t), 'answers.yaml');
+  const root = await scratchDir('jmc-');
+  const answers = join(await scratchDir('jmc-'), 'answers.yaml');
   await writeFile(answers, 'hostname: meet.jitsi.test\nexternal_ip: 10.0.0.5\ntls:\n  mode: letsencrypt\nletsencrypt:\n  email: ops@jitsi.test\n  server: https://127.0.0.1:14000/dir\n');
   t.is((await runInProcess(['--root', root, '--answers', answers, '--no-apply'])).code, 0);
   const path = join(root, MASTER_CONFIG_PATH);

@@ -5,10 +5,10 @@ import { join } from 'node:path';
 import { installOwnPair } from '../../src/configurator/apply/tls.js';
 import { readSmallRegularFile } from '../../src/configurator/small-file.js';
 import { UserError } from '../../src/lib/errors.js';
-import { tempRoot } from './_helpers.js';
+import { scratchDir } from '../helpers/scratch.js';
 
 test('reads regular files whole; refuses devices, FIFOs and oversized files without reading them', async (t) => {
-  const dir = await tempRoot(t);
+  const dir = await scratchDir('jmc-');
   const small = join(dir, 'small.pem');
   await writeFile(small, 'hello\n');
   t.is(readSmallRegularFile(small), 'hello\n');
@@ -22,7 +22,7 @@ test('reads regular files whole; refuses devices, FIFOs and oversized files with
 });
 
 test('applying an own pair whose certificate became a FIFO fails at once with the key name', async (t) => {
-  const root = await tempRoot(t);
+  const root = await scratchDir('jmc-');
   await execa('mkfifo', [join(root, 'meet.crt')]);
   await writeFile(join(root, 'meet.key'), 'not used\n');
   const target = { cert: join(root, 'out.crt'), key: join(root, 'out.key') };

@@ -11,7 +11,8 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { readMasterConfig } from '../../src/configurator/config-file.js';
 import { MASTER_CONFIG_PATH } from '../../src/configurator/paths.js';
-import { MAIN, REPO, tempRoot, TSX } from './_helpers.js';
+import { MAIN, REPO, TSX } from './_helpers.js';
+import { scratchDir } from '../helpers/scratch.js';
 
 const RECORD_EXIT = join(REPO, 'test/configurator/_record-exit.ts');
 
@@ -26,7 +27,7 @@ interface Terminal {
 }
 
 async function startTerminal(t: ExecutionContext, argv: string[]): Promise<Terminal> {
-  const dir = await tempRoot(t, 'jmc-tmux-');
+  const dir = await scratchDir('jmc-tmux-');
   const socket = join(dir, 'socket');
   const conf = join(dir, 'tmux.conf');
   // The pane stays after the program exits, so its last screen can be read.
@@ -77,7 +78,7 @@ async function answer(terminal: Terminal, prompt: RegExp, line: string): Promise
 }
 
 test('interactive session in a terminal: wrong answers explained and asked again, then written', async (t) => {
-  const root = await tempRoot(t);
+  const root = await scratchDir('jmc-');
   const terminal = await startTerminal(t, ['--root', root, '--no-apply']);
   await answer(terminal, /Hostname of the server .* \[localhost\]: $/m, 'meet_1');
   await answer(terminal, /"meet_1" is not a fully qualified domain name[\s\S]*Hostname of the server .*: $/m, 'meet.jitsi.test');
@@ -112,7 +113,7 @@ test('interactive session in a terminal: wrong answers explained and asked again
 });
 
 test('Ctrl-D at a prompt in a terminal ends the run with an error and writes nothing', async (t) => {
-  const root = await tempRoot(t);
+  const root = await scratchDir('jmc-');
   const terminal = await startTerminal(t, ['--root', root, '--no-apply']);
   await answer(terminal, /Hostname of the server .*: $/m, 'localhost');
   await terminal.waitFor(/Internal IP address .*: $/m);

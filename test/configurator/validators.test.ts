@@ -16,7 +16,8 @@ import {
   isPublicHostname,
   memoryBytes,
 } from '../../src/configurator/validators.js';
-import { makePair, tempRoot } from './_helpers.js';
+import { makePair } from './_helpers.js';
+import { scratchDir } from '../helpers/scratch.js';
 
 test('hostname: localhost and FQDNs pass; single labels, upper case, bad labels and numeric TLDs are explained', (t) => {
   for (const good of ['localhost', 'meet.example.org', 'a.b', 'x-1.meet.jitsi.test']) t.is(checkHostname(good), undefined, good);
@@ -90,7 +91,7 @@ test('e-mail, user name and password checks', (t) => {
 });
 
 test('own certificate and key: must exist, be PEM, be a matching unencrypted pair', async (t) => {
-  const dir = await tempRoot(t);
+  const dir = await scratchDir('jmc-');
   const first = await makePair(dir, 'first');
   const second = await makePair(dir, 'second');
   t.is(checkCertificateFile(first.cert), undefined);
@@ -117,7 +118,7 @@ test('own certificate and key: must exist, be PEM, be a matching unencrypted pai
 });
 
 test('own certificate paths are looked up under the root prefix', async (t) => {
-  const root = await tempRoot(t);
+  const root = await scratchDir('jmc-');
   await mkdir(join(root, 'srv'));
   await makePair(join(root, 'srv'), 'meet');
   t.is(checkCertificateFile('/srv/meet.crt', root), undefined);
@@ -134,7 +135,7 @@ test('ACME server: an https URL with a host, nothing else', (t) => {
 });
 
 test('own certificate and key must be regular files of sane size: devices, FIFOs and huge files are refused at once', async (t) => {
-  const dir = await tempRoot(t);
+  const dir = await scratchDir('jmc-');
   const fifo = join(dir, 'pipe.crt');
   await execa('mkfifo', [fifo]);
   const huge = join(dir, 'huge.crt');

@@ -1,9 +1,8 @@
 import test from 'ava';
 import { execa } from 'execa';
 import { findNamespaceInitChild, isAlive, mountsBelow, pidNamespaceOf, pidsInNamespace, readStatus } from '../../src/host/proc.js';
-import { scratchDirectories } from '../helpers/scratch.js';
+import { scratchDir } from '../helpers/scratch.js';
 
-const scratch = scratchDirectories(test);
 
 test('readStatus reads our own parent and namespace PIDs', async (t) => {
   const status = await readStatus(process.pid);
@@ -45,7 +44,7 @@ test('finds PID 1 of a PID namespace started by a child, and every process in th
 });
 
 test('mountsBelow sees a real mount and only below the directory', async (t) => {
-  const dir = await scratch('mounts-');
+  const dir = await scratchDir('mounts-');
   t.deepEqual(await mountsBelow(dir), []);
   t.true((await mountsBelow('/proc')).includes('/proc'));
 });

@@ -1,6 +1,5 @@
 import test from 'ava';
-import { chmod, mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { chmod, mkdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { detectCompression } from '../../src/image/compression.js';
@@ -8,12 +7,13 @@ import { detectInit } from '../../src/image/init-detection.js';
 import { normalizeEntryPath, readTarball, walkArchive, type ArchiveEntry } from '../../src/image/tarball.js';
 import { UserError } from '../../src/lib/errors.js';
 import { makeTree, packTree } from '../release/inspect/fixtures.js';
+import { scratchDir } from '../helpers/scratch.js';
 
 let work: string;
 
 /** A tiny "rootfs" packed by GNU tar, then compressed by the real xz and zstd. */
 async function makeTarball(name: string, files: Record<string, string>, compression: 'none' | 'xz' | 'zstd'): Promise<string> {
-  const root = await mkdtemp(join(work, 'root-'));
+  const root = await scratchDir('root-', work);
   for (const [path, content] of Object.entries(files)) {
     await mkdir(join(root, path, '..'), { recursive: true });
     await writeFile(join(root, path), content);
@@ -29,7 +29,7 @@ async function makeTarball(name: string, files: Record<string, string>, compress
 }
 
 test.before(async () => {
-  work = await mkdtemp(join(tmpdir(), 'boot-tarball-'));
+  work = await scratchDir('boot-tarball-');
 });
 test.after.always(() => rm(work, { recursive: true, force: true }));
 

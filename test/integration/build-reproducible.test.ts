@@ -6,11 +6,12 @@
  */
 import test from 'ava';
 import { createHash } from 'node:crypto';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { compressorCommand } from '../../src/builder/program-args.js';
 import { buildImage, CACHE_ROOT, imageInputsKey, testImage } from '../helpers/images.js';
+import { scratchDir } from '../helpers/scratch.js';
 
 /** Several MiB that compress like a rootfs does (text, some incompressible runs), the same every time. */
 function sampleInput(): Buffer {
@@ -45,7 +46,7 @@ test('xz as the build calls it writes the same bytes on one core and on all core
     const listed = await execa('xz', ['--robot', '--list', '-'], { input: data, reject: false });
     if (listed.exitCode !== 0) {
       // xz --list needs a seekable file.
-      const dir = await mkdtemp(join(CACHE_ROOT, '..', 'xz-list-'));
+      const dir = await scratchDir('xz-list-', join(CACHE_ROOT, '..'));
       try {
         const path = join(dir, 'sample.xz');
         await import('node:fs/promises').then((fs) => fs.writeFile(path, data));
@@ -64,7 +65,7 @@ test('xz as the build calls it writes the same bytes on one core and on all core
 
 test('two builds of the same recipe give byte-identical tarballs', async (t) => {
   const reference = await testImage('systemd');
-  const scratch = await mkdtemp(join(CACHE_ROOT, '..', 'repro-'));
+  const scratch = await scratchDir('repro-', join(CACHE_ROOT, '..'));
   const second = await buildImage('systemd', join(scratch, 'second'), { logFile: join(scratch, 'second.log') });
   // The image embeds the configurator bundle built from src/: if the sources changed between
   // the two builds (someone editing the checkout meanwhile), the tarballs differ for a reason

@@ -5,10 +5,11 @@
  */
 import test from 'ava';
 import { execa } from 'execa';
-import { access, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { access, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PROJECT_ROOT } from '../../src/builder/pipeline.js';
 import { mountsBelow, processesIn } from '../../src/host/proc.js';
+import { scratchDir } from '../helpers/scratch.js';
 
 interface ProcessInfo {
   pid: number;
@@ -56,8 +57,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 test('SIGINT during the bootstrap: exit 130, no artifact, no work directory, no mount, no process', async (t) => {
   t.timeout(10 * 60_000);
-  const out = await mkdtemp('/var/tmp/interrupt-out-');
-  const work = await mkdtemp('/var/tmp/interrupt-work-');
+  const out = await scratchDir('interrupt-out-', '/var/tmp');
+  const work = await scratchDir('interrupt-work-', '/var/tmp');
   t.teardown(async () => {
     await rm(out, { recursive: true, force: true });
     await rm(work, { recursive: true, force: true });

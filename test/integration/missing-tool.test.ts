@@ -5,10 +5,11 @@
  */
 import test from 'ava';
 import { execa } from 'execa';
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PROJECT_ROOT } from '../../src/builder/pipeline.js';
 import { findInPath } from '../../src/host/tools.js';
+import { scratchDir } from '../helpers/scratch.js';
 
 // Runs inside the new mount namespace: hide argv[1] (the tool), then run the CLI with the rest.
 const HIDE_AND_RUN = `
@@ -26,8 +27,7 @@ for (const [tool, pkg] of [
   test(`without ${tool}: one line naming the package ${pkg}, exit 1, nothing written`, async (t) => {
     const path = await findInPath(tool);
     if (!path) return t.fail(`${tool} is not installed here; run scripts/install-host-deps.sh`);
-    const scratch = await mkdtemp('/var/tmp/missing-tool-');
-    t.teardown(() => rm(scratch, { recursive: true, force: true }));
+    const scratch = await scratchDir('missing-tool-', '/var/tmp');
     const blank = join(scratch, 'blank');
     await writeFile(blank, '', { mode: 0o644 });
     const out = join(scratch, 'out');

@@ -4,13 +4,13 @@
  * the real CLI and the real gpg.
  */
 import test from 'ava';
-import { appendFile, mkdtemp, readdir, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { appendFile, readdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { cli, gnupgHome } from './release-helpers.js';
+import { scratchDir } from '../helpers/scratch.js';
 
 async function releaseDir(): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'release-gpg-'));
+  const dir = await scratchDir('release-gpg-');
   await writeFile(join(dir, 'debian-jitsi-systemd.tar.xz'), Buffer.alloc(3 * 1024 * 1024, 0x5a));
   await writeFile(join(dir, 'debian-jitsi-systemd.nspawn'), '[Exec]\nBoot=yes\n');
   await writeFile(join(dir, 'debian-jitsi-systemd.packages'), 'nginx 1.22.1-9\n');
@@ -19,7 +19,7 @@ async function releaseDir(): Promise<string> {
 
 for (const algorithm of ['ed25519', 'rsa4096'] as const) {
   test(`keygen (${algorithm}) + sign: gpg verifies every signature and rejects a tampered file`, async (t) => {
-    const work = await mkdtemp(join(tmpdir(), 'release-keys-'));
+    const work = await scratchDir('release-keys-');
     await writeFile(join(work, 'passphrase'), 'interop test passphrase\n');
     const keygen = await cli([
       'keygen', '--name', 'Interop Test', '--email', 'interop@example.org', '--out', join(work, 'keys'),
@@ -63,7 +63,7 @@ test('a key made by gpg signs through our sign; our verify and gpg both accept t
   try {
     const made = await gnupg.gpg(['--pinentry-mode', 'loopback', '--passphrase', 'gpg made passphrase', '--quick-gen-key', 'GnuPG Made <gpg-made@example.org>', 'ed25519', 'sign', 'never']);
     t.is(made.exitCode, 0, String(made.stderr));
-    const work = await mkdtemp(join(tmpdir(), 'release-gpgkey-'));
+    const work = await scratchDir('release-gpgkey-');
     const exported = await gnupg.gpg(['--pinentry-mode', 'loopback', '--passphrase', 'gpg made passphrase', '--armor', '--export-secret-keys', 'gpg-made@example.org']);
     t.is(exported.exitCode, 0, String(exported.stderr));
     await writeFile(join(work, 'gpg-made.private.asc'), String(exported.stdout));
@@ -81,7 +81,7 @@ test('a key made by gpg signs through our sign; our verify and gpg both accept t
     t.regex(String(gpgVerify.stdout), /^\[GNUPG:\] GOODSIG .* GnuPG Made <gpg-made@example.org>$/m);
 
     // And our verify names the failure when the release is signed by someone else.
-    const stranger = await mkdtemp(join(tmpdir(), 'release-stranger-'));
+    const stranger = await scratchDir('release-stranger-');
     await writeFile(join(stranger, 'passphrase'), 'stranger passphrase\n');
     t.is((await cli(['keygen', '--name', 'Stranger', '--email', 's@example.org', '--out', stranger, '--passphrase-file', join(stranger, 'passphrase')])).exitCode, 0);
     const wrongKey = await cli(['verify', '--key', join(stranger, 'stranger.public.asc'), dir]);

@@ -1,9 +1,9 @@
 /** Shared by the release integration tests: run our CLI for real, and throwaway GnuPG homes. */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { rm } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa, type Options } from 'execa';
+import { scratchDir } from '../helpers/scratch.js';
 
 export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -14,7 +14,7 @@ export function cli(args: string[], options: Options = {}) {
 
 /** A GnuPG home of its own, so nothing touches the machine's keyrings. */
 export async function gnupgHome(): Promise<{ gpg: (args: string[], options?: Options) => ReturnType<typeof execa>; home: string; dispose(): Promise<void> }> {
-  const home = await mkdtemp(join(tmpdir(), 'gnupg-test-'));
+  const home = await scratchDir('gnupg-test-');
   const env = { GNUPGHOME: home };
   return {
     home,

@@ -2,12 +2,11 @@ import test from 'ava';
 import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { temporaryPathFor, writeFileAtomically } from '../../src/lib/atomic-write.js';
-import { scratchDirectories } from '../helpers/scratch.js';
+import { scratchDir } from '../helpers/scratch.js';
 
-const scratch = scratchDirectories(test);
 
 test('writes the whole file with the exact mode, replacing what was there, and leaves no temporary file', async (t) => {
-  const dir = await scratch('atomic-write-');
+  const dir = await scratchDir('atomic-write-');
   const target = join(dir, 'secret.conf');
   await writeFile(target, 'old');
   const umask = process.umask(0o077);
@@ -22,7 +21,7 @@ test('writes the whole file with the exact mode, replacing what was there, and l
 });
 
 test('a failed write leaves the target as it was and no temporary file', async (t) => {
-  const dir = await scratch('atomic-write-');
+  const dir = await scratchDir('atomic-write-');
   await t.throwsAsync(writeFileAtomically(join(dir, 'missing-dir', 'x'), 'data'));
   t.deepEqual(await readdir(dir), []);
 });

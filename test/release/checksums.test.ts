@@ -1,12 +1,12 @@
 import test from 'ava';
 import { createHash } from 'node:crypto';
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { formatSums, parseSums, sha256File } from '../../src/release/checksums.js';
+import { scratchDir } from '../helpers/scratch.js';
 
 test('sha256File agrees with an in-memory hash over several read chunks', async (t) => {
-  const dir = await mkdtemp(join(tmpdir(), 'sums-'));
+  const dir = await scratchDir('sums-');
   const data = Buffer.alloc(3 * 1024 * 1024 + 17, 7);
   data.write('start');
   await writeFile(join(dir, 'f'), data);

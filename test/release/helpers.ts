@@ -1,9 +1,9 @@
 /** Shared fixtures for the release tests: throwaway keys and small release directories. */
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as openpgp from 'openpgp';
 import { generateSigningKey } from '../../src/release/keys.js';
+import { scratchDir } from '../helpers/scratch.js';
 
 export async function makeKey(name = 'Release Test'): Promise<{ privateKey: openpgp.PrivateKey; publicKey: openpgp.PublicKey; armoredPrivate: string }> {
   const generated = await generateSigningKey({ name, email: 'release-test@example.org', algorithm: 'ed25519', passphrase: 'correct horse' });
@@ -14,7 +14,7 @@ export async function makeKey(name = 'Release Test'): Promise<{ privateKey: open
 
 /** A release directory with a (fake, small) tarball, its .nspawn and .packages. */
 export async function makeReleaseDir(): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'release-test-'));
+  const dir = await scratchDir('release-test-');
   await writeFile(join(dir, 'debian-jitsi-systemd.tar.zst'), Buffer.from('not really a tarball, but bytes to sign\n'));
   await writeFile(join(dir, 'debian-jitsi-systemd.nspawn'), '[Exec]\nBoot=yes\n');
   await writeFile(join(dir, 'debian-jitsi-systemd.packages'), 'nginx 1.22.1-9\nprosody 0.12.3-1\n');

@@ -1,15 +1,15 @@
 import test from 'ava';
-import { mkdtemp, readdir, readFile, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as openpgp from 'openpgp';
 import { UserError } from '../../src/lib/errors.js';
 import { fileBaseName, writeNewKey } from '../../src/release/keygen.js';
+import { scratchDir } from '../helpers/scratch.js';
 
 const OPTIONS = { name: 'Example Releases', email: 'releases@example.org', algorithm: 'ed25519' as const, passphrase: 'a long passphrase' };
 
 test('writes the private key 0600 and encrypted, the public key and two identical binary keyrings', async (t) => {
-  const outDir = join(await mkdtemp(join(tmpdir(), 'keygen-')), 'keys');
+  const outDir = join(await scratchDir('keygen-'), 'keys');
   const result = await writeNewKey({ ...OPTIONS, outDir });
   t.deepEqual((await readdir(outDir)).sort(), ['example-releases.private.asc', 'example-releases.public.asc', 'import-pubring.gpg', 'import-pubring.pgp']);
   t.is((await stat(result.files.privateKey)).mode & 0o777, 0o600);
@@ -23,7 +23,7 @@ test('writes the private key 0600 and encrypted, the public key and two identica
 });
 
 test('never replaces an existing key, and leaves nothing of the new one behind', async (t) => {
-  const outDir = await mkdtemp(join(tmpdir(), 'keygen-'));
+  const outDir = await scratchDir('keygen-');
   await writeFile(join(outDir, 'import-pubring.pgp'), 'an older keyring');
   const error = await t.throwsAsync(writeNewKey({ ...OPTIONS, outDir }), { instanceOf: UserError });
   t.regex(error!.message, /import-pubring\.pgp already exists; move it away or choose another --out/);
@@ -32,7 +32,7 @@ test('never replaces an existing key, and leaves nothing of the new one behind',
 });
 
 test('bad input is refused before a key is made', async (t) => {
-  const outDir = await mkdtemp(join(tmpdir(), 'keygen-'));
+  const outDir = await scratchDir('keygen-');
   await t.throwsAsync(writeNewKey({ ...OPTIONS, outDir, email: 'not-an-address' }), { message: /--email 'not-an-address' is not an e-mail address/ });
   await t.throwsAsync(writeNewKey({ ...OPTIONS, outDir, name: 'Evil <x@y>' }), { message: /--name must not contain/ });
   await t.throwsAsync(writeNewKey({ ...OPTIONS, outDir, passphrase: 'short' }), { message: /at least 8 characters/ });

@@ -1,10 +1,10 @@
 import test from 'ava';
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as openpgp from 'openpgp';
 import { UserError } from '../../src/lib/errors.js';
 import { binaryKeyring, generateSigningKey, readPublicKeys, readSigningKey } from '../../src/release/keys.js';
+import { scratchDir } from '../helpers/scratch.js';
 
 test('default keys are v4 EdDSA on legacy curve25519, encrypted, signing only', async (t) => {
   const key = await generateSigningKey({ name: 'Maintainer', email: 'm@example.org', algorithm: 'ed25519', passphrase: 'pw' });
@@ -27,7 +27,7 @@ test('RSA keys have 4096 bits', async (t) => {
 });
 
 test('readSigningKey unlocks with the passphrase and names the file on a wrong one', async (t) => {
-  const dir = await mkdtemp(join(tmpdir(), 'keys-'));
+  const dir = await scratchDir('keys-');
   const key = await generateSigningKey({ name: 'M', email: 'm@example.org', algorithm: 'ed25519', passphrase: 'right' });
   const path = join(dir, 'm.private.asc');
   await writeFile(path, key.privateArmored);
@@ -40,7 +40,7 @@ test('readSigningKey unlocks with the passphrase and names the file on a wrong o
 });
 
 test('keys that GnuPG 2.2 cannot verify are refused', async (t) => {
-  const dir = await mkdtemp(join(tmpdir(), 'keys-'));
+  const dir = await scratchDir('keys-');
   const v6 = await openpgp.generateKey({ type: 'curve25519', userIDs: [{ name: 'N', email: 'n@example.org' }], format: 'armored', config: { v6Keys: true } });
   await writeFile(join(dir, 'v6.asc'), v6.privateKey);
   await t.throwsAsync(readSigningKey(join(dir, 'v6.asc'), async () => ''), { message: /a v6 key; GnuPG 2\.2/ });
@@ -50,7 +50,7 @@ test('keys that GnuPG 2.2 cannot verify are refused', async (t) => {
 });
 
 test('an unencrypted key needs no passphrase', async (t) => {
-  const dir = await mkdtemp(join(tmpdir(), 'keys-'));
+  const dir = await scratchDir('keys-');
   const plain = await openpgp.generateKey({ type: 'ecc', curve: 'curve25519Legacy', userIDs: [{ name: 'CI' }], format: 'armored' });
   await writeFile(join(dir, 'ci.asc'), plain.privateKey);
   const key = await readSigningKey(join(dir, 'ci.asc'), async () => t.fail('asked for a passphrase') as never);
@@ -58,7 +58,7 @@ test('an unencrypted key needs no passphrase', async (t) => {
 });
 
 test('readPublicKeys reads armored and binary keyrings with several keys', async (t) => {
-  const dir = await mkdtemp(join(tmpdir(), 'keys-'));
+  const dir = await scratchDir('keys-');
   const one = await generateSigningKey({ name: 'One', email: 'one@example.org', algorithm: 'ed25519', passphrase: 'x' });
   const two = await generateSigningKey({ name: 'Two', email: 'two@example.org', algorithm: 'ed25519', passphrase: 'x' });
   const keys = [await openpgp.readKey({ armoredKey: one.publicArmored }), await openpgp.readKey({ armoredKey: two.publicArmored })];

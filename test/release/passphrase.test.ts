@@ -1,10 +1,10 @@
 import test from 'ava';
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { UserError } from '../../src/lib/errors.js';
 import { PASSPHRASE_ENV, PASSPHRASE_FILE_ENV, readPassphrase } from '../../src/release/passphrase.js';
+import { scratchDir } from '../helpers/scratch.js';
 
 const PROMPT = { prompt: 'Passphrase' };
 
@@ -28,7 +28,7 @@ function terminal(keys: string[]) {
 }
 
 test('a passphrase file gives its first line, without the line break', async (t) => {
-  const dir = await mkdtemp(join(tmpdir(), 'pass-'));
+  const dir = await scratchDir('pass-');
   await writeFile(join(dir, 'p'), ' spaced passphrase \n');
   t.is(await readPassphrase({ file: join(dir, 'p'), env: {} }, PROMPT), ' spaced passphrase ');
   await writeFile(join(dir, 'two'), 'a\nb\n');
@@ -39,7 +39,7 @@ test('a passphrase file gives its first line, without the line break', async (t)
 
 test('the environment variable is used when there is no file; the file wins over it', async (t) => {
   t.is(await readPassphrase({ env: { [PASSPHRASE_ENV]: 'from env' } }, PROMPT), 'from env');
-  const dir = await mkdtemp(join(tmpdir(), 'pass-'));
+  const dir = await scratchDir('pass-');
   await writeFile(join(dir, 'p'), 'from file\n');
   t.is(await readPassphrase({ file: join(dir, 'p'), env: { [PASSPHRASE_ENV]: 'from env' } }, PROMPT), 'from file');
 });

@@ -7,6 +7,7 @@ import { sha256File } from '../../src/release/checksums.js';
 import { signRelease } from '../../src/release/sign.js';
 import { verifyRelease } from '../../src/release/verify.js';
 import { makeKey, makeReleaseDir } from './helpers.js';
+import { scratchDir } from '../helpers/scratch.js';
 
 test('signs every artifact, lists each in SHA256SUMS and the result verifies', async (t) => {
   const dir = await makeReleaseDir();
@@ -114,9 +115,7 @@ test('folders, symbolic links and anything but regular files are refused, each n
 
 test('an empty directory or a missing one is a clear error', async (t) => {
   const { privateKey } = await makeKey();
-  const { mkdtemp } = await import('node:fs/promises');
-  const { tmpdir } = await import('node:os');
-  const empty = await mkdtemp(join(tmpdir(), 'release-empty-'));
+  const empty = await scratchDir('release-empty-');
   await t.throwsAsync(signRelease(empty, privateKey), { message: /no artifacts to sign/ });
   await t.throwsAsync(signRelease(join(empty, 'nope'), privateKey), { message: /nope: not a directory/ });
 });

@@ -1,13 +1,13 @@
 import test from 'ava';
-import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { RecipeError, resolveRecipe } from '../../../src/builder/recipe/load.js';
 import { PROJECT_ROOT } from '../../../src/builder/pipeline.js';
+import { scratchDir } from '../../helpers/scratch.js';
 
 /** A throw-away project root holding the given files (paths relative to it). */
 async function project(files: Record<string, string>): Promise<string> {
-  const root = await mkdtemp(join(tmpdir(), 'recipe-test-'));
+  const root = await scratchDir('recipe-test-');
   await mkdir(join(root, 'overlays', 'common'), { recursive: true });
   await mkdir(join(root, 'overlays', 'systemd'), { recursive: true });
   for (const [path, text] of Object.entries(files)) {

@@ -1,16 +1,16 @@
 import test from 'ava';
-import { lstat, mkdir, mkdtemp, readdir, readFile, symlink, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { lstat, mkdir, readdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { cleanup, CLEANUP_RUNNERS } from '../../../src/builder/stages/cleanup.js';
 import type { BuildContext } from '../../../src/builder/stage.js';
 import { CLEANUP_STEPS } from '../../../src/builder/recipe/schema.js';
+import { scratchDir } from '../../helpers/scratch.js';
 
 const exists = (path: string) => lstat(path).then(() => true, () => false);
 
 /** A tree with the leftovers mmdebstrap and Debian's postinst scripts really leave. */
 async function dirtyRoot(): Promise<string> {
-  const root = await mkdtemp(join(tmpdir(), 'cleanup-'));
+  const root = await scratchDir('cleanup-');
   const files: Record<string, string> = {
     'etc/machine-id': '',
     'var/lib/dbus/machine-id': '0123456789abcdef0123456789abcdef\n',
@@ -81,7 +81,7 @@ test('every cleanup step removes what it names and keeps the rest', async (t) =>
 });
 
 test('cleanup steps are safe on a tree that has none of it', async (t) => {
-  const root = await mkdtemp(join(tmpdir(), 'cleanup-empty-'));
+  const root = await scratchDir('cleanup-empty-');
   await mkdir(join(root, 'etc'));
   for (const step of CLEANUP_STEPS) await t.notThrowsAsync(CLEANUP_RUNNERS[step](root, 1000), step);
 });

@@ -1,8 +1,8 @@
 import test from 'ava';
-import { mkdir, mkdtemp, symlink } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { presetText, startLinks } from '../../../src/builder/stages/disable-services.js';
+import { scratchDir } from '../../helpers/scratch.js';
 
 test('the preset file disables each service unit (so first boot does not enable them)', (t) => {
   const text = presetText(['nginx', 'coturn', 'foo.socket']);
@@ -11,7 +11,7 @@ test('the preset file disables each service unit (so first boot does not enable 
 });
 
 test('startLinks finds systemd wants links and OpenRC runlevel entries, ignores masks', async (t) => {
-  const root = await mkdtemp(join(tmpdir(), 'services-'));
+  const root = await scratchDir('services-');
   await mkdir(join(root, 'etc/systemd/system/multi-user.target.wants'), { recursive: true });
   await mkdir(join(root, 'etc/runlevels/default'), { recursive: true });
   await symlink('/lib/systemd/system/nginx.service', join(root, 'etc/systemd/system/multi-user.target.wants/nginx.service'));

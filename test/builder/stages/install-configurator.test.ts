@@ -1,22 +1,16 @@
 import test from 'ava';
-import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { CONFIGURATOR_PATH, bundleConfigurator, installConfigurator } from '../../../src/builder/stages/install-configurator.js';
 import type { BuildContext } from '../../../src/builder/stage.js';
+import { scratchDir } from '../../helpers/scratch.js';
 
 const projectRoot = resolve(fileURLToPath(new URL('../../..', import.meta.url)));
 
-async function scratch(t: { teardown(fn: () => Promise<void>): void }): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'install-configurator-'));
-  t.teardown(() => rm(dir, { recursive: true, force: true }));
-  return dir;
-}
-
 test('the bundle is one self-contained executable that runs without node_modules', async (t) => {
-  const dir = await scratch(t);
+  const dir = await scratchDir('install-configurator-');
   const bundle = join(dir, 'jitsi-meet-config');
   await bundleConfigurator(projectRoot, bundle);
   t.is((await stat(bundle)).mode & 0o777, 0o755);
@@ -30,7 +24,7 @@ test('the bundle is one self-contained executable that runs without node_modules
 });
 
 test('the same sources give the same bundle bytes', async (t) => {
-  const dir = await scratch(t);
+  const dir = await scratchDir('install-configurator-');
   await bundleConfigurator(projectRoot, join(dir, 'a'));
   await bundleConfigurator(projectRoot, join(dir, 'b'));
   t.deepEqual(await readFile(join(dir, 'a')), await readFile(join(dir, 'b')));
@@ -41,7 +35,7 @@ function context(rootfs: string, workDir: string): BuildContext {
 }
 
 test('installs /usr/sbin/jitsi-meet-config 0755 into the rootfs', async (t) => {
-  const dir = await scratch(t);
+  const dir = await scratchDir('install-configurator-');
   const rootfs = join(dir, 'rootfs');
   await mkdir(join(rootfs, 'usr/bin'), { recursive: true });
   await writeFile(join(rootfs, 'usr/bin/node'), '');
@@ -53,7 +47,7 @@ test('installs /usr/sbin/jitsi-meet-config 0755 into the rootfs', async (t) => {
 });
 
 test('refuses an image without Node.js, naming the package', async (t) => {
-  const dir = await scratch(t);
+  const dir = await scratchDir('install-configurator-');
   await mkdir(join(dir, 'rootfs'));
   const error = await t.throwsAsync(installConfigurator.run(context(join(dir, 'rootfs'), dir)));
   t.regex(error!.message, /add nodejs to the recipe/);

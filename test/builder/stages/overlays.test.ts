@@ -1,14 +1,14 @@
 import test from 'ava';
 import { execa } from 'execa';
-import { chmod, lstat, mkdir, mkdtemp, readFile, readlink, stat, symlink, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { chmod, lstat, mkdir, readFile, readlink, stat, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { applyOverlay } from '../../../src/builder/stages/overlays.js';
 import { PROJECT_ROOT } from '../../../src/builder/pipeline.js';
+import { scratchDir } from '../../helpers/scratch.js';
 
 test('files, modes and links are copied; existing directories keep their mode; links in the image are replaced, not followed', async (t) => {
-  const overlay = await mkdtemp(join(tmpdir(), 'overlay-'));
-  const image = await mkdtemp(join(tmpdir(), 'image-'));
+  const overlay = await scratchDir('overlay-');
+  const image = await scratchDir('image-');
   await mkdir(join(overlay, 'etc/profile.d'), { recursive: true });
   await writeFile(join(overlay, 'etc/profile.d/banner.sh'), 'echo hi\n');
   await mkdir(join(overlay, 'usr/sbin'), { recursive: true });

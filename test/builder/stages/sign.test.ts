@@ -1,6 +1,5 @@
 import test from 'ava';
-import { mkdir, mkdtemp, readdir, rename, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readdir, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as openpgp from 'openpgp';
 import { UserError } from '../../../src/lib/errors.js';
@@ -9,9 +8,10 @@ import type { BuildContext } from '../../../src/builder/stage.js';
 import { generateSigningKey } from '../../../src/release/keys.js';
 import { PASSPHRASE_ENV } from '../../../src/release/passphrase.js';
 import { verifyRelease } from '../../../src/release/verify.js';
+import { scratchDir } from '../../helpers/scratch.js';
 
 async function setup(options: { encrypted: boolean }) {
-  const root = await mkdtemp(join(tmpdir(), 'sign-stage-'));
+  const root = await scratchDir('sign-stage-');
   const finalOutDir = join(root, 'dist');
   const outDir = join(finalOutDir, '.partial-debian-jitsi-systemd-1');
   await mkdir(outDir, { recursive: true });

@@ -1,12 +1,10 @@
 /** keygen as a user meets it: exit codes and messages. */
 import test from 'ava';
-import { mkdtemp } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { cli } from '../../integration/release-helpers.js';
+import { scratchDir } from '../../helpers/scratch.js';
 
 test('keygen without a passphrase source and without a terminal says how to give one', async (t) => {
-  const out = await mkdtemp(join(tmpdir(), 'cli-keygen-'));
+  const out = await scratchDir('cli-keygen-');
   const result = await cli(['keygen', '--name', 'N', '--email', 'n@example.org', '--out', out], { env: { NSPAWN_JITSI_PASSPHRASE: undefined } });
   t.is(result.exitCode, 1);
   t.regex(String(result.stderr), /no passphrase: pass --passphrase-file FILE, set NSPAWN_JITSI_PASSPHRASE/);

@@ -1,8 +1,8 @@
 import test from 'ava';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
+import { scratchDir } from '../../helpers/scratch.js';
 
 const main = join(import.meta.dirname, '../../../src/cli/main.ts');
 const cli = (args: string[]) => execa(process.execPath, ['--import', 'tsx', main, 'run', ...args], { reject: false });
@@ -16,8 +16,7 @@ test('--help describes the arguments, options and exit code', async (t) => {
 });
 
 test('bad input is refused before anything is booted, with exit 2', async (t) => {
-  const dir = await mkdtemp(join(tmpdir(), 'run-cli-'));
-  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const dir = await scratchDir('run-cli-');
   const missing = await cli([join(dir, 'nope.tar.xz')]);
   t.is(missing.exitCode, 2);
   t.regex(missing.stderr, /nope\.tar\.xz is not a file/);

@@ -1,12 +1,12 @@
 /** sign (and verify of what it did not sign) as a user meets them. */
 import test from 'ava';
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { cli } from '../../integration/release-helpers.js';
+import { scratchDir } from '../../helpers/scratch.js';
 
 test('sign with a wrong passphrase changes nothing and says so; verify names every failure', async (t) => {
-  const work = await mkdtemp(join(tmpdir(), 'cli-sign-'));
+  const work = await scratchDir('cli-sign-');
   await writeFile(join(work, 'pass'), 'the right passphrase\n');
   t.is((await cli(['keygen', '--name', 'CLI Test', '--email', 'cli@example.org', '--out', work, '--passphrase-file', join(work, 'pass')])).exitCode, 0);
   const dir = join(work, 'release');

@@ -5,8 +5,7 @@
  */
 import test from 'ava';
 import { X509Certificate, createPrivateKey } from 'node:crypto';
-import { lstat, mkdir, mkdtemp, readFile, readdir, readlink, rm, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { lstat, mkdir, readFile, readdir, readlink, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { applyConfiguration, type ApplyOptions } from '../../../src/configurator/apply/index.js';
@@ -14,6 +13,7 @@ import { backupStamp } from '../../../src/configurator/apply/apply-plan.js';
 import { DEPLOY_HOOK } from '../../../src/configurator/components/letsencrypt/index.js';
 import type { MasterConfig } from '../../../src/configurator/master-config.js';
 import { BACKUP_ROOT, authTls, caStoreCopy, webTls } from '../../../src/configurator/paths.js';
+import { scratchDir } from '../../helpers/scratch.js';
 
 const PROSODY_UID = 4101;
 const PROSODY_GID = 4103;
@@ -40,9 +40,8 @@ function masterConfig(overrides: Partial<MasterConfig> = {}): MasterConfig {
 }
 
 /** A root with the image's own user database (ids that differ from the host's) and Debian's default nginx site. */
-async function imageRoot(t: { teardown(fn: () => Promise<void>): void }): Promise<string> {
-  const root = await mkdtemp(join(tmpdir(), 'apply-root-'));
-  t.teardown(() => rm(root, { recursive: true, force: true }));
+async function imageRoot(): Promise<string> {
+  const root = await scratchDir('apply-root-');
   await mkdir(join(root, 'etc/nginx/sites-enabled'), { recursive: true });
   await writeFile(join(root, 'etc/passwd'), `root:x:0:0:root:/root:/bin/bash\nprosody:x:${PROSODY_UID}:${PROSODY_GID}::/var/lib/prosody:/usr/sbin/nologin\nturnserver:x:4102:4104::/:/bin/false\n`);
   await writeFile(join(root, 'etc/group'), `root:x:0:\nssl-cert:x:${SSL_CERT_GID}:\nprosody:x:${PROSODY_GID}:\nturnserver:x:4104:\n`);
@@ -68,7 +67,7 @@ async function snapshot(dir: string): Promise<Map<string, string>> {
 }
 
 test('writes every generated file with the image owners, self-signed TLS and the CA store copy', async (t) => {
-  const root = await imageRoot(t);
+  const root = await imageRoot();
   const config = masterConfig();
   const report = await applyConfiguration(config, options(root));
 
@@ -100,7 +99,7 @@ test('writes every generated file with the image owners, self-signed TLS and the
 });
 
 test('a re-run with the same master config changes no file, not even its mtime', async (t) => {
-  const root = await imageRoot(t);
+  const root = await imageRoot();
   await applyConfiguration(masterConfig(), options(root));
   const before = await snapshot(root);
   const report = await applyConfiguration(masterConfig(), options(root));
@@ -111,7 +110,7 @@ test('a re-run with the same master config changes no file, not even its mtime',
 });
 
 test('a changed setting replaces only its files and keeps the previous version', async (t) => {
-  const root = await imageRoot(t);
+  const root = await imageRoot();
   await applyConfiguration(masterConfig(), options(root));
   const oldEnv = await readFile(join(root, 'etc/jitsi/videobridge/config'), 'utf8');
   const report = await applyConfiguration(masterConfig({ jvb_max_memory: '2g' }), options(root));
@@ -121,7 +120,7 @@ test('a changed setting replaces only its files and keeps the previous version',
 });
 
 test('a new hostname removes the old host files, certificates included, with backups', async (t) => {
-  const root = await imageRoot(t);
+  const root = await imageRoot();
   const old = masterConfig();
   await applyConfiguration(old, options(root));
   const renamed = masterConfig({ hostname: 'video.jitsi.test' });
@@ -145,7 +144,7 @@ test('a new hostname removes the old host files, certificates included, with bac
 });
 
 test("own mode copies the admin's pair (paths inside the image root) to the canonical paths and refuses a mismatched one", async (t) => {
-  const root = await imageRoot(t);
+  const root = await imageRoot();
   // The master config names paths inside the image, as the admin sees them there.
   const dir = '/root/certs';
   await mkdir(join(root, dir), { recursive: true });
@@ -173,7 +172,7 @@ test("own mode copies the admin's pair (paths inside the image root) to the cano
 });
 
 test('a self-signed certificate that names other hosts is replaced, the old one kept', async (t) => {
-  const root = await imageRoot(t);
+  const root = await imageRoot();
   const config = masterConfig();
   await applyConfiguration(config, options(root));
   const web = webTls(config.hostname);
@@ -188,7 +187,7 @@ test('a self-signed certificate that names other hosts is replaced, the old one 
 });
 
 test('a backup directory of an earlier run in the same second is never reused', async (t) => {
-  const root = await imageRoot(t);
+  const root = await imageRoot();
   await applyConfiguration(masterConfig(), options(root));
   // Occupy the stamps of this second and the next few, as runs within the same second would.
   const now = Date.now();
@@ -204,7 +203,7 @@ test('a backup directory of an earlier run in the same second is never reused', 
 });
 
 test("Let's Encrypt mode writes the deploy hook and a temporary certificate; leaving the mode removes the hook", async (t) => {
-  const root = await imageRoot(t);
+  const root = await imageRoot();
   const letsencrypt = masterConfig({ tls: { mode: 'letsencrypt', cert: undefined, key: undefined }, letsencrypt: { email: 'admin@example.org', server: 'https://127.0.0.1:14000/dir' } });
   await applyConfiguration(letsencrypt, options(root));
   const hook = await stat(join(root, DEPLOY_HOOK));

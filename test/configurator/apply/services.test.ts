@@ -1,14 +1,13 @@
 import test from 'ava';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { scratchDirectories } from '../../helpers/scratch.js';
+import { scratchDir } from '../../helpers/scratch.js';
 import { affectedServices, openrcBooted } from '../../../src/configurator/apply/services.js';
 import { planServer } from '../../../src/configurator/components/index.js';
 import type { PlannedService } from '../../../src/configurator/components/types.js';
 import { webTls } from '../../../src/configurator/paths.js';
 import { loadFixture } from '../components/support.js';
 
-const scratch = scratchDirectories(test);
 let services: PlannedService[] = [];
 test.before(async () => {
   services = planServer({ ...(await loadFixture('public-nat')), hostname: 'meet.jitsi.test' }, { init: 'systemd' }).services;
@@ -33,7 +32,7 @@ test('nginx is reloaded, not restarted', (t) => {
 });
 
 test('OpenRC counts as booted only in runlevel default with no runlevel change under way', async (t) => {
-  const root = await scratch('openrc-boot-');
+  const root = await scratchDir('openrc-boot-');
   t.false(await openrcBooted(root), 'no /run/openrc yet');
   await mkdir(join(root, 'run/openrc'), { recursive: true });
   await writeFile(join(root, 'run/openrc/softlevel'), 'sysinit\n');

@@ -5,10 +5,9 @@ import { execa } from 'execa';
 import { DEPLOY_HOOK, deployHook, letsencryptComponent } from '../../../src/configurator/components/letsencrypt/index.js';
 import type { MasterConfig } from '../../../src/configurator/master-config.js';
 import { webTls } from '../../../src/configurator/paths.js';
-import { scratchDirectories } from '../../helpers/scratch.js';
+import { scratchDir } from '../../helpers/scratch.js';
 import { loadFixture } from './support.js';
 
-const scratch = scratchDirectories(test);
 
 const config = { hostname: 'meet.jitsi.test' } as MasterConfig;
 
@@ -16,7 +15,7 @@ test('the deploy hook is valid sh, executable, and installs to the canonical pat
   const hook = deployHook(config, 'ssl-cert');
   t.is(hook.path, DEPLOY_HOOK);
   t.is(hook.mode, 0o755);
-  const dir = await scratch('deploy-hook-');
+  const dir = await scratchDir('deploy-hook-');
   await writeFile(join(dir, 'hook'), hook.content);
   await t.notThrowsAsync(execa('sh', ['-n', join(dir, 'hook')]));
   t.true(hook.content.includes(`'${webTls(config.hostname).cert}'`));
@@ -25,7 +24,7 @@ test('the deploy hook is valid sh, executable, and installs to the canonical pat
 });
 
 test('the deploy hook ignores other lineages', async (t) => {
-  const dir = await scratch('deploy-hook-');
+  const dir = await scratchDir('deploy-hook-');
   await writeFile(join(dir, 'hook'), deployHook(config, 'ssl-cert').content);
   // Only `basename` on PATH: if the hook went on past the lineage check, `install` would not be
   // found and the hook would fail (set -e) instead of touching anything.

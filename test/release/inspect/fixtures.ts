@@ -2,10 +2,10 @@
  * Small crafted image trees and archives for the inspect tests, packed with GNU tar the way
  * the build packs real images.
  */
-import { chmod, mkdir, mkdtemp, symlink, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { chmod, mkdir, symlink, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { execa } from 'execa';
+import { scratchDir } from '../../helpers/scratch.js';
 
 export type Tree = Record<string, string | { content?: string; mode?: number; link?: string; dir?: true }>;
 
@@ -32,7 +32,7 @@ export const CLEAN_TREE: Tree = {
 };
 
 export async function makeTree(tree: Tree): Promise<string> {
-  const root = await mkdtemp(join(tmpdir(), 'inspect-tree-'));
+  const root = await scratchDir('inspect-tree-');
   for (const [path, spec] of Object.entries(tree)) {
     const full = join(root, path);
     await mkdir(dirname(full), { recursive: true });
@@ -49,7 +49,7 @@ const COMPRESSOR: Record<string, string[]> = { '.tar': [], '.tar.xz': ['--use-co
 
 /** Packs `root` like the build does (`./`-prefixed names, numeric owners, pax). */
 export async function packTree(root: string, extension = '.tar.zst', extraArgs: string[] = []): Promise<string> {
-  const archive = join(await mkdtemp(join(tmpdir(), 'inspect-archive-')), `image${extension}`);
+  const archive = join(await scratchDir('inspect-archive-'), `image${extension}`);
   await execa('tar', ['--sort=name', '--numeric-owner', '--format=pax', ...COMPRESSOR[extension], ...extraArgs, '-C', root, '-cf', archive, '.']);
   return archive;
 }
