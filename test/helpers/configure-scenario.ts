@@ -10,8 +10,7 @@
  * (localhost_alias) also puts the hostname.
  */
 import { X509Certificate } from 'node:crypto';
-import { lstat, mkdtemp, readFile, readdir, readlink, rm, writeFile, copyFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { lstat, readFile, readdir, readlink, writeFile, copyFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa, type ResultPromise } from 'execa';
 import yaml from 'js-yaml';
@@ -22,6 +21,7 @@ import type { InitSystem } from '../../src/lib/init-systems.js';
 import { testImage, PROJECT_ROOT } from './images.js';
 import type { ProbeReport, ProbeRequest, XmppLogin } from './jitsi-probe.js';
 import { createNetns, type Netns } from './netns.js';
+import { scratchDir } from './scratch.js';
 
 export const HOST = 'meet.jitsi.test';
 export const ADDRESS = '10.77.0.2';
@@ -48,8 +48,7 @@ export class Scenario {
   /** Boots the image in its own namespace. Call `dispose` in `test.after.always`. */
   async start(): Promise<void> {
     const image = await testImage(this.init);
-    this.scratch = await mkdtemp(join(tmpdir(), `configure-${this.init}-`));
-    this.cleanups.push(() => rm(this.scratch, { recursive: true, force: true }));
+    this.scratch = await scratchDir(`configure-${this.init}-`);
     this.ns = await createNetns(`cfg-${this.init === 'systemd' ? 'sd' : 'rc'}`);
     this.cleanups.push(() => this.ns.delete());
     const ip = (...args: string[]) => execa('ip', ['-n', this.ns.name, ...args]);

@@ -17,12 +17,12 @@
  */
 import test from 'ava';
 import { createServer, type Server } from 'node:http';
-import { access, appendFile, copyFile, cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { access, appendFile, copyFile, cp, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { execa } from 'execa';
 import { artifactStem } from '../../src/image/artifact-names.js';
+import { scratchDir } from '../helpers/scratch.js';
 import { generateSigningKey, readSigningKey } from '../../src/release/keys.js';
 import { signRelease } from '../../src/release/sign.js';
 
@@ -90,7 +90,7 @@ test.before(async () => {
   await access(SYSTEMD_PULL).catch(() => {
     throw new Error(`${SYSTEMD_PULL} is missing: apt-get install systemd-container`);
   });
-  work = await mkdtemp(join(tmpdir(), 'release-pull-'));
+  work = await scratchDir('release-pull-');
   await mkdir(MACHINES, { recursive: true, mode: 0o700 });
   for (const [name, who] of [
     ['ours', 'Pull Test Releases'],

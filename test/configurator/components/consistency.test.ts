@@ -20,8 +20,8 @@ import {
   parseTurnserverConf,
   readProsodyConfig,
   single,
-  withTempDir,
 } from './support.js';
+import { withScratchDir } from '../../helpers/scratch.js';
 
 function splitJid(jid: string): { local: string; domain: string } {
   const at = jid.indexOf('@');
@@ -34,7 +34,7 @@ for (const fixture of FIXTURES) {
       const config = await loadFixture(fixture);
       const H = config.hostname;
       const files = generateAll(config, facts);
-      await withTempDir('consistency', async (root) => {
+      await withScratchDir('consistency-', async (root) => {
         await materialize(files, root);
         const prosody = await readProsodyConfig(root);
         const jicofo = (await parseHocon(fileAt(files, '/etc/jitsi/jicofo/jicofo.conf').content)).jicofo;

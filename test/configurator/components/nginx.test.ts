@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { DEBIAN_DEFAULT_SITE, nginxComponent, nginxSiteFiles } from '../../../src/configurator/components/nginx/index.js';
 import { ACME_WEBROOT, webTls } from '../../../src/configurator/paths.js';
-import { directiveArgs, fileAt, FIXTURES, loadFixture, location, parseNginx, selfSignedPair, withTempDir } from './support.js';
+import { directiveArgs, fileAt, FIXTURES, loadFixture, location, parseNginx, selfSignedPair } from './support.js';
+import { withScratchDir } from '../../helpers/scratch.js';
 
 /**
  * nginx -t on the generated site inside Debian's own main config (/etc/nginx/nginx.conf, as the
@@ -14,7 +15,7 @@ import { directiveArgs, fileAt, FIXTURES, loadFixture, location, parseNginx, sel
  * clashes with Debian's http block (a duplicate, a wrong context) fails here.
  */
 async function nginxTest(site: string, hostname: string): Promise<{ exitCode: number; output: string }> {
-  return withTempDir('nginx-t', async (prefix) => {
+  return withScratchDir('nginx-t-', async (prefix) => {
     const pair = await selfSignedPair(prefix, hostname);
     const tls = webTls(hostname);
     const rewritten = site.split(tls.cert).join(pair.cert).split(tls.key).join(pair.key);

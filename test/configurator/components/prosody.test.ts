@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { prosodyComponent, luaString, PROSODY_CONFIG, prosodyHostFiles } from '../../../src/configurator/components/prosody/index.js';
 import { authTls, webTls } from '../../../src/configurator/paths.js';
-import { FACT_VARIANTS, FIXTURES, loadFixture, materialize, PLUGINS_DIR, readProsodyConfig, withTempDir } from './support.js';
+import { FACT_VARIANTS, FIXTURES, loadFixture, materialize, PLUGINS_DIR, readProsodyConfig } from './support.js';
+import { withScratchDir } from '../../helpers/scratch.js';
 
 test('luaString round-trips awkward strings through lua5.4', async (t) => {
   const samples = ['plain', 'quote " and back\\slash', 'new\nline and tab\t', 'bell\u0007 del\u007f', 'ünïcode ✓', ']]--[['];
@@ -18,7 +19,7 @@ for (const fixture of FIXTURES) {
     test(`${fixture}, ${label}: valid Lua, and prosodyctl accepts the config`, async (t) => {
       const config = await loadFixture(fixture);
       const files = prosodyComponent.plan(config, facts).files;
-      await withTempDir('prosody-check', async (root) => {
+      await withScratchDir('prosody-check-', async (root) => {
         await chmod(root, 0o755); // prosodyctl reads the config as the prosody user
         await materialize(files, root);
         for (const path of [PROSODY_CONFIG, prosodyHostFiles(config.hostname).available]) {
@@ -36,7 +37,7 @@ for (const fixture of FIXTURES) {
 test('the host file wires the secure domain, guests, components and TURN (public-nat, with plugins)', async (t) => {
   const config = await loadFixture('public-nat');
   const H = config.hostname;
-  await withTempDir('prosody-read', async (root) => {
+  await withScratchDir('prosody-read-', async (root) => {
     await materialize(prosodyComponent.plan(config, FACT_VARIANTS[1]!.facts).files, root);
     const prosody = await readProsodyConfig(root);
     t.deepEqual(prosody.includes, ['conf.d/*.cfg.lua']);
@@ -90,7 +91,7 @@ test('the host file wires the secure domain, guests, components and TURN (public
 test('without Jitsi plugins: plain anonymous guests, no plugin path, the client proxy left out (documented)', async (t) => {
   const config = await loadFixture('localhost');
   const files = prosodyComponent.plan(config, FACT_VARIANTS[0]!.facts).files;
-  await withTempDir('prosody-read', async (root) => {
+  await withScratchDir('prosody-read-', async (root) => {
     await materialize(files, root);
     const prosody = await readProsodyConfig(root);
     t.false('plugin_paths' in prosody.global);
@@ -104,7 +105,7 @@ test('without Jitsi plugins: plain anonymous guests, no plugin path, the client 
 
 test('external services: STUN and TURN on 3478, TURNS on 5349, TURN entries use the shared secret', async (t) => {
   const config = await loadFixture('letsencrypt');
-  await withTempDir('prosody-read', async (root) => {
+  await withScratchDir('prosody-read-', async (root) => {
     await materialize(prosodyComponent.plan(config, FACT_VARIANTS[0]!.facts).files, root);
     const services = (await readProsodyConfig(root)).global.external_services as Array<Record<string, unknown>>;
     const summary = services.map((s) => `${s.type}/${s.transport}:${s.port}${s.secret === true ? ' secret' : ''}@${s.host}`);

@@ -21,7 +21,8 @@ import { execa, type ResultPromise } from 'execa';
 import { generateAll } from '../../../src/configurator/components/index.js';
 import { ACME_WEBROOT, authTls, webTls } from '../../../src/configurator/paths.js';
 import type { GeneratedFile } from '../../../src/configurator/components/types.js';
-import { evaluateWebConfig, fileAt, loadFixture, materialize, parseHocon, selfSignedPair, withTempDir } from './support.js';
+import { evaluateWebConfig, fileAt, loadFixture, materialize, parseHocon, selfSignedPair } from './support.js';
+import { withScratchDir } from '../../helpers/scratch.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repoRoot = join(here, '../../..');
@@ -89,7 +90,7 @@ test('prosody, nginx and coturn run with the generated files and serve real clie
   const netnsEtc = `/etc/netns/${ns}`;
   const running: Running[] = [];
 
-  await withTempDir('generated-services', async (root) => {
+  await withScratchDir('generated-services-', async (root) => {
     try {
       await chmod(root, 0o755);
       await materialize(files, root);

@@ -4,15 +4,15 @@
  * (prosody's Lua config through lua5.4, HOCON through a HOCON parser, config.js through V8),
  * so the tests compare meanings, not substrings.
  */
-import { mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import vm from 'node:vm';
 import { execa } from 'execa';
 import { parseYaml } from '../../../src/lib/schema.js';
 import { crossFieldProblems, masterConfigSchema, type MasterConfig } from '../../../src/configurator/master-config.js';
+import { withScratchDir } from '../../helpers/scratch.js';
 import { generateAll } from '../../../src/configurator/components/index.js';
 import type { GeneratedFile, HostFacts } from '../../../src/configurator/components/types.js';
 
@@ -43,14 +43,6 @@ export function fileAt(files: readonly GeneratedFile[], path: string): Generated
   return file;
 }
 
-export async function withTempDir<T>(prefix: string, body: (dir: string) => Promise<T>): Promise<T> {
-  const dir = await mkdtemp(join(tmpdir(), `${prefix}-`));
-  try {
-    return await body(dir);
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
-}
 
 /** Writes the files under `root` as the apply step would (links as links, removals skipped). */
 export async function materialize(files: readonly GeneratedFile[], root: string): Promise<void> {
@@ -170,7 +162,7 @@ export async function readProsodyConfig(root: string): Promise<ProsodyConfig> {
     .filter((name) => name.endsWith('.cfg.lua') && !name.startsWith('.'))
     .sort()
     .map((name) => join(confDir, 'conf.d', name));
-  return withTempDir('prosody-dump', async (dir) => {
+  return withScratchDir('prosody-dump-', async (dir) => {
     const script = join(dir, 'dump.lua');
     await writeFile(script, PROSODY_CONFIG_DUMPER);
     const { stdout } = await execa('lua5.4', [script, join(confDir, 'prosody.cfg.lua'), confDir, ...enabled]);

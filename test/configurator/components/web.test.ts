@@ -3,7 +3,8 @@ import { execa } from 'execa';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { webComponent } from '../../../src/configurator/components/web/index.js';
-import { evaluateWebConfig, FIXTURES, loadFixture, withTempDir } from './support.js';
+import { evaluateWebConfig, FIXTURES, loadFixture } from './support.js';
+import { withScratchDir } from '../../helpers/scratch.js';
 
 for (const fixture of FIXTURES) {
   test(`${fixture}: config.js is a valid script naming the domains and endpoints`, async (t) => {
@@ -11,7 +12,7 @@ for (const fixture of FIXTURES) {
     const H = config.hostname;
     const [file] = webComponent.plan(config, { init: 'systemd' }).files;
     t.is(file!.path, `/etc/jitsi/meet/${H}-config.js`);
-    await withTempDir('configjs', async (dir) => {
+    await withScratchDir('configjs-', async (dir) => {
       const path = join(dir, 'config.js');
       await writeFile(path, file!.content);
       await t.notThrowsAsync(execa(process.execPath, ['--check', path]));
