@@ -2,7 +2,7 @@ import test from 'ava';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { DEBIAN_DEFAULT_SITE, nginxGenerator, nginxSiteFiles } from '../../../src/configurator/generators/nginx.js';
+import { DEBIAN_DEFAULT_SITE, nginxGenerator, nginxSiteFiles, siteConfig } from '../../../src/configurator/generators/nginx.js';
 import { ACME_WEBROOT, webTls } from '../../../src/configurator/paths.js';
 import { directiveArgs, fileAt, FIXTURES, loadFixture, location, parseNginx, selfSignedPair, withTempDir } from './support.js';
 
@@ -95,4 +95,12 @@ test('the site is enabled by a relative link and Debian\'s default site is remov
   const files = nginxGenerator.generate(await loadFixture('localhost'), { init: 'systemd' });
   t.is(fileAt(files, nginxSiteFiles('localhost').enabled).linkTo, '../sites-available/localhost.conf');
   t.true(fileAt(files, DEBIAN_DEFAULT_SITE).remove);
+});
+
+test('both server blocks hide the nginx version (inside the blocks: a second site file cannot duplicate it)', (t) => {
+  const site = siteConfig('meet.jitsi.test');
+  const servers = site.split(/^server \{$/m).slice(1);
+  t.is(servers.length, 2);
+  for (const server of servers) t.regex(server, /^ {4}server_tokens off;$/m);
+  t.notRegex(site.split(/^server \{$/m)[0], /server_tokens/);
 });
