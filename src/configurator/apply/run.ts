@@ -4,7 +4,7 @@
  * nginx answers on port 80. Order matters: nginx cannot start without some certificate for
  * 443, and certbot's webroot challenge needs nginx running.
  */
-import { chown, mkdir, readFile, stat } from 'node:fs/promises';
+import { chmod, chown, mkdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { UserError } from '../../lib/errors.js';
@@ -179,6 +179,8 @@ export const TURN_LOG_DIR = '/var/log/turnserver';
 async function ensureDirectory(run: Run, imagePath: string, owner: string, mode: number): Promise<void> {
   const path = run.at(imagePath);
   await mkdir(path, { recursive: true, mode });
+  // mkdir's mode is filtered by the umask and ignored for a directory an earlier run made.
+  await chmod(path, mode);
   const ids = run.owners.resolve(owner);
   if (ids) await chown(path, ids.uid, ids.gid);
 }
@@ -237,7 +239,8 @@ export async function applyFiles(
   }
 
   await mkdir(run.at(ACME_WEBROOT), { recursive: true, mode: 0o755 });
-  await ensureDirectory(run, TURN_LOG_DIR, 'turnserver:turnserver', 0o755);
+  // The log holds client addresses: not for other users to read.
+  await ensureDirectory(run, TURN_LOG_DIR, 'turnserver:turnserver', 0o750);
   await makeTls(run, config, keyAccess);
 
   if (options.init !== 'none') {
