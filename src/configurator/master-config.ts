@@ -49,7 +49,7 @@ export const masterConfigSchema = object(
           default: 'admin',
           check: checkUsername,
         }),
-        password: string({ doc: 'Password of the convener. Generated as a three-word passphrase when left out.', check: checkPasswordCharacters }),
+        password: string({ doc: 'Password of the convener. Generated as a five-word passphrase when left out.', check: checkPasswordCharacters }),
       },
       { doc: 'The convener account on the XMPP domain.' },
     ),
