@@ -116,6 +116,14 @@ export async function bringUp(
   } else {
     await execa('rc-update', ['add', TARGET, 'default'], { stdin: 'ignore', reject: false });
     await execa('rc-service', [TARGET, 'start'], { stdin: 'ignore' });
+    // Unlike systemd, OpenRC does not start a service that it still counts as started but
+    // whose daemon died (crashed, or failed on an earlier run): restart exactly those.
+    for (const service of installed) {
+      if (await isRunning(init, service.name)) continue;
+      log(`restart ${service.name} (it was not running)`);
+      await execa('rc-service', [service.name, 'restart'], { stdin: 'ignore', reject: false });
+      if (!restarted.includes(service.name)) restarted.push(service.name);
+    }
   }
   const notRunning: string[] = [];
   for (const service of installed) if (!(await isRunning(init, service.name))) notRunning.push(service.name);
