@@ -22,7 +22,7 @@ import { MASTER_CONFIG_PATH } from './paths.js';
 import { askQuestions, LineReader, Prompter } from './prompts.js';
 import { APPLY_QUESTION, buildMasterConfig, QUESTIONS, REUSE_QUESTION, WRITE_QUESTION, type Answers, type Environment } from './questions.js';
 import { hostNetworkProblem, internalAddressProblem, readNetworkSnapshot, type NetworkSnapshot } from './network-check.js';
-import { maskedConfig, secretsForRun } from './secrets.js';
+import { maskedConfig, PLACEHOLDER_SECRETS, secretsForRun } from './secrets.js';
 import { pathInRoot } from './validators.js';
 
 export interface ConfiguratorIo {
@@ -67,7 +67,7 @@ function networkToCheck(root: string): NetworkSnapshot | undefined {
 }
 
 function answersYaml(answers: Answers): string {
-  const built = buildMasterConfig(answers, { focus_password: '', jvb_password: '', turn_secret: '' });
+  const built = buildMasterConfig(answers, PLACEHOLDER_SECRETS);
   if (!built.ok) return '';
   const { secrets: _secrets, ...shown } = built.config;
   return yaml.dump(JSON.parse(JSON.stringify(shown)), { lineWidth: -1, sortKeys: false });
@@ -85,7 +85,7 @@ async function plan(options: ConfiguratorOptions, io: ConfiguratorIo, configPath
   // Before any question: a container on the wrong network is found out at once, not after twelve answers.
   const networkProblem = network && !options.noApply ? hostNetworkProblem(network) : undefined;
   if (networkProblem) throw new UserError(networkProblem);
-  const previous = await readMasterConfig(configPath);
+  const previous = await readMasterConfig(configPath, { secretsBeingReplaced: options.rotateSecrets });
   const env = await environment(options.root, previous);
   const withSecrets = (answers: Answers) => {
     const { secrets, rotated } = secretsForRun(previous?.secrets, options.rotateSecrets);

@@ -14,6 +14,13 @@ export type Secrets = MasterConfig['secrets'];
 /** 32 random bytes each (256 bits), URL-safe base64 so they need no quoting in any config format. */
 const SECRET_BYTES = 32;
 
+/** Valid-looking secrets for checking answers before the real ones exist; never written. */
+export const PLACEHOLDER_SECRETS: Secrets = Object.freeze({
+  focus_password: 'placeholder-not-a-secret',
+  jvb_password: 'placeholder-not-a-secret',
+  turn_secret: 'placeholder-not-a-secret',
+});
+
 export function generateSecrets(): Secrets {
   return {
     focus_password: randomBytes(SECRET_BYTES).toString('base64url'),
