@@ -12,7 +12,7 @@ import { networkInterfaces } from 'node:os';
 import type { Readable, Writable } from 'node:stream';
 import yaml from 'js-yaml';
 import { formatIssue } from '../lib/schema.js';
-import { UserError } from '../lib/errors.js';
+import { systemErrorAsUserError, UserError } from '../lib/errors.js';
 import { loadAnswersFile, resolveAnswers } from './answers.js';
 import { applyConfiguration, type ApplyInit } from './apply/index.js';
 import { helpText, parseConfiguratorArgs, PROGRAM, UsageError, VERSION, type ConfiguratorOptions } from './cli.js';
@@ -222,8 +222,9 @@ export async function runConfigurator(argv: readonly string[], io: ConfiguratorI
     });
     const state = init === 'none' ? 'configured (no init system here: services were not started)' : 'configured and running';
     return finalLine(io, 0, `the server https://${planned.config.hostname}/ is ${state}; \`${PROGRAM} --show\` prints the configuration.`);
-  } catch (error) {
-    if (!(error instanceof UserError)) throw error;
+  } catch (caught) {
+    const error = caught instanceof UserError ? caught : systemErrorAsUserError(caught);
+    if (!error) throw caught;
     io.stderr.write(`${PROGRAM}: ${error.message}\n`);
     return finalLine(io, error.exitCode, touched ? 'see the message above; run it again once that is fixed.' : 'nothing was changed.');
   }

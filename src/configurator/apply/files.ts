@@ -60,6 +60,9 @@ export async function writeFileAtomic(path: string, content: string | Buffer, op
     await rename(temporary, path);
   } catch (error) {
     await rm(temporary, { force: true });
+    // A failed write(2) names no path: name the file being written, for the admin's message.
+    const errno = error as NodeJS.ErrnoException;
+    if (errno && typeof errno.code === 'string' && !errno.path) Object.assign(errno, { path, syscall: errno.syscall ?? 'write' });
     throw error;
   }
   return existing ? 'replaced' : 'created';

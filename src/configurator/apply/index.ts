@@ -3,6 +3,7 @@
  * programs. It writes every generated file, makes the TLS material, creates the prosody
  * accounts and brings the services up through the one `jitsi-meet-server` unit/service.
  */
+import { staleHostnames } from './stale-hosts.js';
 import { access } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { MasterConfig } from '../master-config.js';
@@ -66,8 +67,10 @@ export async function gatherFacts(root: string, init: ApplyInit): Promise<HostFa
 export async function applyConfiguration(config: MasterConfig, options: ApplyOptions): Promise<ApplyReport> {
   const facts = await gatherFacts(options.root, options.init);
   const files = generateAll(config, facts);
-  const previousFiles = options.previousConfig ? generateAll(options.previousConfig, facts) : [];
-  const report = await applyFiles(config, files, previousFiles, options);
+  // Hosts this machine still has our files for (an interrupted change leaves some behind).
+  const staleHosts = await staleHostnames(options.root, config.hostname, options.previousConfig?.hostname);
+  const previousFiles = staleHosts.flatMap((hostname) => generateAll({ ...(options.previousConfig ?? config), hostname }, facts));
+  const report = await applyFiles(config, files, previousFiles, staleHosts, options);
   options.log(
     `${report.changed.length} file(s) written, ${report.unchanged.length} unchanged, ${report.removed.length} removed` +
       (report.backupDir ? `; previous versions kept in ${report.backupDir}` : '') +

@@ -205,6 +205,7 @@ export async function applyFiles(
   config: MasterConfig,
   files: readonly GeneratedFile[],
   previousFiles: readonly GeneratedFile[],
+  staleHosts: readonly string[],
   options: ApplyOptions,
 ): Promise<ApplyReport> {
   if (options.init !== 'none' && options.root !== '/') {
@@ -222,18 +223,15 @@ export async function applyFiles(
 
   for (const file of allFiles) await writeGenerated(run, file);
 
-  const previous = options.previousConfig;
-  if (previous && previous.hostname !== config.hostname) {
+  if (staleHosts.length > 0) {
     const stale = [
       ...obsoleteFiles(previousFiles, allFiles),
-      ...Object.values(webTls(previous.hostname)),
-      ...Object.values(authTls(previous.hostname)),
-      caStoreCopy(previous.hostname),
+      ...staleHosts.flatMap((hostname) => [...Object.values(webTls(hostname)), ...Object.values(authTls(hostname)), caStoreCopy(hostname)]),
     ];
     for (const path of stale) {
       if (await removeWithBackup(run.at(path), run.backupDir, options.root)) {
         run.report.removed.push(path);
-        options.log(`removed ${path} (was for ${previous.hostname})`);
+        options.log(`removed ${path} (was for ${staleHosts.join(', ')})`);
       }
     }
   }
