@@ -7,6 +7,7 @@
  * stdin ending mid-flow leaves the system as it was.
  */
 import { existsSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { readFile } from 'node:fs/promises';
 import { networkInterfaces } from 'node:os';
 import type { Readable, Writable } from 'node:stream';
@@ -24,6 +25,8 @@ import { APPLY_QUESTION, buildMasterConfig, QUESTIONS, REUSE_QUESTION, WRITE_QUE
 import { hostNetworkProblem, internalAddressProblem, readNetworkSnapshot, type NetworkSnapshot } from './network-check.js';
 import { maskedConfig, PLACEHOLDER_SECRETS, secretsForRun } from './secrets.js';
 import { pathInRoot } from './validators.js';
+import { removeLeftovers } from './apply/files.js';
+import { acquireRunLock, LOCK_PATH } from './run-lock.js';
 
 export interface ConfiguratorIo {
   stdin: Readable;
@@ -192,7 +195,11 @@ export async function runConfigurator(argv: readonly string[], io: ConfiguratorI
   }
   /** Becomes true once the master config may have been written: from then on a failure is not "nothing changed". */
   let touched = false;
+  let releaseLock: (() => void) | undefined;
   try {
+    releaseLock = acquireRunLock(pathInRoot(options.root, LOCK_PATH), PROGRAM);
+    // A run killed while writing the master config leaves a temporary copy, secrets and all.
+    await removeLeftovers([dirname(configPath)]);
     const network = networkToCheck(options.root);
     const planned = await plan(options, io, configPath, network);
     if (typeof planned === 'number') {
@@ -227,5 +234,7 @@ export async function runConfigurator(argv: readonly string[], io: ConfiguratorI
     if (!error) throw caught;
     io.stderr.write(`${PROGRAM}: ${error.message}\n`);
     return finalLine(io, error.exitCode, touched ? 'see the message above; run it again once that is fixed.' : 'nothing was changed.');
+  } finally {
+    releaseLock?.();
   }
 }

@@ -4,7 +4,7 @@
  * over the target. A file whose content and mode are already right is not touched at all, so
  * re-running the configurator with the same master config changes nothing.
  */
-import { copyFile, chown, mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
+import { copyFile, chown, mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { dirname, join } from 'node:path';
 
@@ -22,6 +22,26 @@ export interface WriteOptions {
   backupDir?: string;
   /** Path prefix for backups: the root the target lives under (tests use a temporary root). */
   root?: string;
+}
+
+/** Names of our temporary files: `.<12 hex>.tmp` (files), `.<12 hex>.link` (links), `.tls-*` (TLS scratch). */
+const LEFTOVER = /^(\.[0-9a-f]{12}\.(tmp|link)|\.tls-.+)$/;
+
+/**
+ * Removes what an interrupted run left in `dirs`: temporary files (one may hold a whole master
+ * config with its secrets) and TLS scratch directories (with a private key). Only safe while
+ * holding the run lock: then no other run owns them. Returns the removed paths.
+ */
+export async function removeLeftovers(dirs: Iterable<string>): Promise<string[]> {
+  const removed: string[] = [];
+  for (const dir of new Set(dirs)) {
+    for (const name of await readdir(dir).catch(() => [] as string[])) {
+      if (!LEFTOVER.test(name)) continue;
+      await rm(join(dir, name), { recursive: true, force: true });
+      removed.push(join(dir, name));
+    }
+  }
+  return removed;
 }
 
 export async function writeFileAtomic(path: string, content: string | Buffer, options: WriteOptions = {}): Promise<WriteOutcome> {

@@ -3,13 +3,15 @@
  * programs. It writes every generated file, makes the TLS material, creates the prosody
  * accounts and brings the services up through the one `jitsi-meet-server` unit/service.
  */
-import { staleHostnames } from './stale-hosts.js';
 import { access } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { MasterConfig } from '../master-config.js';
 import { generateAll } from '../generators/index.js';
+import { webTls } from '../paths.js';
+import { removeLeftovers } from './files.js';
+import { staleHostnames } from './stale-hosts.js';
 import type { HostFacts } from '../generators/types.js';
-import { applyFiles } from './run.js';
+import { applyFiles, caStoreCopy } from './run.js';
 
 export type ApplyInit = 'systemd' | 'openrc' | 'none';
 
@@ -67,6 +69,11 @@ export async function gatherFacts(root: string, init: ApplyInit): Promise<HostFa
 export async function applyConfiguration(config: MasterConfig, options: ApplyOptions): Promise<ApplyReport> {
   const facts = await gatherFacts(options.root, options.init);
   const files = generateAll(config, facts);
+  // Leftovers of an interrupted run (temporary files, TLS scratch with a key): the caller holds the run lock.
+  const written = [...files.map((file) => file.path), webTls(config.hostname).cert, caStoreCopy(config.hostname)];
+  for (const path of await removeLeftovers(written.map((file) => join(options.root, dirname(file))))) {
+    options.log(`removed ${path}, left by an interrupted run`);
+  }
   // Hosts this machine still has our files for (an interrupted change leaves some behind).
   const staleHosts = await staleHostnames(options.root, config.hostname, options.previousConfig?.hostname);
   const previousFiles = staleHosts.flatMap((hostname) => generateAll({ ...(options.previousConfig ?? config), hostname }, facts));
