@@ -16,6 +16,8 @@ import { LOOPBACK, PORTS, secret, xmppNames } from './names.js';
 import type { GeneratedFile, Generator, HostFacts } from './types.js';
 
 export const PROSODY_CONFIG = '/etc/prosody/prosody.cfg.lua';
+/** What one client connection may send: prosody's own default, written out so it cannot drift. */
+export const C2S_STANZA_SIZE_LIMIT = 256 * 1024;
 
 export function prosodyHostFiles(hostname: string): { available: string; enabled: string } {
   return {
@@ -72,10 +74,21 @@ function mainConfig(facts: HostFacts): string {
         'ping',
         'posix', // pidfile and daemonizing for the sysvinit/OpenRC script
         'smacks', // stream resumption for flaky client connections
+        'limits', // bandwidth per client connection (limits, unlimited_jids below and in the host file)
       ]),
     '',
     '-- No federation: an all-in-one Jitsi server talks to nobody but its own components and clients.',
-    'modules_disabled = { "s2s" }',
+    '-- No offline storage (mod_offline is loaded unless disabled): anyone, an anonymous guest',
+    '-- included, could otherwise fill the disk with messages to an account that is not online.',
+    '-- Such messages are refused (service-unavailable) instead, as upstream Jitsi configures prosody.',
+    'modules_disabled = { "s2s", "offline" }',
+    '',
+    "-- What a client may send: 10 kB/s per connection (upstream Jitsi's rate; the components' accounts",
+    '-- are exempt, see unlimited_jids in the host file) and at most 256 KiB per stanza.',
+    'limits = {',
+    '    c2s = { rate = "10kb/s" };',
+    '}',
+    `c2s_stanza_size_limit = ${C2S_STANZA_SIZE_LIMIT}`,
     '',
     '-- Client connections (c2s) on loopback only: jicofo and the videobridge log in here;',
     '-- browsers and apps reach prosody through nginx (BOSH and websocket), never directly.',
@@ -120,6 +133,10 @@ function hostConfig(config: MasterConfig, facts: HostFacts): string {
     '',
     '-- Requests to prosody\'s HTTP port that name no known host (health checks on 127.0.0.1) go to the Jitsi host.',
     `http_default_host = ${luaString(names.domain)}`,
+    '',
+    "-- Jitsi's own components send far more than a client (jicofo's Jingle, the bridges' stats):",
+    "-- mod_limits lifts its rate limit for these accounts once they have logged in.",
+    `unlimited_jids = ${luaList([names.focusJid, names.jvbJid])}`,
     '',
     '-- STUN/TURN for clients (XEP-0215), served by coturn on this machine. TURN credentials are',
     '-- derived from the shared secret that coturn checks (coturn: use-auth-secret, static-auth-secret).',

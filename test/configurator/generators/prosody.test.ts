@@ -48,7 +48,7 @@ test('the host file wires the secure domain, guests, components and TURN (public
     t.deepEqual(g.c2s_interfaces, ['127.0.0.1']);
     t.is(g.consider_bosh_secure, true);
     t.is(g.consider_websocket_secure, true);
-    t.deepEqual(g.modules_disabled, ['s2s']);
+    t.deepEqual(g.modules_disabled, ['s2s', 'offline']);
     t.is(g.pidfile, '/run/prosody/prosody.pid');
     t.regex(String((g.log as Record<string, string>).info), /^\/var\/log\/prosody\//);
     t.is(g.http_default_host, H);
@@ -126,4 +126,22 @@ test('file modes: host file (TURN secret) is root:prosody 0640, conf.d entry is 
   t.is(host.owner, 'root:prosody');
   const link = files.find((f) => f.path === enabled)!;
   t.is(link.linkTo, '../conf.avail/localhost.cfg.lua');
+});
+
+test('offline storage is off and clients are rate-limited, except focus and jvb', async (t) => {
+  const config = await loadFixture('public-nat');
+  const H = config.hostname;
+  for (const { facts } of FACT_VARIANTS) {
+    await withTempDir('prosody-limits', async (root) => {
+      await materialize(prosodyGenerator.generate(config, facts), root);
+      const g = (await readProsodyConfig(root)).global;
+      // mod_offline is auto-loaded: only modules_disabled keeps it from storing what guests send.
+      t.true((g.modules_disabled as string[]).includes('offline'));
+      t.false((g.modules_enabled as string[]).includes('offline'));
+      t.true((g.modules_enabled as string[]).includes('limits'));
+      t.deepEqual(g.limits, { c2s: { rate: '10kb/s' } });
+      t.deepEqual(g.unlimited_jids, [`focus@auth.${H}`, `jvb@auth.${H}`]);
+      t.is(g.c2s_stanza_size_limit, 256 * 1024);
+    });
+  }
 });
