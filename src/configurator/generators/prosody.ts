@@ -13,9 +13,12 @@
 import { authTls, webTls } from '../paths.js';
 import type { MasterConfig } from '../master-config.js';
 import { LOOPBACK, PORTS, secret, xmppNames } from './names.js';
+import { LOGIN_THROTTLE, LOGIN_THROTTLE_MODULE } from './prosody-login-throttle.js';
 import type { GeneratedFile, Generator, HostFacts } from './types.js';
 
 export const PROSODY_CONFIG = '/etc/prosody/prosody.cfg.lua';
+/** Our own prosody modules (generated files, like the configs), first in plugin_paths. */
+export const PROSODY_MODULES_DIR = '/usr/local/lib/jitsi-meet-config/prosody-modules';
 /** What one client connection may send: prosody's own default, written out so it cannot drift. */
 export const C2S_STANZA_SIZE_LIMIT = 256 * 1024;
 
@@ -58,10 +61,13 @@ function mainConfig(facts: HostFacts): string {
     '',
   ];
   if (facts.prosodyPluginsDir) {
-    lines.push("-- Jitsi's prosody plugins (jitsi-meet-prosody): client_proxy, jitsi-anonymous auth, MUC helpers.");
-    lines.push(`plugin_paths = ${luaList([facts.prosodyPluginsDir])}`);
+    lines.push("-- Our own modules (login_throttle), then Jitsi's prosody plugins (jitsi-meet-prosody):");
+    lines.push('-- client_proxy, jitsi-anonymous auth, MUC helpers.');
+    lines.push(`plugin_paths = ${luaList([PROSODY_MODULES_DIR, facts.prosodyPluginsDir])}`);
   } else {
-    lines.push("-- Jitsi's prosody plugins (jitsi-meet-prosody) are not installed in this image: no plugin_paths.");
+    lines.push("-- Our own modules (login_throttle). Jitsi's prosody plugins (jitsi-meet-prosody) are not");
+    lines.push('-- installed in this image, so their directory is not listed.');
+    lines.push(`plugin_paths = ${luaList([PROSODY_MODULES_DIR])}`);
   }
   lines.push(
     '',
@@ -75,6 +81,7 @@ function mainConfig(facts: HostFacts): string {
         'posix', // pidfile and daemonizing for the sysvinit/OpenRC script
         'smacks', // stream resumption for flaky client connections
         'limits', // bandwidth per client connection (limits, unlimited_jids below and in the host file)
+        'login_throttle', // ours: failed logins per session and per address (see its file)
       ]),
     '',
     '-- No federation: an all-in-one Jitsi server talks to nobody but its own components and clients.',
@@ -89,6 +96,12 @@ function mainConfig(facts: HostFacts): string {
     '    c2s = { rate = "10kb/s" };',
     '}',
     `c2s_stanza_size_limit = ${C2S_STANZA_SIZE_LIMIT}`,
+    '',
+    '-- Failed logins (mod_login_throttle): a session is closed after this many failures; an address',
+    '-- is refused (temporary-auth-failure, nothing hashed) after that many within the window (seconds).',
+    `login_throttle_session_failures = ${LOGIN_THROTTLE.sessionFailures}`,
+    `login_throttle_address_failures = ${LOGIN_THROTTLE.addressFailures}`,
+    `login_throttle_window = ${LOGIN_THROTTLE.windowSeconds}`,
     '',
     '-- Client connections (c2s) on loopback only: jicofo and the videobridge log in here;',
     '-- browsers and apps reach prosody through nginx (BOSH and websocket), never directly.',
@@ -232,6 +245,8 @@ export const prosodyGenerator: Generator = {
       { path: PROSODY_CONFIG, content: mainConfig(facts), mode: 0o640, owner: 'root:prosody' },
       { path: host.available, content: hostConfig(config, facts), mode: 0o640, owner: 'root:prosody' },
       { path: host.enabled, content: '', linkTo: `../conf.avail/${config.hostname}.cfg.lua` },
+      // No secret in it: world-readable like prosody's own modules.
+      { path: `${PROSODY_MODULES_DIR}/mod_login_throttle.lua`, content: LOGIN_THROTTLE_MODULE, mode: 0o644, owner: 'root:root' },
     ];
     return files;
   },

@@ -2,7 +2,7 @@ import test from 'ava';
 import { chmod } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { prosodyGenerator, luaString, PROSODY_CONFIG, prosodyHostFiles } from '../../../src/configurator/generators/prosody.js';
+import { prosodyGenerator, luaString, PROSODY_CONFIG, PROSODY_MODULES_DIR, prosodyHostFiles } from '../../../src/configurator/generators/prosody.js';
 import { authTls, webTls } from '../../../src/configurator/paths.js';
 import { FACT_VARIANTS, FIXTURES, loadFixture, materialize, PLUGINS_DIR, readProsodyConfig, withTempDir } from './support.js';
 
@@ -41,7 +41,7 @@ test('the host file wires the secure domain, guests, components and TURN (public
     const prosody = await readProsodyConfig(root);
     t.deepEqual(prosody.includes, ['conf.d/*.cfg.lua']);
     const g = prosody.global;
-    t.deepEqual(g.plugin_paths, [PLUGINS_DIR]);
+    t.deepEqual(g.plugin_paths, [PROSODY_MODULES_DIR, PLUGINS_DIR]);
     t.deepEqual(g.http_ports, [5280]);
     t.deepEqual(g.http_interfaces, ['127.0.0.1']);
     t.deepEqual(g.c2s_ports, [5222]);
@@ -93,7 +93,7 @@ test('without Jitsi plugins: plain anonymous guests, no plugin path, the client 
   await withTempDir('prosody-read', async (root) => {
     await materialize(files, root);
     const prosody = await readProsodyConfig(root);
-    t.false('plugin_paths' in prosody.global);
+    t.deepEqual(prosody.global.plugin_paths, [PROSODY_MODULES_DIR], 'our own modules, not Jitsi\'s');
     t.is(prosody.hosts['guest.localhost']!.options.authentication, 'anonymous');
     t.false('focus.localhost' in prosody.hosts);
     t.false('modules_enabled' in prosody.hosts['conference.localhost']!.options);
@@ -142,6 +142,26 @@ test('offline storage is off and clients are rate-limited, except focus and jvb'
       t.deepEqual(g.limits, { c2s: { rate: '10kb/s' } });
       t.deepEqual(g.unlimited_jids, [`focus@auth.${H}`, `jvb@auth.${H}`]);
       t.is(g.c2s_stanza_size_limit, 256 * 1024);
+    });
+  }
+});
+
+test('failed logins are throttled by our own module, loaded globally from our module directory', async (t) => {
+  const config = await loadFixture('localhost');
+  for (const { facts } of FACT_VARIANTS) {
+    const files = prosodyGenerator.generate(config, facts);
+    const module = files.find((file) => file.path === `${PROSODY_MODULES_DIR}/mod_login_throttle.lua`);
+    t.truthy(module, 'the module is a generated file');
+    t.is(module?.mode, 0o644);
+    await withTempDir('prosody-throttle', async (root) => {
+      await materialize(files, root);
+      await t.notThrowsAsync(execa('luac5.4', ['-p', join(root, PROSODY_MODULES_DIR, 'mod_login_throttle.lua')]));
+      const g = (await readProsodyConfig(root)).global;
+      t.true((g.modules_enabled as string[]).includes('login_throttle'));
+      t.is((g.plugin_paths as string[])[0], PROSODY_MODULES_DIR);
+      t.is(g.login_throttle_session_failures, 5);
+      t.is(g.login_throttle_address_failures, 10);
+      t.is(g.login_throttle_window, 300);
     });
   }
 });
