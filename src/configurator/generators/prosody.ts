@@ -51,7 +51,7 @@ function moduleList(indent: string, modules: readonly string[]): string {
   return ['{', ...modules.map((name) => `${indent}    ${luaString(name)};`), `${indent}}`].join('\n');
 }
 
-function mainConfig(facts: HostFacts): string {
+function mainConfig(config: MasterConfig, facts: HostFacts): string {
   const lines = [
     '-- Written by jitsi-meet-config from /etc/jitsi/master-config.yaml; edits here are replaced.',
     '-- Server-wide settings. Everything about the Jitsi host lives in conf.d/<hostname>.cfg.lua.',
@@ -124,7 +124,13 @@ function mainConfig(facts: HostFacts): string {
     '    error = "/var/log/prosody/prosody.err";',
     '}',
     '',
-    'Include "conf.d/*.cfg.lua"',
+    "-- Exactly our host's file, not Debian's `conf.d/*.cfg.lua`: that glob also loads Debian's",
+    '-- VirtualHost "localhost" (linked into conf.d/ by the package on a fresh install) and anything',
+    '-- else left there. This file is ours and rewritten on every run, so the choice survives prosody',
+    "-- package upgrades whatever a package version's scripts do to conf.d/. Removing Debian's link",
+    "-- instead would last only as long as no upgrade recreates it, and for a host named localhost",
+    "-- (whose file has Debian's name) the link is our own.",
+    `Include ${luaString(`conf.d/${config.hostname}.cfg.lua`)}`,
     '',
   );
   return lines.join('\n');
@@ -242,7 +248,7 @@ export const prosodyGenerator: Generator = {
     const host = prosodyHostFiles(config.hostname);
     const files: GeneratedFile[] = [
       // prosody reads both; the host file holds the TURN secret, so neither is world-readable.
-      { path: PROSODY_CONFIG, content: mainConfig(facts), mode: 0o640, owner: 'root:prosody' },
+      { path: PROSODY_CONFIG, content: mainConfig(config, facts), mode: 0o640, owner: 'root:prosody' },
       { path: host.available, content: hostConfig(config, facts), mode: 0o640, owner: 'root:prosody' },
       { path: host.enabled, content: '', linkTo: `../conf.avail/${config.hostname}.cfg.lua` },
       // No secret in it: world-readable like prosody's own modules.

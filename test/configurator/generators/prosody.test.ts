@@ -1,5 +1,5 @@
 import test from 'ava';
-import { chmod } from 'node:fs/promises';
+import { chmod, lstat, mkdir, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { prosodyGenerator, luaString, PROSODY_CONFIG, PROSODY_MODULES_DIR, prosodyHostFiles } from '../../../src/configurator/generators/prosody.js';
@@ -39,7 +39,7 @@ test('the host file wires the secure domain, guests, components and TURN (public
   await withTempDir('prosody-read', async (root) => {
     await materialize(prosodyGenerator.generate(config, FACT_VARIANTS[1]!.facts), root);
     const prosody = await readProsodyConfig(root);
-    t.deepEqual(prosody.includes, ['conf.d/*.cfg.lua']);
+    t.deepEqual(prosody.includes, [`conf.d/${H}.cfg.lua`]);
     const g = prosody.global;
     t.deepEqual(g.plugin_paths, [PROSODY_MODULES_DIR, PLUGINS_DIR]);
     t.deepEqual(g.http_ports, [5280]);
@@ -127,6 +127,32 @@ test('file modes: host file (TURN secret) is root:prosody 0640, conf.d entry is 
   const link = files.find((f) => f.path === enabled)!;
   t.is(link.linkTo, '../conf.avail/localhost.cfg.lua');
 });
+
+// Debian's prosody package ships `VirtualHost "localhost"` and links it from conf.d/ on a fresh install.
+async function addDebianLocalhost(root: string): Promise<void> {
+  await mkdir(join(root, 'etc/prosody/conf.avail'), { recursive: true });
+  await mkdir(join(root, 'etc/prosody/conf.d'), { recursive: true });
+  const file = join(root, 'etc/prosody/conf.avail/localhost.cfg.lua');
+  if (!(await lstat(file).catch(() => undefined))) await writeFile(file, '-- Section for localhost\nVirtualHost "localhost"\n');
+  const link = join(root, 'etc/prosody/conf.d/localhost.cfg.lua');
+  if (!(await lstat(link).catch(() => undefined))) await symlink('../conf.avail/localhost.cfg.lua', link);
+}
+
+for (const fixture of FIXTURES) {
+  test(`${fixture}: only our host file is loaded, not Debian's VirtualHost "localhost" or other leftovers in conf.d/`, async (t) => {
+    const config = await loadFixture(fixture);
+    await withTempDir('prosody-debian', async (root) => {
+      await materialize(prosodyGenerator.generate(config, FACT_VARIANTS[0]!.facts), root);
+      await addDebianLocalhost(root);
+      await writeFile(join(root, 'etc/prosody/conf.d/leftover.example.cfg.lua'), 'VirtualHost "leftover.example"\n');
+      const prosody = await readProsodyConfig(root);
+      const hosts = Object.entries(prosody.hosts).filter(([, host]) => host.kind === 'VirtualHost').map(([name]) => name).sort();
+      const H = config.hostname;
+      t.deepEqual(hosts, [H, `auth.${H}`, `guest.${H}`].sort());
+      t.deepEqual(prosody.includes, [`conf.d/${H}.cfg.lua`]);
+    });
+  });
+}
 
 test('offline storage is off and clients are rate-limited, except focus and jvb', async (t) => {
   const config = await loadFixture('public-nat');
