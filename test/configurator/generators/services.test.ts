@@ -89,6 +89,7 @@ interface ProbeResult {
   joins: Record<string, string>;
   services?: Array<Record<string, string>> | string;
   messages?: Record<string, string[]>;
+  messagesMs?: number;
 }
 
 test('prosody, nginx and coturn run with the generated files and serve real clients', async (t) => {
@@ -227,6 +228,9 @@ test('prosody, nginx and coturn run with the generated files and serve real clie
       ]);
       t.is(offline?.login, 'online', JSON.stringify(offline));
       for (const to of absent) t.deepEqual(offline?.messages?.[to], ['service-unavailable', 'service-unavailable', 'service-unavailable'], `refused, not stored: ${JSON.stringify(offline)}`);
+      // mod_limits: prosody reads a guest's 48 kB at about 10 kB/s, so the last bounce cannot come
+      // sooner than a few seconds (a lower bound: a slow machine only makes it later).
+      t.true((offline?.messagesMs ?? 0) >= 2500, `a guest's stream is rate-limited: ${offline?.messagesMs} ms for 48 kB`);
       const after = await treeSizes(dataPath);
       t.deepEqual([...after.keys()].filter((path) => /(^|\/)offline(\/|$)/.test(path)), [], 'no offline store');
       t.true(sum(after) - sum(before) < 4096, `prosody's data grew by ${sum(after) - sum(before)} bytes: ${JSON.stringify([...after])}`);

@@ -40,6 +40,8 @@ interface StepResult {
   services?: Array<Record<string, string>> | string;
   /** Per recipient: the error condition of each bounced message (none when the server stored or delivered them). */
   messages?: Record<string, string[]>;
+  /** Milliseconds from sending the first message to the last bounce (or to giving up). */
+  messagesMs?: number;
 }
 
 // Node 20 has no global WebSocket; @xmpp/websocket uses the global one.
@@ -107,7 +109,7 @@ function errorCondition(stanza: any): string {
 }
 
 /** Sends the messages and collects the bounces until every message is answered or MESSAGE_WAIT_MS pass. */
-async function sendMessages(xmpp: any, messages: NonNullable<SessionPlan['messages']>): Promise<Record<string, string[]>> {
+async function sendMessages(xmpp: any, messages: NonNullable<SessionPlan['messages']>): Promise<{ bounced: Record<string, string[]>; ms: number }> {
   const bounced: Record<string, string[]> = Object.fromEntries(messages.map((m) => [m.to, []]));
   const expected = messages.reduce((sum, m) => sum + m.count, 0);
   let received = 0;
@@ -122,6 +124,7 @@ async function sendMessages(xmpp: any, messages: NonNullable<SessionPlan['messag
     if (received >= expected) done();
   };
   xmpp.on('stanza', onStanza);
+  const started = Date.now();
   try {
     for (const { to, count, size } of messages) {
       for (let i = 0; i < count; i++) {
@@ -132,7 +135,7 @@ async function sendMessages(xmpp: any, messages: NonNullable<SessionPlan['messag
   } finally {
     xmpp.removeListener('stanza', onStanza);
   }
-  return bounced;
+  return { bounced, ms: Date.now() - started };
 }
 
 async function main(): Promise<void> {
@@ -178,7 +181,11 @@ async function main(): Promise<void> {
           result.services = (error as Error).message || String(error);
         }
       }
-      if (session.messages) result.messages = await sendMessages(xmpp, session.messages);
+      if (session.messages) {
+        const { bounced, ms } = await sendMessages(xmpp, session.messages);
+        result.messages = bounced;
+        result.messagesMs = ms;
+      }
       for (const room of session.join ?? []) {
         try {
           result.joins[room] = await join(xmpp, room);
