@@ -101,7 +101,7 @@ local function count_failure(event)
 	end
 	entry.failures = entry.failures + 1;
 	if entry.failures == address_limit then
-		module:log("warn", "%d failed logins from %s: refusing its logins for the rest of %d s", address_limit, key, window);
+		module:log("warn", "%d failed logins from %s: refusing its logins until %d s after its first failure", address_limit, key, window);
 	end
 end
 
