@@ -12,14 +12,14 @@
  */
 import { BUILD_STAGING_PREFIX } from '../release/artifacts.js';
 import { constants } from 'node:os';
-import { access, mkdir, mkdtemp, readdir, readFile, readlink, rename, rm } from 'node:fs/promises';
+import { access, mkdir, mkdtemp, readdir, readFile, readlink, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Listr, PRESET_TIMESTAMP } from 'listr2';
 import { execa } from 'execa';
 import { UserError } from '../lib/errors.js';
-import { processExists } from '../lib/process-exists.js';
+import { processExists, processRuns } from '../lib/process-exists.js';
 import { DEFAULT_LEVEL, LEVEL_RANGE, compressionExtension } from './commands.js';
 import { recipePathFor, resolveRecipe } from './recipe/load.js';
 import { CLEANUP_STEPS } from './recipe/schema.js';
@@ -130,6 +130,34 @@ async function removeStaleStaging(outDir: string, artifactBase: string): Promise
     if (Number.isInteger(pid) && pid !== process.pid && processExists(pid)) continue; // a build running now
     await rm(join(outDir, name), { recursive: true, force: true });
   }
+}
+
+/** Marks a work directory with the PID of the build that owns it. */
+const WORKDIR_OWNER = '.owner-pid';
+const WORKDIR_PREFIX = 'nspawn-jitsi-';
+
+/**
+ * Work directories under `parent` left by builds that were killed outright (SIGKILL, the OOM
+ * killer, power loss): their owner PID no longer runs. Removed through removeWorkDir, so a
+ * directory with something still mounted below it is left alone and reported.
+ */
+export async function removeStaleWorkDirs(parent: string, log: (line: string) => void): Promise<string[]> {
+  const removed: string[] = [];
+  for (const name of await readdir(parent).catch(() => [] as string[])) {
+    if (!name.startsWith(WORKDIR_PREFIX)) continue;
+    const dir = join(parent, name);
+    const owner = Number((await readFile(join(dir, WORKDIR_OWNER), 'utf8').catch(() => '')).trim());
+    // No owner file: not ours to judge (another tool's, or a build that is just starting).
+    if (!Number.isInteger(owner) || owner <= 0 || owner === process.pid || processRuns(owner)) continue;
+    try {
+      await removeWorkDir(dir, log);
+      removed.push(dir);
+      log(`removed ${dir}, left by a build (PID ${owner}) that was killed`);
+    } catch (error) {
+      log(`left ${dir} alone: ${(error as Error).message}`);
+    }
+  }
+  return removed;
 }
 
 /** Mount points at or below `dir`, deepest first. */
@@ -249,7 +277,8 @@ export async function buildRootfs(options: BuildOptions): Promise<BuildResult> {
   let workDir: string;
   try {
     await mkdir(workdirParent, { recursive: true });
-    workDir = await mkdtemp(join(workdirParent || tmpdir(), `nspawn-jitsi-${artifactBase}-`));
+    workDir = await mkdtemp(join(workdirParent || tmpdir(), `${WORKDIR_PREFIX}${artifactBase}-`));
+    await writeFile(join(workDir, WORKDIR_OWNER), `${process.pid}\n`);
   } catch (error) {
     await rm(stagingDir, { recursive: true, force: true });
     if (options.handleSignals) {
@@ -262,6 +291,8 @@ export async function buildRootfs(options: BuildOptions): Promise<BuildResult> {
   const plainLog = (line: string) => {
     if (options.renderer !== 'silent') process.stderr.write(`[${new Date().toISOString().slice(11, 19)}] ${line}\n`);
   };
+  // What builds killed outright left (hundreds of MB each): nobody else would ever remove it.
+  await removeStaleWorkDirs(workdirParent, plainLog);
   const ctx: BuildContext = {
     init: options.init,
     rootfs: join(workDir, 'rootfs'),
