@@ -4,6 +4,7 @@
  * its real name only when every process succeeded. No uncompressed tarball touches the disk,
  * and a failure or interruption leaves no file behind.
  */
+import { systemErrorAsUserError } from '../lib/errors.js';
 import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { open, rename, rm } from 'node:fs/promises';
@@ -78,6 +79,10 @@ export async function packDirectory(input: PackInput): Promise<PackResult> {
     const rejected = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected').map((r) => r.reason as Error);
     // Prefer the program that failed by itself over those we stopped because of it.
     const own = rejected.find((e) => !(e as { isCanceled?: boolean }).isCanceled) ?? rejected[0];
+    // A full or read-only output disk: say where and what to do (the tar/zstd messages that
+    // follow it only echo the broken pipe).
+    const systemError = systemErrorAsUserError(Object.assign(own, { path: (own as NodeJS.ErrnoException).path ?? input.destination }));
+    if (systemError) throw systemError;
     const message = (own as { shortMessage?: string }).shortMessage ?? own.message;
     throw new Error(`packing failed: ${message.split('\n')[0]}${stderr.length ? `\n${stderr.join('').trim()}` : ''}`);
   }

@@ -156,6 +156,9 @@ export async function buildRootfs(options: BuildOptions): Promise<BuildResult> {
         version: await projectVersion(),
         architecture: recipe.architecture ?? (await hostArchitecture()),
       }),
+      log: (line) => {
+        if (options.renderer !== 'silent') process.stderr.write(`[${new Date().toISOString().slice(11, 19)}] ${line}\n`);
+      },
     });
     return await runInWorkspace(options, { recipe, sourceDateEpoch, compression, level, startedAt: started }, workspace, interruption.signal);
   } finally {

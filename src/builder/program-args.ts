@@ -36,15 +36,18 @@ export function mmdebstrapArgs(input: MmdebstrapInput): string[] {
 }
 
 /**
- * Runs `command` as PID 1 of fresh PID and mount namespaces: whatever happens to us (Ctrl-C,
- * SIGKILL), the kernel ends every process started inside and drops every mount made inside
- * (mmdebstrap mounts /proc, /sys and /dev in the chroot), so nothing is left on the host.
- * --kill-child makes the namespace die with unshare itself.
+ * Runs `command` as PID 1 of fresh PID and mount namespaces, tied to the build's life:
+ * - `setpriv --pdeathsig SIGKILL` (it execs unshare, which keeps the setting) kills unshare
+ *   when the build process dies, however it dies (SIGKILL, the OOM killer);
+ * - `unshare --kill-child` kills the namespace's PID 1 when unshare dies;
+ * - when PID 1 of a namespace dies, the kernel ends every other process in it and drops every
+ *   mount made inside (mmdebstrap mounts /proc, /sys and /dev in the chroot).
+ * So nothing of it runs on, and nothing stays mounted, once the build is gone.
  */
 export function isolatedCommand(command: string, args: string[]): { file: string; args: string[] } {
   return {
-    file: 'unshare',
-    args: ['--mount', '--propagation=private', '--pid', '--fork', '--kill-child', '--mount-proc', '--', command, ...args],
+    file: 'setpriv',
+    args: ['--pdeathsig', 'SIGKILL', '--', 'unshare', '--mount', '--propagation=private', '--pid', '--fork', '--kill-child', '--mount-proc', '--', command, ...args],
   };
 }
 

@@ -33,6 +33,8 @@ export interface RunOptions {
   displayName?: string;
   /** Called with the child's PID right after it started. */
   onSpawn?: (pid: number) => void;
+  /** Variables added to the build's child environment. */
+  env?: Record<string, string>;
 }
 
 /** Runs a program to completion; throws with the last lines of its output when it fails. */
@@ -53,7 +55,7 @@ export async function runLogged(ctx: BuildContext, file: string, args: string[],
   const execaOptions: Options = {
     cancelSignal: ctx.signal,
     forceKillAfterDelay: 10_000,
-    env: childEnvironment(process.env, ctx.sourceDateEpoch),
+    env: { ...childEnvironment(process.env, ctx.sourceDateEpoch), ...options.env },
     extendEnv: false,
     cwd: options.cwd,
     input: options.input,

@@ -5,11 +5,12 @@
  * after the last, whatever happened; what a build killed outright left behind is removed by
  * the next one.
  */
-import { mkdir, mkdtemp, readdir, rename, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
 import { execa } from 'execa';
 import { mountsBelow, processesIn, processExists } from '../host/proc.js';
 import { UserError } from '../lib/errors.js';
+import { processRuns } from '../lib/process-exists.js';
 import { BUILD_STAGING_PREFIX } from '../release/artifacts.js';
 
 export interface Workspace {
@@ -31,6 +32,8 @@ export interface WorkspaceRequest {
   cwd: string;
   /** File name stem of the artifacts; names the staging and work directories too. */
   artifactBase: string;
+  /** Progress lines (what was swept). */
+  log: (line: string) => void;
 }
 
 /** Staging directories left by builds that were killed outright (SIGKILL, power loss). */
@@ -68,6 +71,34 @@ export async function removeWorkDir(workDir: string, log: (line: string) => void
   await rm(workDir, { recursive: true, force: true, maxRetries: 3 });
 }
 
+/** Marks a work directory with the PID of the build that owns it. */
+const WORKDIR_OWNER = '.owner-pid';
+const WORKDIR_PREFIX = 'nspawn-jitsi-';
+
+/**
+ * Work directories under `parent` left by builds that were killed outright (SIGKILL, the OOM
+ * killer, power loss): their owner PID no longer runs. Removed through removeWorkDir, so a
+ * directory with something still mounted below it is left alone and reported.
+ */
+export async function removeStaleWorkDirs(parent: string, log: (line: string) => void): Promise<string[]> {
+  const removed: string[] = [];
+  for (const name of await readdir(parent).catch(() => [] as string[])) {
+    if (!name.startsWith(WORKDIR_PREFIX)) continue;
+    const dir = join(parent, name);
+    const owner = Number((await readFile(join(dir, WORKDIR_OWNER), 'utf8').catch(() => '')).trim());
+    // No owner file: not ours to judge (another tool's, or a build that is just starting).
+    if (!Number.isInteger(owner) || owner <= 0 || owner === process.pid || processRuns(owner)) continue;
+    try {
+      await removeWorkDir(dir, log);
+      removed.push(dir);
+      log(`removed ${dir}, left by a build (PID ${owner}) that was killed`);
+    } catch (error) {
+      log(`left ${dir} alone: ${(error as Error).message}`);
+    }
+  }
+  return removed;
+}
+
 /** Makes the staging and work directories; on failure removes what it made and says which one failed. */
 export async function createWorkspace(request: WorkspaceRequest): Promise<Workspace> {
   const finalOutDir = request.outDir;
@@ -87,7 +118,10 @@ export async function createWorkspace(request: WorkspaceRequest): Promise<Worksp
       : '/var/tmp';
   try {
     await mkdir(workdirParent, { recursive: true });
-    const workDir = await mkdtemp(join(workdirParent, `nspawn-jitsi-${request.artifactBase}-`));
+    // What builds killed outright left (hundreds of MB each): nobody else would ever remove it.
+    await removeStaleWorkDirs(workdirParent, request.log);
+    const workDir = await mkdtemp(join(workdirParent, `${WORKDIR_PREFIX}${request.artifactBase}-`));
+    await writeFile(join(workDir, WORKDIR_OWNER), `${process.pid}\n`);
     return { finalOutDir, stagingDir, workDir, artifactBase: request.artifactBase };
   } catch (error) {
     await rm(stagingDir, { recursive: true, force: true });

@@ -5,6 +5,7 @@
  */
 import { commands } from './commands/index.js';
 import { helpText, parseArgs, UsageError, UserError } from './options.js';
+import { systemErrorAsUserError } from '../lib/errors.js';
 
 const PROGRAM = 'nspawn-jitsi';
 
@@ -47,9 +48,10 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`${PROGRAM} ${command.name}: ${error.message}\nRun '${PROGRAM} ${command.name} --help' for usage.\n`);
       return 2;
     }
-    if (error instanceof UserError) {
-      process.stderr.write(`${PROGRAM} ${command.name}: ${error.message}\n`);
-      return error.exitCode;
+    const userError = error instanceof UserError ? error : systemErrorAsUserError(error);
+    if (userError) {
+      process.stderr.write(`${PROGRAM} ${command.name}: ${userError.message}\n`);
+      return userError.exitCode;
     }
     throw error;
   }

@@ -10,6 +10,7 @@ import { UserError } from '../lib/errors.js';
 import { object, optional, validate, yamlSyntaxIssue, type Issue, type Schema } from '../lib/schema.js';
 import { loadYamlWithPositions, type Key } from '../lib/yaml-positions.js';
 import { crossFieldProblems, masterConfigSchema, type MasterConfig } from './master-config.js';
+import { PLACEHOLDER_SECRETS } from './secrets.js';
 import { readBoundedText } from './small-file.js';
 import {
   buildMasterConfig,
@@ -159,8 +160,7 @@ export function resolveAnswers(
 
   if (issues.length === 0) {
     // Placeholder secrets: only the answers are being checked here.
-    const placeholder = { focus_password: 'x', jvb_password: 'x', turn_secret: 'x' };
-    const built = buildMasterConfig(answers, placeholder);
+    const built = buildMasterConfig(answers, PLACEHOLDER_SECRETS);
     if (!built.ok) for (const issue of built.issues) problem(issue.path, issue.message);
     else for (const issue of crossFieldProblems(built.config)) problem(issue.path, issue.message);
   }

@@ -6,10 +6,12 @@
  */
 import { readFile } from 'node:fs/promises';
 import yaml from 'js-yaml';
-import { formatIssue, parseYaml, SchemaError, type Schema } from '../lib/schema.js';
+import { formatIssue, SchemaError, validate, yamlSyntaxIssue, type Schema } from '../lib/schema.js';
+import { loadYamlWithPositions } from '../lib/yaml-positions.js';
 import { UserError } from '../lib/errors.js';
 import { writeFileAtomic, type WriteOutcome } from './apply/files.js';
 import { crossFieldProblems, masterConfigSchema, type MasterConfig } from './master-config.js';
+import { generateSecrets } from './secrets.js';
 
 export const MASTER_CONFIG_MODE = 0o600;
 
@@ -44,16 +46,36 @@ export function serializeMasterConfig(config: MasterConfig): string {
   return HEADER + body;
 }
 
+export interface ReadOptions {
+  /**
+   * The secrets are about to be replaced (--rotate-secrets): a broken or missing secret is
+   * then no reason to refuse, since rotating is how the admin repairs one.
+   */
+  secretsBeingReplaced?: boolean;
+}
+
 /** Parse and check a master config text: schema issues and cross-field rules, all at once. */
-export function parseMasterConfig(text: string, file: string): MasterConfig {
-  const config = parseYaml(masterConfigSchema, text, file);
-  const problems = crossFieldProblems(config);
+export function parseMasterConfig(text: string, file: string, options: ReadOptions = {}): MasterConfig {
+  let loaded;
+  try {
+    loaded = loadYamlWithPositions(text, file);
+  } catch (error) {
+    throw new SchemaError(file, [yamlSyntaxIssue(error)]);
+  }
+  let value = loaded.value;
+  if (options.secretsBeingReplaced && value !== null && typeof value === 'object' && !Array.isArray(value)) {
+    // Stand-ins that pass the checks; the caller replaces them with fresh ones.
+    value = { ...(value as object), secrets: generateSecrets() };
+  }
+  const result = validate(masterConfigSchema, value, loaded.lineOf);
+  if (!result.ok) throw new SchemaError(file, result.issues);
+  const problems = crossFieldProblems(result.value);
   if (problems.length > 0) throw new SchemaError(file, problems);
-  return config;
+  return result.value;
 }
 
 /** The master config at `path`, or undefined when there is none yet. Invalid file: UserError naming every problem. */
-export async function readMasterConfig(path: string): Promise<MasterConfig | undefined> {
+export async function readMasterConfig(path: string, options: ReadOptions = {}): Promise<MasterConfig | undefined> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
@@ -62,7 +84,7 @@ export async function readMasterConfig(path: string): Promise<MasterConfig | und
     throw new UserError(`cannot read the master config ${path}: ${(error as Error).message}`);
   }
   try {
-    return parseMasterConfig(text, path);
+    return parseMasterConfig(text, path, options);
   } catch (error) {
     if (error instanceof SchemaError) {
       throw new UserError(

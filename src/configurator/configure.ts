@@ -7,12 +7,13 @@
  * stdin ending mid-flow leaves the system as it was.
  */
 import { existsSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { readFile } from 'node:fs/promises';
 import { networkInterfaces } from 'node:os';
 import type { Readable, Writable } from 'node:stream';
 import yaml from 'js-yaml';
 import { formatIssue } from '../lib/schema.js';
-import { UserError } from '../lib/errors.js';
+import { systemErrorAsUserError, UserError } from '../lib/errors.js';
 import { loadAnswersFile, resolveAnswers } from './answers.js';
 import { applyConfiguration, type ApplyInit } from './apply/index.js';
 import { helpText, parseConfiguratorArgs, PROGRAM, UsageError, VERSION, type ConfiguratorOptions } from './cli.js';
@@ -22,8 +23,10 @@ import { MASTER_CONFIG_PATH } from './paths.js';
 import { askQuestions, LineReader, Prompter } from './prompts.js';
 import { APPLY_QUESTION, buildMasterConfig, QUESTIONS, REUSE_QUESTION, WRITE_QUESTION, type Answers, type Environment } from './questions.js';
 import { hostNetworkProblem, internalAddressProblem, readNetworkSnapshot, type NetworkSnapshot } from './network-check.js';
-import { maskedConfig, secretsForRun } from './secrets.js';
+import { maskedConfig, PLACEHOLDER_SECRETS, secretsForRun } from './secrets.js';
 import { pathInRoot } from './validators.js';
+import { removeLeftovers } from './apply/files.js';
+import { acquireRunLock, LOCK_PATH } from './run-lock.js';
 
 export interface ConfiguratorIo {
   stdin: Readable;
@@ -67,7 +70,7 @@ function networkToCheck(root: string): NetworkSnapshot | undefined {
 }
 
 function answersYaml(answers: Answers): string {
-  const built = buildMasterConfig(answers, { focus_password: '', jvb_password: '', turn_secret: '' });
+  const built = buildMasterConfig(answers, PLACEHOLDER_SECRETS);
   if (!built.ok) return '';
   const { secrets: _secrets, ...shown } = built.config;
   return yaml.dump(JSON.parse(JSON.stringify(shown)), { lineWidth: -1, sortKeys: false });
@@ -85,7 +88,7 @@ async function plan(options: ConfiguratorOptions, io: ConfiguratorIo, configPath
   // Before any question: a container on the wrong network is found out at once, not after twelve answers.
   const networkProblem = network && !options.noApply ? hostNetworkProblem(network) : undefined;
   if (networkProblem) throw new UserError(networkProblem);
-  const previous = await readMasterConfig(configPath);
+  const previous = await readMasterConfig(configPath, { secretsBeingReplaced: options.rotateSecrets });
   const env = await environment(options.root, previous);
   const withSecrets = (answers: Answers) => {
     const { secrets, rotated } = secretsForRun(previous?.secrets, options.rotateSecrets);
@@ -192,7 +195,11 @@ export async function runConfigurator(argv: readonly string[], io: ConfiguratorI
   }
   /** Becomes true once the master config may have been written: from then on a failure is not "nothing changed". */
   let touched = false;
+  let releaseLock: (() => void) | undefined;
   try {
+    releaseLock = acquireRunLock(pathInRoot(options.root, LOCK_PATH), PROGRAM);
+    // A run killed while writing the master config leaves a temporary copy, secrets and all.
+    await removeLeftovers([dirname(configPath)]);
     const network = networkToCheck(options.root);
     const planned = await plan(options, io, configPath, network);
     if (typeof planned === 'number') {
@@ -222,9 +229,12 @@ export async function runConfigurator(argv: readonly string[], io: ConfiguratorI
     });
     const state = init === 'none' ? 'configured (no init system here: services were not started)' : 'configured and running';
     return finalLine(io, 0, `the server https://${planned.config.hostname}/ is ${state}; \`${PROGRAM} --show\` prints the configuration.`);
-  } catch (error) {
-    if (!(error instanceof UserError)) throw error;
+  } catch (caught) {
+    const error = caught instanceof UserError ? caught : systemErrorAsUserError(caught);
+    if (!error) throw caught;
     io.stderr.write(`${PROGRAM}: ${error.message}\n`);
     return finalLine(io, error.exitCode, touched ? 'see the message above; run it again once that is fixed.' : 'nothing was changed.');
+  } finally {
+    releaseLock?.();
   }
 }

@@ -49,7 +49,7 @@ export const masterConfigSchema = object(
           default: 'admin',
           check: checkUsername,
         }),
-        password: string({ doc: 'Password of the convener. Generated as a three-word passphrase when left out.', check: checkPasswordCharacters }),
+        password: string({ doc: 'Password of the convener. Generated as a five-word passphrase when left out.', check: checkPasswordCharacters }),
       },
       { doc: 'The convener account on the XMPP domain.' },
     ),
@@ -73,9 +73,9 @@ export const masterConfigSchema = object(
     ),
     secrets: object(
       {
-        focus_password: string({ doc: 'Password of focus@auth.<hostname> (jicofo).', hidden: true }),
-        jvb_password: string({ doc: 'Password of jvb@auth.<hostname> (videobridge).', hidden: true }),
-        turn_secret: string({ doc: 'Shared secret of prosody and coturn for TURN credentials.', hidden: true }),
+        focus_password: string({ doc: 'Password of focus@auth.<hostname> (jicofo).', hidden: true, check: checkSecret }),
+        jvb_password: string({ doc: 'Password of jvb@auth.<hostname> (videobridge).', hidden: true, check: checkSecret }),
+        turn_secret: string({ doc: 'Shared secret of prosody and coturn for TURN credentials.', hidden: true, check: checkSecret }),
       },
       { doc: 'Generated from a CSPRNG on first configure; never asked for. `--rotate-secrets` replaces them.', hidden: true },
     ),
@@ -87,6 +87,15 @@ export type MasterConfig = Infer<typeof masterConfigSchema>;
 export type TlsMode = MasterConfig['tls']['mode'];
 
 /** Rules spanning several keys. Each issue names the key an admin has to change. */
+/**
+ * A secret as the configurator makes them, or one an admin set by hand that every component
+ * file takes without quoting: 16 to 512 URL-safe characters.
+ */
+export function checkSecret(value: string): string | undefined {
+  if (/^[A-Za-z0-9_-]{16,512}$/.test(value)) return undefined;
+  return 'not a usable secret (16 to 512 of A-Z, a-z, 0-9, _ and -): put the old value back, or run jitsi-meet-config --rotate-secrets to make new ones everywhere';
+}
+
 export function crossFieldProblems(config: MasterConfig): Issue[] {
   const issues: Issue[] = [];
   const family = (address: string) => (isIP(address) === 6 ? 'IPv6' : 'IPv4');

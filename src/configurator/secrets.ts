@@ -14,6 +14,13 @@ export type Secrets = MasterConfig['secrets'];
 /** 32 random bytes each (256 bits), URL-safe base64 so they need no quoting in any config format. */
 const SECRET_BYTES = 32;
 
+/** Valid-looking secrets for checking answers before the real ones exist; never written. */
+export const PLACEHOLDER_SECRETS: Secrets = Object.freeze({
+  focus_password: 'placeholder-not-a-secret',
+  jvb_password: 'placeholder-not-a-secret',
+  turn_secret: 'placeholder-not-a-secret',
+});
+
 export function generateSecrets(): Secrets {
   return {
     focus_password: randomBytes(SECRET_BYTES).toString('base64url'),
@@ -31,8 +38,11 @@ export function secretsForRun(previous: Secrets | undefined, rotate: boolean): {
   return { secrets: generateSecrets(), rotated: previous !== undefined };
 }
 
-/** Three words from the list, each drawn uniformly with the CSPRNG, joined by dashes. */
-export function generatePassphrase(words: readonly string[] = PASSPHRASE_WORDS, count = 3): string {
+/**
+ * Five words from the list, each drawn uniformly with the CSPRNG, joined by dashes: about 54
+ * bits with 1,705 words, against 32 for three (the convener logs in over the Internet).
+ */
+export function generatePassphrase(words: readonly string[] = PASSPHRASE_WORDS, count = 5): string {
   const chosen: string[] = [];
   for (let i = 0; i < count; i++) chosen.push(words[randomInt(words.length)]);
   return chosen.join('-');

@@ -1,7 +1,7 @@
 /**
  * Words for the convener's generated passphrase: common, short, lower-case English words
- * that are easy to read out and type. Three words drawn with crypto.randomInt from this list
- * give about 32 bits; the list is written for this project (one line per initial letter).
+ * that are easy to read out and type. Five words drawn with crypto.randomInt from this list
+ * give about 54 bits; the list is written for this project (one line per initial letter).
  */
 const WORDS = `
 able acid acorn acre act actor adapt add admit adult affair afraid after again age agent agree ahead aid aim air alarm album alert alien alley allow almond alpine also alter amber amount ample anchor angle animal ankle answer antler anvil apart apple april apron arch arctic area arena argue arm armor army aroma arrow art artist ash aside ask aspen atlas atom attic audio august aunt autumn avenue award aware axis

@@ -39,8 +39,8 @@ export function nspawnSettings(init: InitSystem): string {
     'Boot=yes',
     '# Files keep the uids in the image; no user namespace remapping.',
     'PrivateUsers=no',
-    '# Lets the configurator and the videobridge inspect and adjust network settings.',
-    'Capability=CAP_NET_ADMIN',
+    '# No Capability= line on purpose: on the host network CAP_NET_ADMIN would let the container',
+    "# change the host's addresses and routes, and nothing in the image needs it.",
   ];
   if (init === 'systemd') {
     lines.push(

@@ -14,6 +14,11 @@ export function temporaryPathFor(path: string): string {
   return join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
 }
 
+/** Whether a directory entry is one of our temporary files (a crashed writer's leftover). */
+export function isTemporaryName(name: string): boolean {
+  return /^\..+\.[0-9a-f]{12}\.tmp$/.test(name);
+}
+
 export interface AtomicWriteOptions {
   /** File mode; 0o644 when not given. */
   mode?: number;
@@ -38,6 +43,9 @@ export async function writeTemporaryBeside(path: string, data: string | Uint8Arr
     if (options.uid !== undefined || options.gid !== undefined) await chown(temporary, options.uid ?? -1, options.gid ?? -1);
   } catch (error) {
     await rm(temporary, { force: true });
+    // A failed write(2) names no path: name the file being written, for the admin's message.
+    const errno = error as NodeJS.ErrnoException;
+    if (errno && typeof errno.code === 'string' && !errno.path) Object.assign(errno, { path, syscall: errno.syscall ?? 'write' });
     throw error;
   }
   return temporary;

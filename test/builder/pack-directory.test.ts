@@ -78,3 +78,18 @@ test('a failing tar (missing directory) fails the pack with its message and leav
   t.regex(error!.message, /nonexistent/);
   t.deepEqual(await readdir(out), []);
 });
+
+test('a full output disk is one clear error naming the tarball, and leaves no partial file', async (t) => {
+  const tree = await scratchDir('pack-full-tree-');
+  await writeFile(join(tree, 'big'), (await import('node:crypto')).randomBytes(3 * 1024 * 1024));
+  const out = await scratchDir('pack-full-out-');
+  // The output directory on a 1 MiB tmpfs, in a mount namespace of this test's own.
+  const script = `mount -t tmpfs -o size=1m tmpfs "$1" || exit 9; node --import tsx --input-type=module -e "$2"; status=$?; echo "left: [$(ls -A "$1")]"; exit $status`;
+  const program = `import { packDirectory } from ${JSON.stringify(join(process.cwd(), 'src/builder/pack-directory.ts'))};
+packDirectory({ rootfs: ${JSON.stringify(tree)}, destination: ${JSON.stringify(join(out, 'image.tar'))}, compression: 'none', level: 1, sourceDateEpoch: 1000, signal: new AbortController().signal })
+  .then(() => { console.log('packed'); }, (e) => { console.log(e.constructor.name + ': ' + e.message); process.exitCode = 1; });`;
+  const result = await execa('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', script, 'sh', out, program], { reject: false, all: true });
+  t.is(result.exitCode, 1, String(result.all));
+  t.regex(String(result.all), new RegExp(`^UserError: \\S+ ${join(out, 'image.tar')}\\S* failed: no space left on the device: free some space \\(ENOSPC\\); then run it again$`, 'm'));
+  t.regex(String(result.all), /^left: \[\]$/m, 'no temporary file left on the full disk');
+});

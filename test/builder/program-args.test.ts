@@ -29,7 +29,8 @@ test('mmdebstrap: root mode into a directory, one --include, suite target mirror
 
 test('isolatedCommand runs the program as PID 1 of new PID and mount namespaces', async (t) => {
   const { file, args } = isolatedCommand('sh', ['-c', 'echo $$; grep -c . /proc/self/mountinfo >/dev/null && echo ok']);
-  t.deepEqual(args.slice(0, 6), ['--mount', '--propagation=private', '--pid', '--fork', '--kill-child', '--mount-proc']);
+  t.is(file, 'setpriv');
+  t.deepEqual(args.slice(0, 10), ['--pdeathsig', 'SIGKILL', '--', 'unshare', '--mount', '--propagation=private', '--pid', '--fork', '--kill-child', '--mount-proc']);
   const { stdout } = await execa(file, args);
   t.deepEqual(stdout.split('\n'), ['1', 'ok']);
 });

@@ -5,6 +5,7 @@ import { parseMasterConfig, readMasterConfig, serializeMasterConfig, writeMaster
 import type { MasterConfig } from '../../src/configurator/master-config.js';
 import { generateSecrets } from '../../src/configurator/secrets.js';
 import { scratchDir } from '../helpers/scratch.js';
+import { runInProcess } from './_helpers.js';
 
 function sample(): MasterConfig {
   return {
@@ -64,4 +65,25 @@ test('a hand-edited convener password outside printable ASCII is refused with fi
   const error = await t.throwsAsync(readMasterConfig(path));
   t.regex(error!.message, new RegExp(`${path}:\\d+: convener\\.password: .*printable ASCII`));
   t.is(await readFile(path, 'utf8'), text, 'left as it was');
+});
+
+test('a hand-edited secret that is not usable is refused before anything is rewritten; --rotate-secrets replaces it', async (t) => {
+  const root = await scratchDir('jmc-');
+  const configured = await runInProcess(['--root', root, '--yes', '--no-apply']);
+  t.is(configured.code, 0, configured.stderr);
+  const path = join(root, 'etc/jitsi/master-config.yaml');
+  const text = (await readFile(path, 'utf8')).replace(/^( {2}focus_password: ).*$/m, '$1"two words"');
+  await writeFile(path, text);
+  const line = text.split('\n').findIndex((l) => l.includes('focus_password')) + 1;
+
+  const reused = await runInProcess(['--root', root, '--yes']);
+  t.is(reused.code, 1);
+  t.true(reused.stderr.includes(`${path}:${line}: secrets.focus_password: not a usable secret`), reused.stderr);
+  t.regex(reused.stderr, /--rotate-secrets/);
+  t.is(await readFile(path, 'utf8'), text, 'not rewritten');
+
+  const rotated = await runInProcess(['--root', root, '--rotate-secrets', '--no-apply']);
+  t.is(rotated.code, 0, rotated.stderr);
+  const config = (await readMasterConfig(path))!;
+  t.regex(config.secrets.focus_password, /^[A-Za-z0-9_-]{43}$/);
 });

@@ -9,7 +9,8 @@ import { access, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { readMasterConfig } from '../../src/configurator/config-file.js';
 import { MASTER_CONFIG_PATH } from '../../src/configurator/paths.js';
-import { runInProcess } from './_helpers.js';
+import { execa } from 'execa';
+import { MAIN, runInProcess, TSX } from './_helpers.js';
 import { scratchDir } from '../helpers/scratch.js';
 
 const exists = (path: string) => access(path).then(() => true, () => false);
@@ -43,4 +44,31 @@ test('configure, re-run, rotate and rename through the apply step on a temporary
   t.true(await exists(join(root, 'etc/jitsi/meet/meet.jitsi.test-config.js')));
   t.false(await exists(join(root, 'etc/jitsi/meet/localhost-config.js')), 'the old host\'s files are removed');
   t.deepEqual((await readMasterConfig(join(root, MASTER_CONFIG_PATH)))!.secrets, after.secrets, 'renaming keeps the secrets');
+});
+
+test('a full disk while applying is a clear error naming the path, and the next run with space repairs it', async (t) => {
+  const root = await scratchDir('jmc-');
+  const first = await runInProcess(['--root', root, '--yes']);
+  t.is(first.code, 0, first.stderr);
+  // A hostname change with /etc/jitsi/videobridge on a full 4 KiB tmpfs, in a mount namespace of its own.
+  const answers = join(root, 'rename.yaml');
+  await writeFile(answers, 'hostname: meet.jitsi.test\nexternal_ip: 10.0.0.5\n');
+  const videobridge = join(root, 'etc/jitsi/videobridge');
+  const script = [
+    'set -e',
+    `mount -t tmpfs -o size=4k tmpfs "${videobridge}"`,
+    `dd if=/dev/zero of="${videobridge}/filler" bs=1k count=64 2>/dev/null || true`,
+    `exec "$@"`,
+  ].join('\n');
+  const full = await execa('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', script, 'sh', TSX, MAIN, '--root', root, '--answers', answers], { reject: false, env: { NODE_OPTIONS: '' } });
+  t.is(full.exitCode, 1, String(full.stderr));
+  const lines = String(full.stderr).trimEnd().split('\n');
+  t.regex(lines.at(-2) ?? '', new RegExp(`^jitsi-meet-config: \\S+ ${root}/etc/jitsi/videobridge/\\S* failed: no space left on the device: free some space \\(ENOSPC\\); then run it again$`));
+  t.regex(lines.at(-1) ?? '', /^jitsi-meet-config: FAILED: see the message above/);
+  t.notRegex(String(full.stderr), /\n\s+at /, 'no stack trace');
+
+  const repaired = await runInProcess(['--root', root, '--answers', answers]);
+  t.is(repaired.code, 0, repaired.stderr);
+  t.true(await exists(join(root, 'etc/jitsi/meet/meet.jitsi.test-config.js')));
+  t.false(await exists(join(root, 'etc/jitsi/meet/localhost-config.js')));
 });

@@ -28,7 +28,7 @@ test('secrets are kept unless rotation is asked for, and generated when there ar
   t.is(first.secrets.turn_secret.length, 64);
 });
 
-test('the word list is large, unique, short lower-case words; passphrases are three of them', (t) => {
+test('the word list is large, unique, short lower-case words; passphrases are five of them (about 54 bits)', (t) => {
   t.true(PASSPHRASE_WORDS.length >= 1500, `${PASSPHRASE_WORDS.length} words`);
   t.is(new Set(PASSPHRASE_WORDS).size, PASSPHRASE_WORDS.length, 'no duplicates (they would skew the draw)');
   for (const word of PASSPHRASE_WORDS) t.regex(word, /^[a-z]{2,9}$/);
@@ -36,11 +36,12 @@ test('the word list is large, unique, short lower-case words; passphrases are th
   for (let i = 0; i < 50; i++) {
     const phrase = generatePassphrase();
     const words = phrase.split('-');
-    t.is(words.length, 3);
+    t.is(words.length, 5);
     for (const word of words) t.true(PASSPHRASE_WORDS.includes(word), word);
     phrases.add(phrase);
   }
   t.true(phrases.size >= 49, 'fresh every time');
+  t.true(5 * Math.log2(PASSPHRASE_WORDS.length) >= 53, 'an online guesser faces at least 2^53 passphrases');
 });
 
 test('masking hides every secret and the convener password, nothing else', (t) => {

@@ -91,8 +91,8 @@ test('interactive session in a terminal: wrong answers explained and asked again
   await answer(terminal, /Maximum memory of the videobridge .* \[1024m\]: $/m, '128m');
   await answer(terminal, /128m is too little[\s\S]*Maximum memory .*: $/m, '2g');
   await answer(terminal, /User name of the convener .* \[admin\]: $/m, '');
-  const passwordScreen = await answer(terminal, /Password of admin .* \[([a-z]+-[a-z]+-[a-z]+)\]: $/m, '');
-  const generated = /Password of admin .* \[([a-z]+-[a-z]+-[a-z]+)\]: $/m.exec(passwordScreen)![1];
+  const passwordScreen = await answer(terminal, /Password of admin .* \[([a-z]+(?:-[a-z]+){4})\]: $/m, '');
+  const generated = /Password of admin .* \[([a-z]+(?:-[a-z]+){4})\]: $/m.exec(passwordScreen)![1];
   await answer(terminal, /Use your own TLS key and certificate .*\? \[n\]: $/m, '');
   const summary = await terminal.waitFor(/Write this configuration to .*\? \[y\]: $/m);
   t.regex(summary, /hostname: meet\.jitsi\.test/);

@@ -98,6 +98,18 @@ export function registerConfigureTests(init: InitSystem): void {
     t.deepEqual(await scenario.credentials(), credentials, 'secrets kept');
   });
 
+  test.serial('a crashed service is started again by re-running the configurator', async (t) => {
+    const pid = (await scenario.container.exec(['pidof', 'turnserver'])).stdout.trim().split(/\s+/)[0];
+    t.regex(pid, /^\d+$/, 'coturn runs');
+    // A crash: killed by its PID, no stop through the init system.
+    await scenario.container.exec(['kill', '-KILL', pid]);
+    await scenario.container.exec(['sh', '-c', `while kill -0 ${pid} 2>/dev/null; do sleep 0.1; done`], { timeoutMs: 10_000 });
+    const rerun = await scenario.configure(SELF_SIGNED_ANSWERS);
+    t.regex(rerun.stdout.trimEnd().split('\n').at(-1) ?? '', /^jitsi-meet-config: SUCCESS: /);
+    const turn = await scenario.turnAllocation(credentials.turnSecret);
+    t.true(turn.ok, turn.output);
+  });
+
   test.serial('a configured server stops cleanly within 10 s; after a reboot it comes up by itself and everything still works', async (t) => {
     // Stopping with every service running is where a service that ignores its stop (coturn
     // without a pidfile its init script can find) turns into a forced 30-second kill.

@@ -3,11 +3,12 @@
  * or work directory, leave no mount and no process behind (checked by PID, on the processes
  * recorded while the bootstrap ran).
  */
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { execa } from 'execa';
 import { access, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PROJECT_ROOT } from '../../src/builder/pipeline.js';
+import { removeStaleWorkDirs } from '../../src/builder/workspace.js';
 import { mountsBelow, processesIn } from '../../src/host/proc.js';
 import { scratchDir } from '../helpers/scratch.js';
 
@@ -55,8 +56,8 @@ async function stillRunning(p: ProcessInfo): Promise<boolean> {
 const exists = (path: string) => access(path).then(() => true, () => false);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-test('SIGINT during the bootstrap: exit 130, no artifact, no work directory, no mount, no process', async (t) => {
-  t.timeout(10 * 60_000);
+/** A real build started and watched until apt/dpkg install packages into its rootfs. */
+async function buildInMidBootstrap(t: ExecutionContext) {
   const out = await scratchDir('interrupt-out-', '/var/tmp');
   const work = await scratchDir('interrupt-work-', '/var/tmp');
   t.teardown(async () => {
@@ -90,7 +91,18 @@ test('SIGINT during the bootstrap: exit 130, no artifact, no work directory, no 
   t.true(midBootstrap, 'the bootstrap got to installing packages');
   for (const p of descendants(await processTable(), build.pid!)) seen.set(`${p.pid}:${p.start}`, p);
   t.true([...seen.values()].some((p) => p.command.includes('mmdebstrap')), 'mmdebstrap was among the recorded processes');
+  return { build, seen, out, work };
+}
 
+async function stillRunningOf(seen: Map<string, ProcessInfo>): Promise<string[]> {
+  const left: string[] = [];
+  for (const p of seen.values()) if (await stillRunning(p)) left.push(`${p.pid} ${p.command}`);
+  return left;
+}
+
+test.serial('SIGINT during the bootstrap: exit 130, no artifact, no work directory, no mount, no process', async (t) => {
+  t.timeout(10 * 60_000);
+  const { build, seen, out, work } = await buildInMidBootstrap(t);
   process.kill(build.pid!, 'SIGINT');
   const result = await build;
   t.is(result.exitCode, 130, result.all);
@@ -101,8 +113,30 @@ test('SIGINT during the bootstrap: exit 130, no artifact, no work directory, no 
   t.deepEqual(await readdir(work), [], 'work directory removed');
   t.deepEqual(await mountsBelow(work), []);
   t.deepEqual(await processesIn(work), []);
-  const left: string[] = [];
-  for (const p of seen.values()) if (await stillRunning(p)) left.push(`${p.pid} ${p.command}`);
-  t.deepEqual(left, [], 'every process the build started has ended');
+  t.deepEqual(await stillRunningOf(seen), [], 'every process the build started has ended');
   t.true(seen.size > 3, `recorded ${seen.size} processes`);
+});
+
+test.serial('SIGKILL of the build (the OOM killer): its processes end with it, and the next build sweeps its work directory', async (t) => {
+  t.timeout(10 * 60_000);
+  const { build, seen, work } = await buildInMidBootstrap(t);
+  const [workDir] = await readdir(work);
+  process.kill(build.pid!, 'SIGKILL');
+  await build;
+  // The kernel delivers the parent-death signal at once; the namespace then dies with its PID 1.
+  let left: string[] = [];
+  for (let waited = 0; waited < 20_000; waited += 250) {
+    left = await stillRunningOf(seen);
+    if (left.length === 0) break;
+    await sleep(250);
+  }
+  t.deepEqual(left, [], 'no process of the killed build runs on');
+  t.deepEqual(await mountsBelow(work), [], 'nothing stays mounted');
+  t.true(await exists(join(work, workDir, 'tmp')), "mmdebstrap's temporary files were in the work directory");
+
+  // What the next build does first, before its own work starts.
+  const lines: string[] = [];
+  const removed = await removeStaleWorkDirs(work, (line) => lines.push(line));
+  t.deepEqual(removed, [join(work, workDir)], lines.join('\n'));
+  t.deepEqual(await readdir(work), [], 'the killed build\'s work directory is gone');
 });

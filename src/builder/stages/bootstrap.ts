@@ -10,6 +10,7 @@
  * interruption the stage waits until the kernel has ended every process of that namespace.
  */
 import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import { childrenOf, livePidsInNamespace, pidNamespaceOf } from '../../host/proc.js';
 import { isolatedCommand, mmdebstrapArgs } from '../program-args.js';
 import { runLogged } from '../run-program.js';
@@ -54,7 +55,12 @@ export const bootstrap: Stage = {
       verbose: ctx.verbose,
     });
     const command = isolatedCommand('mmdebstrap', args);
+    // mmdebstrap's own temporary files (its gpghome, apt's lists before the chroot exists) go
+    // into the work directory, so a build killed outright leaves them where its sweep finds them.
+    const tmp = join(ctx.workDir, 'tmp');
+    await mkdir(tmp, { recursive: true, mode: 0o700 });
     await runLogged(ctx, command.file, command.args, {
+      env: { TMPDIR: tmp },
       showOutput: true,
       displayName: 'mmdebstrap',
       onSpawn: (pid) => {

@@ -9,6 +9,7 @@ import { build } from 'esbuild';
 import { access, chmod, chown, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { writeFileAtomically } from '../../lib/atomic-write.js';
+import { UserError } from '../../lib/errors.js';
 import type { BuildContext, Stage } from '../stage.js';
 
 export const CONFIGURATOR_PATH = '/usr/sbin/jitsi-meet-config';
@@ -46,6 +47,12 @@ export async function bundleConfigurator(projectRoot: string, outFile: string): 
 export const installConfigurator: Stage = {
   name: 'install-configurator',
   title: `Install the configurator as ${CONFIGURATOR_PATH}`,
+  /** Before anything is downloaded: without nodejs the build would fail here after a whole bootstrap. */
+  async verify(ctx: BuildContext) {
+    if (!ctx.recipe.packages.includes('nodejs')) {
+      throw new UserError(`${ctx.recipe.file}: packages: nodejs is missing; ${CONFIGURATOR_PATH} runs on it (add \`- { name: nodejs }\`, or --skip install-configurator)`);
+    }
+  },
   async run(ctx: BuildContext) {
     await access(join(ctx.rootfs, 'usr/bin/node')).catch(() => {
       throw new Error(`the image has no /usr/bin/node: add nodejs to the recipe's packages (${CONFIGURATOR_PATH} runs on it)`);

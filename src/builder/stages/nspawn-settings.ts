@@ -1,7 +1,7 @@
 /**
  * nspawn-settings: writes `<out>/<base>.nspawn`, the systemd-nspawn settings file published
  * beside the tarball (see src/image/nspawn-settings.ts for what it holds and why). Install it as
- * /etc/systemd/nspawn/<machine>.nspawn: host network, no user namespace, CAP_NET_ADMIN, and for
+ * /etc/systemd/nspawn/<machine>.nspawn: host network, no user namespace, and for
  * OpenRC images the stop signal sysvinit acts on (`KillSignal=SIGPWR`), without which
  * `machinectl terminate` / `systemctl stop systemd-nspawn@<machine>` never stop the container.
  */

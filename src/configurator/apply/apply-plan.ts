@@ -5,7 +5,7 @@
  * start without some certificate for 443, and certbot's webroot challenge needs nginx running.
  * Nothing here knows any one component: what to write, restart or create comes from the plan.
  */
-import { chown, mkdir, readFile, stat } from 'node:fs/promises';
+import { chmod, chown, mkdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { UserError } from '../../lib/errors.js';
@@ -148,6 +148,8 @@ async function installLiveCertificate(run: Run, config: MasterConfig, access: Ke
 async function ensureDirectory(run: Run, directory: PlannedDirectory): Promise<void> {
   const path = run.at(directory.path);
   await mkdir(path, { recursive: true, mode: directory.mode });
+  // mkdir's mode is filtered by the umask and ignored for a directory an earlier run made.
+  await chmod(path, directory.mode);
   const ids = run.owners.resolve(directory.owner);
   if (ids) await chown(path, ids.uid, ids.gid);
 }
@@ -168,7 +170,13 @@ async function grantKeyAccess(run: Run, users: readonly string[]): Promise<strin
   return added;
 }
 
-export async function applyPlan(config: MasterConfig, plan: ServerPlan, previousPlan: ServerPlan | undefined, options: ApplyOptions): Promise<ApplyReport> {
+export async function applyPlan(
+  config: MasterConfig,
+  plan: ServerPlan,
+  previousFiles: readonly GeneratedFile[],
+  staleHosts: readonly string[],
+  options: ApplyOptions,
+): Promise<ApplyReport> {
   if (options.init !== 'none' && options.root !== '/') {
     throw new Error(`init ${options.init} runs the image's services and needs root "/", not ${options.root}`);
   }
@@ -176,18 +184,15 @@ export async function applyPlan(config: MasterConfig, plan: ServerPlan, previous
   const keyAccess: KeyAccess = { mode: 0o640, uid: 0, gid: run.owners.group(KEY_GROUP) ?? 0 };
   for (const file of plan.files) await writeGenerated(run, file);
 
-  const previous = options.previousConfig;
-  if (previous && previous.hostname !== config.hostname) {
+  if (staleHosts.length > 0) {
     const stale = [
-      ...obsoleteFiles(previousPlan?.files ?? [], plan.files),
-      ...Object.values(webTls(previous.hostname)),
-      ...Object.values(authTls(previous.hostname)),
-      caStoreCopy(previous.hostname),
+      ...obsoleteFiles(previousFiles, plan.files),
+      ...staleHosts.flatMap((hostname) => [...Object.values(webTls(hostname)), ...Object.values(authTls(hostname)), caStoreCopy(hostname)]),
     ];
     for (const path of stale) {
       if (await removeWithBackup(run.at(path), run.backupDir, options.root)) {
         run.report.removed.push(path);
-        options.log(`removed ${path} (was for ${previous.hostname})`);
+        options.log(`removed ${path} (was for ${staleHosts.join(', ')})`);
       }
     }
   }

@@ -4,9 +4,9 @@
  * over the target. A file whose content and mode are already right is not touched at all, so
  * re-running the configurator with the same master config changes nothing.
  */
-import { copyFile, mkdir, readFile, stat } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { writeFileAtomically } from '../../lib/atomic-write.js';
+import { isTemporaryName, writeFileAtomically } from '../../lib/atomic-write.js';
 
 export type WriteOutcome = 'unchanged' | 'created' | 'replaced';
 
@@ -22,6 +22,26 @@ export interface WriteOptions {
   backupDir?: string;
   /** Path prefix for backups: the root the target lives under (tests use a temporary root). */
   root?: string;
+}
+
+/** TLS scratch directories (tls.ts); temporary files and links are named by lib/atomic-write. */
+const TLS_SCRATCH = /^\.tls-.+$/;
+
+/**
+ * Removes what an interrupted run left in `dirs`: temporary files (one may hold a whole master
+ * config with its secrets) and TLS scratch directories (with a private key). Only safe while
+ * holding the run lock: then no other run owns them. Returns the removed paths.
+ */
+export async function removeLeftovers(dirs: Iterable<string>): Promise<string[]> {
+  const removed: string[] = [];
+  for (const dir of new Set(dirs)) {
+    for (const name of await readdir(dir).catch(() => [] as string[])) {
+      if (!isTemporaryName(name) && !TLS_SCRATCH.test(name)) continue;
+      await rm(join(dir, name), { recursive: true, force: true });
+      removed.push(join(dir, name));
+    }
+  }
+  return removed;
 }
 
 export async function writeFileAtomic(path: string, content: string | Buffer, options: WriteOptions = {}): Promise<WriteOutcome> {

@@ -4,14 +4,16 @@
  * accounts and brings the services up through the one `jitsi-meet-server` unit/service.
  */
 import { access } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { MasterConfig } from '../master-config.js';
 import { planServer } from '../components/index.js';
 import { PROSODY_PLUGINS_DIR } from '../components/prosody/index.js';
 import type { HostFacts } from '../components/types.js';
-import { KEY_GROUP } from '../paths.js';
+import { caStoreCopy, KEY_GROUP, webTls } from '../paths.js';
 import { applyPlan } from './apply-plan.js';
+import { removeLeftovers } from './files.js';
 import { readOwnerDatabase } from './owners.js';
+import { staleHostnames } from './stale-hosts.js';
 import type { ApplyInit, ApplyOptions, ApplyReport } from './types.js';
 
 export type { ApplyInit, ApplyOptions, ApplyReport } from './types.js';
@@ -40,8 +42,15 @@ export async function gatherFacts(root: string, init: ApplyInit): Promise<HostFa
 export async function applyConfiguration(config: MasterConfig, options: ApplyOptions): Promise<ApplyReport> {
   const facts = await gatherFacts(options.root, options.init);
   const plan = planServer(config, facts);
-  const previousPlan = options.previousConfig ? planServer(options.previousConfig, facts) : undefined;
-  const report = await applyPlan(config, plan, previousPlan, options);
+  // Leftovers of an interrupted run (temporary files, TLS scratch with a key): the caller holds the run lock.
+  const written = [...plan.files.map((file) => file.path), webTls(config.hostname).cert, caStoreCopy(config.hostname)];
+  for (const path of await removeLeftovers(written.map((file) => join(options.root, dirname(file))))) {
+    options.log(`removed ${path}, left by an interrupted run`);
+  }
+  // Hosts this machine still has our files for (an interrupted change leaves some behind).
+  const staleHosts = await staleHostnames(options.root, config.hostname, options.previousConfig?.hostname);
+  const previousFiles = staleHosts.flatMap((hostname) => planServer({ ...(options.previousConfig ?? config), hostname }, facts).files);
+  const report = await applyPlan(config, plan, previousFiles, staleHosts, options);
   options.log(
     `${report.changed.length} file(s) written, ${report.unchanged.length} unchanged, ${report.removed.length} removed` +
       (report.backupDir ? `; previous versions kept in ${report.backupDir}` : '') +

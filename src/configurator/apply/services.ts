@@ -77,6 +77,24 @@ export async function waitForBoot(init: InitSystem, log: (line: string) => void)
   }
 }
 
+/** Where an admin reads why a service failed. */
+export function whereToLook(init: InitSystem, name: string): string {
+  const nginxCheck = name === 'nginx' ? '`nginx -t` and ' : '';
+  return init === 'systemd' ? `${nginxCheck}journalctl -u ${name}` : `${nginxCheck}rc-service ${name} status and /var/log/`;
+}
+
+/**
+ * Runs an init-system command for `name`; a failure (nginx refusing a reload, a unit that
+ * will not start) is a UserError with the command's last words and where to look, not a trace.
+ */
+export async function serviceCommand(init: InitSystem, name: string, program: string, args: string[]): Promise<void> {
+  const result = await execa(program, args, { stdin: 'ignore', reject: false, all: true });
+  if (result.exitCode === 0) return;
+  const said = String(result.all ?? '').trim().split('\n').slice(-3).join(' / ') || 'no output';
+  const command = [program, ...args].join(' ');
+  throw new UserError(`\`${command}\` failed (exit ${result.exitCode ?? result.signal}): ${said}; look at ${whereToLook(init, name)}, then run jitsi-meet-config again`);
+}
+
 /**
  * Restarts (or reloads) the running services among `restart`, enables `jitsi-meet-server`
  * at boot and starts it, which starts whatever is not running yet. Fails with the names of
@@ -95,27 +113,32 @@ export async function bringUp(
     const action = service.reload ? 'reload' : 'restart';
     log(`${action} ${service.name}`);
     if (init === 'systemd') {
-      await execa('systemctl', [service.reload ? 'reload-or-restart' : 'restart', `${service.name}.service`], { stdin: 'ignore' });
+      await serviceCommand(init, service.name, 'systemctl', [service.reload ? 'reload-or-restart' : 'restart', `${service.name}.service`]);
     } else {
-      await execa('rc-service', [service.name, action], { stdin: 'ignore' });
+      await serviceCommand(init, service.name, 'rc-service', [service.name, action]);
     }
     restarted.push(service.name);
   }
   if (init === 'systemd') {
-    await execa('systemctl', ['daemon-reload'], { stdin: 'ignore' });
-    await execa('systemctl', ['enable', '--quiet', `${TARGET}.target`], { stdin: 'ignore' });
-    await execa('systemctl', ['start', `${TARGET}.target`], { stdin: 'ignore' });
+    await serviceCommand(init, TARGET, 'systemctl', ['daemon-reload']);
+    await serviceCommand(init, TARGET, 'systemctl', ['enable', '--quiet', `${TARGET}.target`]);
+    await serviceCommand(init, TARGET, 'systemctl', ['start', `${TARGET}.target`]);
   } else {
     await execa('rc-update', ['add', TARGET, 'default'], { stdin: 'ignore', reject: false });
-    await execa('rc-service', [TARGET, 'start'], { stdin: 'ignore' });
+    await serviceCommand(init, TARGET, 'rc-service', [TARGET, 'start']);
+    // Unlike systemd, OpenRC does not start a service that it still counts as started but
+    // whose daemon died (crashed, or failed on an earlier run): restart exactly those.
+    for (const service of installed) {
+      if (await isRunning(init, service.name)) continue;
+      log(`restart ${service.name} (it was not running)`);
+      await execa('rc-service', [service.name, 'restart'], { stdin: 'ignore', reject: false });
+      if (!restarted.includes(service.name)) restarted.push(service.name);
+    }
   }
   const notRunning: string[] = [];
   for (const service of installed) if (!(await isRunning(init, service.name))) notRunning.push(service.name);
   if (notRunning.length > 0) {
-    const where =
-      init === 'systemd'
-        ? notRunning.map((name) => `journalctl -u ${name}`).join(', ')
-        : notRunning.map((name) => `rc-service ${name} status and /var/log/`).join(', ');
+    const where = notRunning.map((name) => whereToLook(init, name)).join(', ');
     throw new UserError(`not running after configuration: ${notRunning.join(', ')}; look at ${where}`);
   }
   return restarted;

@@ -1,4 +1,5 @@
 import test from 'ava';
+import { UserError } from '../../../src/lib/errors.js';
 import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -51,4 +52,12 @@ test('refuses an image without Node.js, naming the package', async (t) => {
   await mkdir(join(dir, 'rootfs'));
   const error = await t.throwsAsync(installConfigurator.run(context(join(dir, 'rootfs'), dir)));
   t.regex(error!.message, /add nodejs to the recipe/);
+});
+
+test('a recipe without nodejs is refused while inputs are checked, before any bootstrap', async (t) => {
+  const withNode = { recipe: { file: '/r/debian-bookworm.yaml', packages: ['nginx', 'nodejs'] } } as unknown as BuildContext;
+  await t.notThrowsAsync(installConfigurator.verify!(withNode));
+  const without = { recipe: { file: '/r/debian-bookworm.yaml', packages: ['nginx'] } } as unknown as BuildContext;
+  const error = await t.throwsAsync(installConfigurator.verify!(without), { instanceOf: UserError });
+  t.regex(error!.message, /^\/r\/debian-bookworm\.yaml: packages: nodejs is missing; \/usr\/sbin\/jitsi-meet-config runs on it/);
 });

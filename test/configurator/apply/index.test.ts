@@ -96,6 +96,10 @@ test('writes every generated file with the image owners, self-signed TLS and the
   }
   t.deepEqual(await readFile(join(root, caStoreCopy(config.hostname))), await readFile(join(root, authTls(config.hostname).cert)));
   t.true(report.changed.includes('/etc/jitsi/jicofo/jicofo.conf'));
+  // coturn's log holds client addresses: its directory is closed to other users.
+  const turnLogs = await stat(join(root, 'var/log/turnserver'));
+  t.is(turnLogs.mode & 0o777, 0o750);
+  t.is(turnLogs.uid, 4102);
 });
 
 test('a re-run with the same master config changes no file, not even its mtime', async (t) => {

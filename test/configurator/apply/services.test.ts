@@ -2,7 +2,7 @@ import test from 'ava';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { scratchDir } from '../../helpers/scratch.js';
-import { affectedServices, openrcBooted } from '../../../src/configurator/apply/services.js';
+import { affectedServices, openrcBooted, serviceCommand } from '../../../src/configurator/apply/services.js';
 import { planServer } from '../../../src/configurator/components/index.js';
 import type { PlannedService } from '../../../src/configurator/components/types.js';
 import { webTls } from '../../../src/configurator/paths.js';
@@ -42,4 +42,14 @@ test('OpenRC counts as booted only in runlevel default with no runlevel change u
   t.false(await openrcBooted(root), 'default is being entered');
   await rm(join(root, 'run/openrc/rc.starting'));
   t.true(await openrcBooted(root));
+});
+
+test('a failing service command is one clear error with its last words and where to look, not a trace', async (t) => {
+  // `false` stands for an init command that fails (nginx refusing a reload); `sh -c` for one that says why.
+  const quiet = await t.throwsAsync(serviceCommand('systemd', 'nginx', 'false', []));
+  t.is(quiet!.constructor.name, 'UserError');
+  t.regex(quiet!.message, /^`false` failed \(exit 1\): no output; look at `nginx -t` and journalctl -u nginx, then run jitsi-meet-config again$/);
+  const loud = await t.throwsAsync(serviceCommand('openrc', 'coturn', 'sh', ['-c', 'echo one; echo two; echo "Job failed" >&2; exit 3']));
+  t.regex(loud!.message, /failed \(exit 3\): one \/ two \/ Job failed; look at rc-service coturn status and \/var\/log\//);
+  await t.notThrowsAsync(serviceCommand('systemd', 'prosody', 'true', []));
 });

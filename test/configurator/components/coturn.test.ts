@@ -43,9 +43,25 @@ test('relaying to private, loopback and link-local peers is denied', async (t) =
   for (const address of ['10.1.2.3', '172.16.0.1', '172.31.255.255', '192.168.7.7', '127.0.0.1', '169.254.1.1', '100.64.0.1', '0.0.0.0']) {
     t.true(deniesV4(denied, address), `${address} denied`);
   }
-  for (const address of ['203.0.113.7', '8.8.8.8', '172.32.0.1']) t.false(deniesV4(denied, address), `${address} allowed`);
-  for (const v6 of ['::1', 'fc00::-fdff:ffff:ffff:ffff:ffff:ffff:ffff:ffff', 'fe80::-febf:ffff:ffff:ffff:ffff:ffff:ffff:ffff']) {
+  // Documentation and transition ranges: never a real peer, and 6to4/relay ranges can reach anywhere.
+  for (const address of ['192.0.2.1', '198.51.100.200', '203.0.113.99', '192.88.99.1']) t.true(deniesV4(denied, address), `${address} denied`);
+  for (const address of ['8.8.8.8', '172.32.0.1', '198.52.0.1', '192.88.100.1']) t.false(deniesV4(denied, address), `${address} allowed`);
+  for (const v6 of [
+    '::1',
+    'fc00::-fdff:ffff:ffff:ffff:ffff:ffff:ffff:ffff',
+    'fe80::-febf:ffff:ffff:ffff:ffff:ffff:ffff:ffff',
+    '2001:db8::-2001:db8:ffff:ffff:ffff:ffff:ffff:ffff',
+    '2002::-2002:ffff:ffff:ffff:ffff:ffff:ffff:ffff',
+    '100::-100::ffff:ffff:ffff:ffff',
+  ]) {
     t.true(denied.includes(v6), `${v6} denied`);
+  }
+});
+
+test('only UDP relays, no DTLS listener, no undocumented RFC 5780 alternate ports (3479, 5350)', async (t) => {
+  for (const fixture of FIXTURES) {
+    const conf = parseTurnserverConf(fileAt(coturnComponent.plan(await loadFixture(fixture), { init: 'systemd' }).files, TURNSERVER_CONF).content);
+    for (const flag of ['no-tcp-relay', 'no-dtls', 'no-rfc5780']) t.true(conf.has(flag), `${fixture}: ${flag}`);
   }
 });
 

@@ -2,7 +2,7 @@ import test from 'ava';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { DEBIAN_DEFAULT_SITE, nginxComponent, nginxSiteFiles } from '../../../src/configurator/components/nginx/index.js';
+import { DEBIAN_DEFAULT_SITE, nginxComponent, nginxSiteFiles, siteConfig } from '../../../src/configurator/components/nginx/index.js';
 import { ACME_WEBROOT, webTls } from '../../../src/configurator/paths.js';
 import { directiveArgs, fileAt, FIXTURES, loadFixture, location, parseNginx, selfSignedPair } from './support.js';
 import { withScratchDir } from '../../helpers/scratch.js';
@@ -96,4 +96,12 @@ test('the site is enabled by a relative link and Debian\'s default site is remov
   const files = nginxComponent.plan(await loadFixture('localhost'), { init: 'systemd' }).files;
   t.is(fileAt(files, nginxSiteFiles('localhost').enabled).linkTo, '../sites-available/localhost.conf');
   t.true(fileAt(files, DEBIAN_DEFAULT_SITE).remove);
+});
+
+test('both server blocks hide the nginx version (inside the blocks: a second site file cannot duplicate it)', (t) => {
+  const site = siteConfig('meet.jitsi.test');
+  const servers = site.split(/^server \{$/m).slice(1);
+  t.is(servers.length, 2);
+  for (const server of servers) t.regex(server, /^ {4}server_tokens off;$/m);
+  t.notRegex(site.split(/^server \{$/m)[0], /server_tokens/);
 });

@@ -1,8 +1,8 @@
 import test from 'ava';
-import { chmod } from 'node:fs/promises';
+import { chmod, lstat, mkdir, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { prosodyComponent, luaString, PROSODY_CONFIG, prosodyHostFiles } from '../../../src/configurator/components/prosody/index.js';
+import { prosodyComponent, luaString, PROSODY_CONFIG, PROSODY_MODULES_DIR, prosodyHostFiles } from '../../../src/configurator/components/prosody/index.js';
 import { authTls, webTls } from '../../../src/configurator/paths.js';
 import { FACT_VARIANTS, FIXTURES, loadFixture, materialize, PLUGINS_DIR, readProsodyConfig } from './support.js';
 import { withScratchDir } from '../../helpers/scratch.js';
@@ -40,16 +40,16 @@ test('the host file wires the secure domain, guests, components and TURN (public
   await withScratchDir('prosody-read-', async (root) => {
     await materialize(prosodyComponent.plan(config, FACT_VARIANTS[1]!.facts).files, root);
     const prosody = await readProsodyConfig(root);
-    t.deepEqual(prosody.includes, ['conf.d/*.cfg.lua']);
+    t.deepEqual(prosody.includes, [`conf.d/${H}.cfg.lua`]);
     const g = prosody.global;
-    t.deepEqual(g.plugin_paths, [PLUGINS_DIR]);
+    t.deepEqual(g.plugin_paths, [PROSODY_MODULES_DIR, PLUGINS_DIR]);
     t.deepEqual(g.http_ports, [5280]);
     t.deepEqual(g.http_interfaces, ['127.0.0.1']);
     t.deepEqual(g.c2s_ports, [5222]);
     t.deepEqual(g.c2s_interfaces, ['127.0.0.1']);
     t.is(g.consider_bosh_secure, true);
     t.is(g.consider_websocket_secure, true);
-    t.deepEqual(g.modules_disabled, ['s2s']);
+    t.deepEqual(g.modules_disabled, ['s2s', 'offline']);
     t.is(g.pidfile, '/run/prosody/prosody.pid');
     t.regex(String((g.log as Record<string, string>).info), /^\/var\/log\/prosody\//);
     t.is(g.http_default_host, H);
@@ -94,7 +94,7 @@ test('without Jitsi plugins: plain anonymous guests, no plugin path, the client 
   await withScratchDir('prosody-read-', async (root) => {
     await materialize(files, root);
     const prosody = await readProsodyConfig(root);
-    t.false('plugin_paths' in prosody.global);
+    t.deepEqual(prosody.global.plugin_paths, [PROSODY_MODULES_DIR], 'our own modules, not Jitsi\'s');
     t.is(prosody.hosts['guest.localhost']!.options.authentication, 'anonymous');
     t.false('focus.localhost' in prosody.hosts);
     t.false('modules_enabled' in prosody.hosts['conference.localhost']!.options);
@@ -127,4 +127,68 @@ test('file modes: host file (TURN secret) is root:prosody 0640, conf.d entry is 
   t.is(host.owner, 'root:prosody');
   const link = files.find((f) => f.path === enabled)!;
   t.is(link.linkTo, '../conf.avail/localhost.cfg.lua');
+});
+
+// Debian's prosody package ships `VirtualHost "localhost"` and links it from conf.d/ on a fresh install.
+async function addDebianLocalhost(root: string): Promise<void> {
+  await mkdir(join(root, 'etc/prosody/conf.avail'), { recursive: true });
+  await mkdir(join(root, 'etc/prosody/conf.d'), { recursive: true });
+  const file = join(root, 'etc/prosody/conf.avail/localhost.cfg.lua');
+  if (!(await lstat(file).catch(() => undefined))) await writeFile(file, '-- Section for localhost\nVirtualHost "localhost"\n');
+  const link = join(root, 'etc/prosody/conf.d/localhost.cfg.lua');
+  if (!(await lstat(link).catch(() => undefined))) await symlink('../conf.avail/localhost.cfg.lua', link);
+}
+
+for (const fixture of FIXTURES) {
+  test(`${fixture}: only our host file is loaded, not Debian's VirtualHost "localhost" or other leftovers in conf.d/`, async (t) => {
+    const config = await loadFixture(fixture);
+    await withScratchDir('prosody-debian-', async (root) => {
+      await materialize(prosodyComponent.plan(config, FACT_VARIANTS[0]!.facts).files, root);
+      await addDebianLocalhost(root);
+      await writeFile(join(root, 'etc/prosody/conf.d/leftover.example.cfg.lua'), 'VirtualHost "leftover.example"\n');
+      const prosody = await readProsodyConfig(root);
+      const hosts = Object.entries(prosody.hosts).filter(([, host]) => host.kind === 'VirtualHost').map(([name]) => name).sort();
+      const H = config.hostname;
+      t.deepEqual(hosts, [H, `auth.${H}`, `guest.${H}`].sort());
+      t.deepEqual(prosody.includes, [`conf.d/${H}.cfg.lua`]);
+    });
+  });
+}
+
+test('offline storage is off and clients are rate-limited, except focus and jvb', async (t) => {
+  const config = await loadFixture('public-nat');
+  const H = config.hostname;
+  for (const { facts } of FACT_VARIANTS) {
+    await withScratchDir('prosody-limits-', async (root) => {
+      await materialize(prosodyComponent.plan(config, facts).files, root);
+      const g = (await readProsodyConfig(root)).global;
+      // mod_offline is auto-loaded: only modules_disabled keeps it from storing what guests send.
+      t.true((g.modules_disabled as string[]).includes('offline'));
+      t.false((g.modules_enabled as string[]).includes('offline'));
+      t.true((g.modules_enabled as string[]).includes('limits'));
+      t.deepEqual(g.limits, { c2s: { rate: '10kb/s' } });
+      t.deepEqual(g.unlimited_jids, [`focus@auth.${H}`, `jvb@auth.${H}`]);
+      t.is(g.c2s_stanza_size_limit, 256 * 1024);
+    });
+  }
+});
+
+test('failed logins are throttled by our own module, loaded globally from our module directory', async (t) => {
+  const config = await loadFixture('localhost');
+  for (const { facts } of FACT_VARIANTS) {
+    const files = prosodyComponent.plan(config, facts).files;
+    const module = files.find((file) => file.path === `${PROSODY_MODULES_DIR}/mod_login_throttle.lua`);
+    t.truthy(module, 'the module is a generated file');
+    t.is(module?.mode, 0o644);
+    await withScratchDir('prosody-throttle-', async (root) => {
+      await materialize(files, root);
+      await t.notThrowsAsync(execa('luac5.4', ['-p', join(root, PROSODY_MODULES_DIR, 'mod_login_throttle.lua')]));
+      const g = (await readProsodyConfig(root)).global;
+      t.true((g.modules_enabled as string[]).includes('login_throttle'));
+      t.is((g.plugin_paths as string[])[0], PROSODY_MODULES_DIR);
+      t.is(g.login_throttle_session_failures, 5);
+      t.is(g.login_throttle_address_failures, 10);
+      t.is(g.login_throttle_window, 300);
+    });
+  }
 });

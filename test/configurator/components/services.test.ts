@@ -6,20 +6,26 @@
  * - the convener opens a room over the websocket through nginx, an anonymous guest joins it,
  *   and a guest cannot open a room of its own;
  * - BOSH through nginx creates a session; /config.js, the app, ACME and the redirect answer;
- * - coturn relays for credentials derived from the shared secret and refuses a wrong one.
+ * - coturn relays for credentials derived from the shared secret and refuses a wrong one;
+ * - messages to accounts that are not online are refused, not stored (no offline storage);
+ * - a flood of failed logins through nginx is cut short (mod_login_throttle) while other
+ *   addresses and the components still log in; Debian's VirtualHost "localhost" is not served.
  *
  * The only changes to the generated files are path prefixes (the test's root directory in
- * front of /etc/jitsi, /run/prosody, ...) and prosody's data_path, so nothing touches the host.
+ * front of /etc/jitsi, /run/prosody, ...), prosody's data_path (so nothing touches the host)
+ * and a login-throttle window of seconds instead of minutes (so the test can wait it out).
  * Requires root (namespaces, setpriv) and the packages of scripts/install-host-deps.sh.
  */
 import test from 'ava';
 import { randomBytes } from 'node:crypto';
-import { appendFile, chmod, chown, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { appendFile, chmod, chown, mkdir, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa, type ResultPromise } from 'execa';
 import { generateAll } from '../../../src/configurator/components/index.js';
 import { ACME_WEBROOT, authTls, webTls } from '../../../src/configurator/paths.js';
+import { PROSODY_MODULES_DIR } from '../../../src/configurator/components/prosody/index.js';
+import { LOGIN_THROTTLE } from '../../../src/configurator/components/prosody/login-throttle.js';
 import type { GeneratedFile } from '../../../src/configurator/components/types.js';
 import { evaluateWebConfig, fileAt, loadFixture, materialize, parseHocon, selfSignedPair } from './support.js';
 import { withScratchDir } from '../../helpers/scratch.js';
@@ -27,6 +33,9 @@ import { withScratchDir } from '../../helpers/scratch.js';
 const here = dirname(fileURLToPath(import.meta.url));
 const repoRoot = join(here, '../../..');
 const PROBE = join(here, 'xmpp-probe.ts');
+const FLOOD = join(here, 'login-flood.ts');
+/** The test's login-throttle window (the generated one is minutes long). */
+const THROTTLE_WINDOW_S = 15;
 const LAN_ADDRESS = '10.77.0.1';
 const PEER_PORT = 3480;
 
@@ -80,6 +89,8 @@ interface ProbeResult {
   jid?: string;
   joins: Record<string, string>;
   services?: Array<Record<string, string>> | string;
+  messages?: Record<string, string[]>;
+  messagesMs?: number;
 }
 
 test('prosody, nginx and coturn run with the generated files and serve real clients', async (t) => {
@@ -115,10 +126,17 @@ test('prosody, nginx and coturn run with the generated files and serve real clie
       await writeFile(join(root, ACME_WEBROOT, '.well-known/acme-challenge/token-123'), 'token-123.thumbprint');
 
       // prosody: generated files with rooted paths, plus a data directory under the root.
-      const prosodyPrefixes = ['/etc/jitsi/tls/', '/var/log/prosody/', '/run/prosody/'];
+      const prosodyPrefixes = ['/etc/jitsi/tls/', '/var/log/prosody/', '/run/prosody/', PROSODY_MODULES_DIR];
       await rewrite(root, fileAt(files, '/etc/prosody/prosody.cfg.lua'), prosodyPrefixes);
       await rewrite(root, fileAt(files, `/etc/prosody/conf.avail/${H}.cfg.lua`), prosodyPrefixes);
       const prosodyConfig = join(root, '/etc/prosody/prosody.cfg.lua');
+      const windowLine = `login_throttle_window = ${LOGIN_THROTTLE.windowSeconds}\n`;
+      const mainText = await readFile(prosodyConfig, 'utf8');
+      t.true(mainText.includes(windowLine), 'the generated window is where the test shortens it');
+      await writeFile(prosodyConfig, mainText.replace(windowLine, `login_throttle_window = ${THROTTLE_WINDOW_S}\n`));
+      // Debian's package enables VirtualHost "localhost" with a link in conf.d/, as on a fresh install.
+      await writeFile(join(root, '/etc/prosody/conf.avail/localhost.cfg.lua'), '-- Section for localhost (Debian)\nVirtualHost "localhost"\n');
+      await symlink('../conf.avail/localhost.cfg.lua', join(root, '/etc/prosody/conf.d/localhost.cfg.lua'));
       await appendFile(prosodyConfig, `\n-- test only: keep accounts out of the host's /var/lib/prosody\ndata_path = "${root}/var/lib/prosody"\n`);
       // Accounts as the apply step makes them, from the master config; the clients below log in
       // with the passwords read back from the generated jicofo.conf and jvb.conf.
@@ -201,6 +219,23 @@ test('prosody, nginx and coturn run with the generated files and serve real clie
       const websocket: string = web.websocket;
       const brewery: string = jicofo.bridge['brewery-jid'];
       const room = `standup@${web.hosts.muc}`;
+
+      // --- Offline storage: a guest writes to the convener and to focus while neither is online.
+      const dataPath = join(root, 'var/lib/prosody');
+      const before = await treeSizes(dataPath);
+      const absent = [`${config.convener.username}@${H}`, jicofoClient.username + '@' + jicofoClient.domain];
+      const [offline] = await probe([
+        { label: 'guest-writer', service: websocket, domain: web.hosts.anonymousdomain, messages: absent.map((to) => ({ to, count: 3, size: 8000 })) },
+      ]);
+      t.is(offline?.login, 'online', JSON.stringify(offline));
+      for (const to of absent) t.deepEqual(offline?.messages?.[to], ['service-unavailable', 'service-unavailable', 'service-unavailable'], `refused, not stored: ${JSON.stringify(offline)}`);
+      // mod_limits: prosody reads a guest's 48 kB at about 10 kB/s, so the last bounce cannot come
+      // sooner than a few seconds (a lower bound: a slow machine only makes it later).
+      t.true((offline?.messagesMs ?? 0) >= 2500, `a guest's stream is rate-limited: ${offline?.messagesMs} ms for 48 kB`);
+      const after = await treeSizes(dataPath);
+      t.deepEqual([...after.keys()].filter((path) => /(^|\/)offline(\/|$)/.test(path)), [], 'no offline store');
+      t.true(sum(after) - sum(before) < 4096, `prosody's data grew by ${sum(after) - sum(before)} bytes: ${JSON.stringify([...after])}`);
+
       const results = await probe([
         { label: 'focus', service: c2s, domain: jicofoClient.domain, username: jicofoClient.username, password: jicofoClient.password, join: [`${brewery}/focus`] },
         { label: 'jvb', service: `xmpp://${jvbShard.HOSTNAME}:${jvbShard.PORT}`, domain: jvbShard.DOMAIN, username: jvbShard.USERNAME, password: jvbShard.PASSWORD, join: [`${jvbShard.MUC_JIDS}/jvb-1`] },
@@ -222,6 +257,63 @@ test('prosody, nginx and coturn run with the generated files and serve real clie
       t.is(byLabel.guest?.joins[`${room}/guest`], 'joined', `a guest joins the open room: ${all}`);
       t.is(byLabel.guest?.joins[`guestroom@conference.${H}/guest`], 'not-allowed', `a guest cannot open a room: ${all}`);
       t.is(byLabel.guest?.joins[`${brewery}/fake-bridge`], 'registration-required', `a guest cannot enter the members-only brewery: ${all}`);
+
+      // --- Failed logins: a flood from one address through nginx is cut short; that address is
+      // refused (even with the right password) until the window passes, other addresses are not,
+      // and the components' own logins (direct c2s) are not affected.
+      const flood = async (plan: object[]): Promise<Record<string, any>> => {
+        const result = await inNamespace(ns, process.execPath, ['--import', 'tsx', FLOOD, JSON.stringify(plan)], {
+          cwd: repoRoot,
+          env: { NODE_EXTRA_CA_CERTS: caBundle },
+          timeout: 120_000,
+        });
+        if (result.exitCode !== 0) throw new Error(`login flood failed: ${result.all}`);
+        return JSON.parse((result.stdout as string).trim().split('\n').at(-1)!) as Record<string, any>;
+      };
+      const convenerLogin = { url: websocket, to: H, username: config.convener.username };
+      const floodStarted = Date.now();
+      const first = await flood([
+        { kind: 'stream', label: 'debian-localhost', url: websocket, to: 'localhost' },
+        { kind: 'flood', label: 'flood', ...convenerLogin, password: 'not-the-password', maxAttempts: 50, stopAfterRefusals: 5, maxMs: 30_000 },
+        { kind: 'login', label: 'same-address', ...convenerLogin, password: config.convener.password },
+        { kind: 'login', label: 'other-address', ...convenerLogin, password: config.convener.password, localAddress: LAN_ADDRESS },
+      ]);
+      const floodSeconds = (Date.now() - floodStarted) / 1000;
+      const firstAll = JSON.stringify(first);
+      t.is(first['debian-localhost'], 'closed:host-unknown', `Debian's VirtualHost "localhost" is not loaded: ${firstAll}`);
+      const attempts = first.flood.attempts as Array<{ connection: number; reply: string; ms: number }>;
+      t.is(first.flood.stoppedBy, 'refusals', `the server stopped the flood, not the client's bounds: ${firstAll}`);
+      const tally: Record<string, number> = {};
+      for (const a of attempts) tally[a.reply] = (tally[a.reply] ?? 0) + 1;
+      t.log(`login flood: ${attempts.length} attempts on ${attempts.at(-1)?.connection} connections in ${floodSeconds} s: ${JSON.stringify(tally)}`);
+      const hashed = attempts.filter((a) => a.reply === 'not-authorized');
+      t.true(hashed.length > 0 && hashed.length <= LOGIN_THROTTLE.addressFailures, `at most ${LOGIN_THROTTLE.addressFailures} passwords checked: ${firstAll}`);
+      const perConnection = new Map<number, number>();
+      for (const a of hashed) perConnection.set(a.connection, (perConnection.get(a.connection) ?? 0) + 1);
+      t.true([...perConnection.values()].every((n) => n <= LOGIN_THROTTLE.sessionFailures), `per connection: ${JSON.stringify([...perConnection])}`);
+      t.true(attempts.some((a) => a.reply === 'closed:policy-violation'), `a connection that keeps failing is closed: ${firstAll}`);
+      const afterLimit = attempts.slice(attempts.indexOf(hashed.at(-1)!) + 1);
+      t.true(afterLimit.length > 0 && afterLimit.every((a) => a.reply === 'temporary-auth-failure' || a.reply === 'closed:policy-violation'), firstAll);
+      t.true(afterLimit.every((a) => a.ms < 2000), `refusals are answered at once: ${firstAll}`);
+      t.true(floodSeconds < THROTTLE_WINDOW_S, `the flood ended within the window (${floodSeconds} s); otherwise the next checks mean nothing`);
+      t.is(first['same-address'], 'temporary-auth-failure', `the flooding address is refused during the window: ${firstAll}`);
+      t.is(first['other-address'], 'success', `another address logs in: ${firstAll}`);
+
+      const components = await probe([
+        { label: 'focus', service: c2s, domain: jicofoClient.domain, username: jicofoClient.username, password: jicofoClient.password, join: [`${brewery}/focus`] },
+        { label: 'jvb', service: `xmpp://${jvbShard.HOSTNAME}:${jvbShard.PORT}`, domain: jvbShard.DOMAIN, username: jvbShard.USERNAME, password: jvbShard.PASSWORD, join: [`${jvbShard.MUC_JIDS}/jvb-1`] },
+      ]);
+      t.deepEqual(
+        components.map((c) => [c.label, c.login, Object.values(c.joins)]),
+        [['focus', 'online', ['joined']], ['jvb', 'online', ['joined']]],
+        `focus and jvb log in and join the brewery during the window: ${JSON.stringify(components)}`,
+      );
+
+      const later = await flood([
+        { kind: 'sleep', label: 'window', ms: THROTTLE_WINDOW_S * 1000 + 500 },
+        { kind: 'login', label: 'same-address', ...convenerLogin, password: config.convener.password },
+      ]);
+      t.is(later['same-address'], 'success', `the address logs in again once the window has passed: ${JSON.stringify(later)}`);
 
       // --- HTTP through nginx (node's fetch inside the namespace, trusting the test certificate).
       const http = await inNamespace(
@@ -297,6 +389,20 @@ test('prosody, nginx and coturn run with the generated files and serve real clie
     }
   });
 });
+
+/** Every file under `dir` with its size, by path relative to `dir`. */
+async function treeSizes(dir: string): Promise<Map<string, number>> {
+  const sizes = new Map<string, number>();
+  for (const entry of await readdir(dir, { recursive: true })) {
+    const info = await stat(join(dir, entry));
+    if (info.isFile()) sizes.set(entry, info.size);
+  }
+  return sizes;
+}
+
+function sum(sizes: Map<string, number>): number {
+  return [...sizes.values()].reduce((a, b) => a + b, 0);
+}
 
 async function ids(user: string): Promise<{ uid: number; gid: number }> {
   const uid = Number((await execa('id', ['-u', user])).stdout);

@@ -25,6 +25,8 @@ interface SessionPlan {
   join?: string[];
   /** Ask the server for its STUN/TURN services and credentials (XEP-0215). */
   externalServices?: boolean;
+  /** Chat messages to send: `count` of `size` characters each to `to`; the error replies are reported. */
+  messages?: Array<{ to: string; count: number; size: number }>;
 }
 
 interface StepResult {
@@ -36,12 +38,18 @@ interface StepResult {
   joins: Record<string, string>;
   /** Attributes of each <service/> the server announced, or the error text. */
   services?: Array<Record<string, string>> | string;
+  /** Per recipient: the error condition of each bounced message (none when the server stored or delivered them). */
+  messages?: Record<string, string[]>;
+  /** Milliseconds from sending the first message to the last bounce (or to giving up). */
+  messagesMs?: number;
 }
 
 // Node 20 has no global WebSocket; @xmpp/websocket uses the global one.
 (globalThis as { WebSocket?: unknown }).WebSocket = WebSocket;
 
 const TIMEOUT_MS = 30_000;
+/** Long enough for a few kilobytes through prosody's 10 kB/s client limit on a loaded machine. */
+const MESSAGE_WAIT_MS = 30_000;
 
 function withTimeout<T>(promise: Promise<T>, what: string): Promise<T> {
   return Promise.race([
@@ -94,6 +102,42 @@ async function streamManagementSettled(xmpp: any): Promise<void> {
   }
 }
 
+function errorCondition(stanza: any): string {
+  const error = stanza.getChild('error');
+  const condition = error?.children?.find((child: any) => typeof child === 'object' && child.attrs?.xmlns === 'urn:ietf:params:xml:ns:xmpp-stanzas');
+  return condition?.name ?? 'error';
+}
+
+/** Sends the messages and collects the bounces until every message is answered or MESSAGE_WAIT_MS pass. */
+async function sendMessages(xmpp: any, messages: NonNullable<SessionPlan['messages']>): Promise<{ bounced: Record<string, string[]>; ms: number }> {
+  const bounced: Record<string, string[]> = Object.fromEntries(messages.map((m) => [m.to, []]));
+  const expected = messages.reduce((sum, m) => sum + m.count, 0);
+  let received = 0;
+  let done: () => void = () => {};
+  const allAnswered = new Promise<void>((resolve) => (done = resolve));
+  const onStanza = (stanza: any) => {
+    if (!stanza.is('message') || stanza.attrs.type !== 'error') return;
+    const from = String(stanza.attrs.from ?? '');
+    if (!(from in bounced)) return;
+    bounced[from]!.push(errorCondition(stanza));
+    received += 1;
+    if (received >= expected) done();
+  };
+  xmpp.on('stanza', onStanza);
+  const started = Date.now();
+  try {
+    for (const { to, count, size } of messages) {
+      for (let i = 0; i < count; i++) {
+        await xmpp.send(xml('message', { to, type: 'chat', id: `m${i}` }, xml('body', {}, `${i} ${'x'.repeat(size)}`)));
+      }
+    }
+    await Promise.race([allAnswered, new Promise((resolve) => setTimeout(resolve, MESSAGE_WAIT_MS))]);
+  } finally {
+    xmpp.removeListener('stanza', onStanza);
+  }
+  return { bounced, ms: Date.now() - started };
+}
+
 async function main(): Promise<void> {
   const plan = JSON.parse(process.argv[2] ?? '[]') as SessionPlan[];
   const results: StepResult[] = [];
@@ -136,6 +180,11 @@ async function main(): Promise<void> {
         } catch (error) {
           result.services = (error as Error).message || String(error);
         }
+      }
+      if (session.messages) {
+        const { bounced, ms } = await sendMessages(xmpp, session.messages);
+        result.messages = bounced;
+        result.messagesMs = ms;
       }
       for (const room of session.join ?? []) {
         try {

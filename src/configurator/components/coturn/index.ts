@@ -16,8 +16,9 @@ export const TURN_LOG_DIR = '/var/log/turnserver';
 
 /**
  * Peer ranges the relay must not reach: "this network", private, CGNAT, loopback, link-local,
- * IETF protocol assignments, benchmarking, reserved, and the IPv6 counterparts. Multicast is
- * covered by `no-multicast-peers`.
+ * IETF protocol assignments, documentation, the 6to4 relay anycast, benchmarking, reserved,
+ * and the IPv6 counterparts (documentation, 6to4, discard-only). Multicast is covered by
+ * `no-multicast-peers`.
  */
 export const DENIED_PEER_RANGES = [
   '0.0.0.0-0.255.255.255',
@@ -27,10 +28,17 @@ export const DENIED_PEER_RANGES = [
   '169.254.0.0-169.254.255.255',
   '172.16.0.0-172.31.255.255',
   '192.0.0.0-192.0.0.255',
+  '192.0.2.0-192.0.2.255',
+  '192.88.99.0-192.88.99.255',
   '192.168.0.0-192.168.255.255',
   '198.18.0.0-198.19.255.255',
+  '198.51.100.0-198.51.100.255',
+  '203.0.113.0-203.0.113.255',
   '240.0.0.0-255.255.255.255',
   '::1',
+  '100::-100::ffff:ffff:ffff:ffff',
+  '2001:db8::-2001:db8:ffff:ffff:ffff:ffff:ffff:ffff',
+  '2002::-2002:ffff:ffff:ffff:ffff:ffff:ffff:ffff',
   '64:ff9b::-64:ff9b::ffff:ffff',
   '::ffff:0.0.0.0-::ffff:255.255.255.255',
   'fc00::-fdff:ffff:ffff:ffff:ffff:ffff:ffff:ffff',
@@ -72,6 +80,12 @@ export const coturnComponent: Component = {
       'fingerprint',
       'no-cli',
       'no-multicast-peers',
+      // Browsers relay media over UDP only: TCP relays would only open a way to TCP services.
+      'no-tcp-relay',
+      // TURNS is TLS over TCP 5349; nothing uses DTLS on that port.
+      'no-dtls',
+      // RFC 5780 NAT discovery needs extra listeners on 3479 and 5350 that nothing here uses.
+      'no-rfc5780',
       // keep the relay and the client on the same address family, as browsers expect
       'keep-address-family',
       '',
@@ -114,7 +128,7 @@ export const coturnComponent: Component = {
       files,
       services: [{ name: 'coturn', reads: [TURNSERVER_CONF, COTURN_DEFAULTS, tls.cert, tls.key, 'group:turnserver'] }],
       // coturn runs as turnserver and cannot create its log directory (turnserver.conf `log-file`) itself.
-      directories: [{ path: TURN_LOG_DIR, owner: 'turnserver:turnserver', mode: 0o755 }],
+      directories: [{ path: TURN_LOG_DIR, owner: 'turnserver:turnserver', mode: 0o750 }],
       keyReaders: ['turnserver'],
     };
   },

@@ -14,10 +14,15 @@ import { authTls, webTls } from '../../paths.js';
 import type { MasterConfig } from '../../master-config.js';
 import { LOOPBACK, PORTS, secret, xmppNames } from '../names.js';
 import type { Component, GeneratedFile, HostFacts } from '../types.js';
+import { LOGIN_THROTTLE, LOGIN_THROTTLE_MODULE } from './login-throttle.js';
 
 export const PROSODY_CONFIG = '/etc/prosody/prosody.cfg.lua';
 /** Where Jitsi's prosody plugins land when jitsi-meet-prosody is installed (a fact the apply step looks for). */
 export const PROSODY_PLUGINS_DIR = '/usr/share/jitsi-meet/prosody-plugins';
+/** Our own prosody modules (generated files, like the configs), first in plugin_paths. */
+export const PROSODY_MODULES_DIR = '/usr/local/lib/jitsi-meet-config/prosody-modules';
+/** What one client connection may send: prosody's own default, written out so it cannot drift. */
+export const C2S_STANZA_SIZE_LIMIT = 256 * 1024;
 
 export function prosodyHostFiles(hostname: string): { available: string; enabled: string } {
   return {
@@ -48,7 +53,7 @@ function moduleList(indent: string, modules: readonly string[]): string {
   return ['{', ...modules.map((name) => `${indent}    ${luaString(name)};`), `${indent}}`].join('\n');
 }
 
-function mainConfig(facts: HostFacts): string {
+function mainConfig(config: MasterConfig, facts: HostFacts): string {
   const lines = [
     '-- Written by jitsi-meet-config from /etc/jitsi/master-config.yaml; edits here are replaced.',
     '-- Server-wide settings. Everything about the Jitsi host lives in conf.d/<hostname>.cfg.lua.',
@@ -58,10 +63,13 @@ function mainConfig(facts: HostFacts): string {
     '',
   ];
   if (facts.prosodyPluginsDir) {
-    lines.push("-- Jitsi's prosody plugins (jitsi-meet-prosody): client_proxy, jitsi-anonymous auth, MUC helpers.");
-    lines.push(`plugin_paths = ${luaList([facts.prosodyPluginsDir])}`);
+    lines.push("-- Our own modules (login_throttle), then Jitsi's prosody plugins (jitsi-meet-prosody):");
+    lines.push('-- client_proxy, jitsi-anonymous auth, MUC helpers.');
+    lines.push(`plugin_paths = ${luaList([PROSODY_MODULES_DIR, facts.prosodyPluginsDir])}`);
   } else {
-    lines.push("-- Jitsi's prosody plugins (jitsi-meet-prosody) are not installed in this image: no plugin_paths.");
+    lines.push("-- Our own modules (login_throttle). Jitsi's prosody plugins (jitsi-meet-prosody) are not");
+    lines.push('-- installed in this image, so their directory is not listed.');
+    lines.push(`plugin_paths = ${luaList([PROSODY_MODULES_DIR])}`);
   }
   lines.push(
     '',
@@ -74,10 +82,29 @@ function mainConfig(facts: HostFacts): string {
         'ping',
         'posix', // pidfile and daemonizing for the sysvinit/OpenRC script
         'smacks', // stream resumption for flaky client connections
+        'limits', // bandwidth per client connection (limits, unlimited_jids below and in the host file)
+        'login_throttle', // ours: failed logins per session and per address (see its file)
       ]),
     '',
     '-- No federation: an all-in-one Jitsi server talks to nobody but its own components and clients.',
-    'modules_disabled = { "s2s" }',
+    '-- No offline storage (mod_offline is loaded unless disabled): anyone, an anonymous guest',
+    '-- included, could otherwise fill the disk with messages to an account that is not online.',
+    '-- Such messages are refused (service-unavailable) instead, as upstream Jitsi configures prosody.',
+    'modules_disabled = { "s2s", "offline" }',
+    '',
+    "-- What a client may send: 10 kB/s per connection (upstream Jitsi's rate; the components' accounts",
+    '-- are exempt, see unlimited_jids in the host file) and at most 256 KiB per stanza.',
+    'limits = {',
+    '    c2s = { rate = "10kb/s" };',
+    '}',
+    `c2s_stanza_size_limit = ${C2S_STANZA_SIZE_LIMIT}`,
+    '',
+    '-- Failed logins (mod_login_throttle): a session that failed this many times is closed at its next',
+    '-- attempt; an address is refused (temporary-auth-failure, nothing hashed) once that many of its',
+    "-- logins failed, until the window (seconds from its first failure) is over.",
+    `login_throttle_session_failures = ${LOGIN_THROTTLE.sessionFailures}`,
+    `login_throttle_address_failures = ${LOGIN_THROTTLE.addressFailures}`,
+    `login_throttle_window = ${LOGIN_THROTTLE.windowSeconds}`,
     '',
     '-- Client connections (c2s) on loopback only: jicofo and the videobridge log in here;',
     '-- browsers and apps reach prosody through nginx (BOSH and websocket), never directly.',
@@ -100,7 +127,13 @@ function mainConfig(facts: HostFacts): string {
     '    error = "/var/log/prosody/prosody.err";',
     '}',
     '',
-    'Include "conf.d/*.cfg.lua"',
+    "-- Exactly our host's file, not Debian's `conf.d/*.cfg.lua`: that glob also loads Debian's",
+    '-- VirtualHost "localhost" (linked into conf.d/ by the package on a fresh install) and anything',
+    '-- else left there. This file is ours and rewritten on every run, so the choice survives prosody',
+    "-- package upgrades whatever a package version's scripts do to conf.d/. Removing Debian's link",
+    "-- instead would last only as long as no upgrade recreates it, and for a host named localhost",
+    "-- (whose file has Debian's name) the link is our own.",
+    `Include ${luaString(`conf.d/${config.hostname}.cfg.lua`)}`,
     '',
   );
   return lines.join('\n');
@@ -122,6 +155,10 @@ function hostConfig(config: MasterConfig, facts: HostFacts): string {
     '',
     '-- Requests to prosody\'s HTTP port that name no known host (health checks on 127.0.0.1) go to the Jitsi host.',
     `http_default_host = ${luaString(names.domain)}`,
+    '',
+    "-- Jitsi's own components send far more than a client (jicofo's Jingle, the bridges' stats):",
+    "-- mod_limits lifts its rate limit for these accounts once they have logged in.",
+    `unlimited_jids = ${luaList([names.focusJid, names.jvbJid])}`,
     '',
     '-- STUN/TURN for clients (XEP-0215), served by coturn on this machine. TURN credentials are',
     '-- derived from the shared secret that coturn checks (coturn: use-auth-secret, static-auth-secret).',
@@ -217,9 +254,11 @@ export const prosodyComponent: Component = {
     const auth = authTls(config.hostname);
     const files: GeneratedFile[] = [
       // prosody reads both; the host file holds the TURN secret, so neither is world-readable.
-      { path: PROSODY_CONFIG, content: mainConfig(facts), mode: 0o640, owner: 'root:prosody' },
+      { path: PROSODY_CONFIG, content: mainConfig(config, facts), mode: 0o640, owner: 'root:prosody' },
       { path: host.available, content: hostConfig(config, facts), mode: 0o640, owner: 'root:prosody' },
       { path: host.enabled, content: '', linkTo: `../conf.avail/${config.hostname}.cfg.lua` },
+      // No secret in it: world-readable like prosody's own modules.
+      { path: `${PROSODY_MODULES_DIR}/mod_login_throttle.lua`, content: LOGIN_THROTTLE_MODULE, mode: 0o644, owner: 'root:root' },
     ];
     return {
       files,

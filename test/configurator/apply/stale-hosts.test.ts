@@ -1,0 +1,24 @@
+import test from 'ava';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { staleHostnames } from '../../../src/configurator/apply/stale-hosts.js';
+import { scratchDir } from '../../helpers/scratch.js';
+
+test('other hosts are found from our files on disk, not only from the previous master config', async (t) => {
+  const root = await scratchDir('jmc-');
+  const put = async (path: string, content: string) => {
+    await mkdir(join(root, path, '..'), { recursive: true });
+    await writeFile(join(root, path), content);
+  };
+  await put('etc/jitsi/meet/old.jitsi.test-config.js', '// Written by jitsi-meet-config from /etc/jitsi/master-config.yaml\n');
+  await put('etc/jitsi/meet/meet.jitsi.test-config.js', '// Written by jitsi-meet-config\n');
+  await put('etc/prosody/conf.avail/localhost.cfg.lua', '-- Debian\'s example host, not ours\n');
+  await put('etc/nginx/sites-available/other.example.org.conf', '# someone else\'s site\n');
+  await put('etc/nginx/sites-available/older.jitsi.test.conf', '# Jitsi Meet on older.jitsi.test. Written by jitsi-meet-config\n');
+  await put('etc/jitsi/tls/auth.tls-only.jitsi.test.crt', 'cert');
+  await put('etc/jitsi/tls/meet.jitsi.test.crt', 'cert');
+  await put('etc/jitsi/meet/not a host-config.js', '// Written by jitsi-meet-config\n');
+  t.deepEqual(await staleHostnames(root, 'meet.jitsi.test'), ['old.jitsi.test', 'older.jitsi.test', 'tls-only.jitsi.test']);
+  t.deepEqual(await staleHostnames(root, 'meet.jitsi.test', 'previous.jitsi.test'), ['old.jitsi.test', 'older.jitsi.test', 'previous.jitsi.test', 'tls-only.jitsi.test']);
+  t.deepEqual(await staleHostnames(join(root, 'empty'), 'meet.jitsi.test', 'meet.jitsi.test'), []);
+});
