@@ -14,10 +14,14 @@
 import test from 'ava';
 import { createHash, createHmac, pbkdf2Sync } from 'node:crypto';
 import { copyFile, cp, mkdir, readFile, readlink, rm, stat, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { execa } from 'execa';
+import { bootContainer, type Container } from '../../src/boot/index.js';
 import { testImage } from '../helpers/images.js';
+import { createNetns, type Netns } from '../helpers/netns.js';
 import { scratchDirectories } from '../helpers/scratch.js';
 import {
   buildStandinRepo,
@@ -29,6 +33,7 @@ import {
   type ServedRepo,
   type SigningKey,
 } from '../helpers/jitsi-standin/index.js';
+import type { CheckResult, CheckSession } from '../helpers/jitsi-standin/xmpp-check.js';
 
 const scratch = scratchDirectories(test);
 /** The placeholder hostname a build preseeds (issue 8: "debconf preseeded with placeholders"). */
@@ -39,6 +44,8 @@ let key: SigningKey;
 let otherKey: SigningKey;
 let repoDir: string;
 let served: ServedRepo;
+/** The image with the packages installed and upgraded, for the boot test after it. */
+let installedRoot: string | undefined;
 
 test.before(async () => {
   key = await createSigningKey();
@@ -305,5 +312,108 @@ test.serial('the packages install into a test image and leave the side effects o
   await mustRun(t, root, ['dpkg-reconfigure', '-fnoninteractive', 'jicofo']);
   t.regex(await readFile(join(root, 'etc/jitsi/jicofo/config'), 'utf8'), /^# kept$/m, 'a complete config for the hostname survives a configure');
 
-  await rm(root, { recursive: true, force: true });
+  installedRoot = root;
+});
+
+// ------------------------------------------------------------------ the packages' own services, booted
+
+const CHECK = join(dirname(fileURLToPath(import.meta.url)), '../helpers/jitsi-standin/xmpp-check.ts');
+
+async function healthStatus(ns: Netns, port: number): Promise<number> {
+  const script = `fetch('http://127.0.0.1:${port}/about/health').then((r) => console.log(r.status), () => console.log(0))`;
+  const { stdout } = await ns.exec([process.execPath, '-e', script], { reject: false });
+  return Number(stdout.trim()) || 0;
+}
+
+async function until(what: string, check: () => Promise<boolean>, timeoutMs = 90_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check()) return;
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+  throw new Error(`${what}: not within ${timeoutMs / 1000} s`);
+}
+
+test.serial("booted, the packages' unit and init script run the daemons as their users with the packages' own configs", async (t) => {
+  if (!installedRoot) {
+    t.fail('needs the image the install test left');
+    return;
+  }
+  const root = installedRoot;
+  const image = await testImage('systemd');
+  // Booted, services may start (the container has a network namespace of its own).
+  await rm(join(root, 'usr/sbin/policy-rc.d'));
+  const ns = await createNetns('standin-boot');
+  let container: Container | undefined;
+  try {
+    container = await bootContainer({ directory: root, init: 'systemd', netns: ns.name, settingsFile: image.nspawn });
+    await container.waitUntilUp(120_000);
+    const run = (argv: string[]) => container!.exec(argv, { reject: false, timeoutMs: 120_000 });
+    // prosody stays off in our images until configured; here the packages' own host file is used.
+    const prosody = await run(['systemctl', 'start', 'prosody']);
+    t.is(prosody.exitCode, 0, prosody.stderr);
+    // systemctl returns once prosody runs, not once it listens.
+    await until('prosody listening on 5222', async () => (await ns.exec(['ss', '-Hltn', 'sport = :5222'])).stdout.trim() !== '');
+    // Both services were started at boot, before prosody ran, and could not log in.
+    for (const command of [['systemctl', 'restart', 'jitsi-videobridge2'], ['/etc/init.d/jicofo', 'restart']]) {
+      const restarted = await run(command);
+      t.is(restarted.exitCode, 0, `${command.join(' ')}: ${restarted.stdout}${restarted.stderr}`);
+    }
+    try {
+      await until('the bridge healthy', async () => (await healthStatus(ns, 8080)) === 200);
+      await until('jicofo healthy (it sees the bridge)', async () => (await healthStatus(ns, 8888)) === 200);
+    } catch (error) {
+      const logs = await run(['sh', '-c', 'tail -n 20 /var/log/jitsi/*.log; systemctl status --no-pager jitsi-videobridge2 jicofo; tail -n 20 /var/log/prosody/prosody.log']);
+      t.fail(`${(error as Error).message}\n${logs.stdout}${logs.stderr}`);
+      return;
+    }
+    // Running as their users, with the heap limit the launchers set.
+    const processes = await run(['ps', '-eo', 'user:12,args']);
+    const javaLines = processes.stdout.split('\n').filter((line) => line.includes(' java '));
+    t.truthy(javaLines.find((line) => /^jvb\s.*--role=videobridge/.test(line)), processes.stdout);
+    t.truthy(javaLines.find((line) => /^jicofo\s.*--role=jicofo/.test(line)), processes.stdout);
+    t.true(javaLines.every((line) => line.includes('-Xmx3072m')), javaLines.join('\n'));
+    t.is((await run(['systemctl', 'is-active', 'jitsi-videobridge2'])).stdout.trim(), 'active');
+    t.is((await run(['/etc/init.d/jicofo', 'status'])).exitCode, 0);
+
+    // Every stand-in plugin the packages' host file names loaded.
+    const prosodyErrors = await readFile(join(root, 'var/log/prosody/prosody.err'), 'utf8').catch(() => '');
+    t.notRegex(prosodyErrors, /error/i, prosodyErrors);
+
+    // Seen from the namespace: both in the brewery, and a guest's conference request answered
+    // through focus.<H> (jitsi-anonymous login, client proxy, roster subscription, jicofo).
+    const jicofoConf = join(root, 'etc/jitsi/jicofo/jicofo.conf');
+    const jvbConf = join(root, 'etc/jitsi/videobridge/jvb.conf');
+    const caBundle = join(await scratch('standin-ca-'), 'ca.pem');
+    await writeFile(caBundle, (await readFile(join(root, `var/lib/prosody/${PLACEHOLDER}.crt`), 'utf8')) + (await readFile(join(root, `var/lib/prosody/${AUTH}.crt`), 'utf8')));
+    const plan: CheckSession[] = [
+      { label: 'observer', service: 'xmpp://127.0.0.1:5222', domain: AUTH, username: 'focus', password: await hoconValue(jicofoConf, 'password'), join: `JvbBrewery@internal.${AUTH}/observer` },
+      { label: 'guest', service: 'xmpp://127.0.0.1:5222', domain: PLACEHOLDER, conferenceRequest: { to: `focus.${PLACEHOLDER}`, room: `standup@conference.${PLACEHOLDER}` } },
+    ];
+    const check = await ns.exec([process.execPath, '--import', 'tsx', CHECK, JSON.stringify(plan)], {
+      env: { ...process.env, NODE_EXTRA_CA_CERTS: caBundle } as Record<string, string>,
+      timeoutMs: 120_000,
+    });
+    const [observer, guest] = JSON.parse(check.stdout.trim().split('\n').at(-1)!) as CheckResult[];
+    const report = JSON.stringify([observer, guest]);
+    t.is(observer?.joined, 'joined', report);
+    const nicks = (observer?.occupants ?? []).map((occupant) => `${occupant.nick}${occupant.bridge ? ' (bridge)' : ''}`).sort();
+    t.deepEqual(nicks, ['focus', `${await hoconValue(jvbConf, 'MUC_NICKNAME')} (bridge)`].sort(), report);
+    t.is(guest?.login, 'online', report);
+    t.like(guest?.conference as object, { from: `focus.${PLACEHOLDER}`, ready: 'true' }, report);
+
+    // A bridge that cannot log in fails its service.
+    const good = await readFile(jvbConf, 'utf8');
+    await writeFile(jvbConf, good.replace(/PASSWORD = "[^"]*"/, 'PASSWORD = "not-the-password"'));
+    await run(['systemctl', 'restart', 'jitsi-videobridge2']);
+    await until('the bridge service failed', async () => (await run(['systemctl', 'is-failed', 'jitsi-videobridge2'])).stdout.trim() === 'failed', 60_000);
+    const journal = await run(['journalctl', '-u', 'jitsi-videobridge2', '--no-pager', '-n', '5']);
+    t.regex(journal.stdout, /status=1\/FAILURE/, journal.stdout);
+    t.regex(await readFile(join(root, 'var/log/jitsi/jvb.log'), 'utf8'), /authentication as jvb@\S+ failed: not-authorized/);
+    await writeFile(jvbConf, good);
+  } finally {
+    await container?.stop();
+    await container?.dispose();
+    await ns.delete();
+  }
 });

@@ -17,8 +17,9 @@ export interface CheckSession {
   label: string;
   service: string;
   domain: string;
-  username: string;
-  password: string;
+  /** Without username: an anonymous login (SASL ANONYMOUS). */
+  username?: string;
+  password?: string;
   resource?: string;
   /** `room@muc/nick` */
   join?: string;
@@ -52,8 +53,7 @@ async function run(session: CheckSession, online: any[]): Promise<CheckResult> {
     service: session.service,
     domain: session.domain,
     resource: session.resource ?? session.label,
-    username: session.username,
-    password: session.password,
+    ...(session.username ? { username: session.username, password: session.password } : {}),
     timeout: 20_000,
   });
   xmpp.on('error', () => {});
