@@ -124,6 +124,17 @@ test('the stand-in daemons log in to a prosody configured by our generators, joi
   // What jitsi-meet-prosody's postinst runs; the stand-in module must really write the roster.
   const subscribed = await execa('prosodyctl', ['--config', prosodyConfig, 'mod_roster_command', 'subscribe', `focus.${H}`, `focus@auth.${H}`], { reject: false, all: true });
   t.is(subscribed.exitCode, 0, subscribed.all);
+  const store = (host: string) => join(root, 'var/lib/prosody', host.replace(/[^A-Za-z0-9]/g, (c) => `%${c.charCodeAt(0).toString(16).padStart(2, '0')}`));
+  const subscription = async (owner: string, host: string, contact: string) =>
+    (await execa('lua5.4', ['-e', `print(dofile(${JSON.stringify(join(store(host), 'roster', `${owner}.dat`))})[${JSON.stringify(contact)}].subscription)`])).stdout.trim();
+  t.is(await subscription('focus', `auth.${H}`, `focus.${H}`), 'both');
+  // Between two accounts, each roster gets the other.
+  const pair = await execa('prosodyctl', ['--config', prosodyConfig, 'mod_roster_command', 'subscribe', `${config.convener.username}@${H}`, `jvb@auth.${H}`], { reject: false, all: true });
+  t.is(pair.exitCode, 0, pair.all);
+  t.is(await subscription(config.convener.username, H, `jvb@auth.${H}`), 'both');
+  t.is(await subscription('jvb', `auth.${H}`, `${config.convener.username}@${H}`), 'both');
+  const unknown = await execa('prosodyctl', ['--config', prosodyConfig, 'mod_roster_command', 'subscribe', `focus.${H}`, `nobody@auth.${H}`], { reject: false, all: true });
+  t.not(unknown.exitCode, 0, `a missing account is an error: ${unknown.all}`);
 
   // The daemons' config files: the generated ones, readable by the unprivileged user they run as.
   const jicofoConf = join(root, 'etc/jitsi/jicofo/jicofo.conf');
