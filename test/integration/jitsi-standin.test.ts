@@ -3,15 +3,18 @@
  * will use it:
  * - apt trusts it with its key and only with its key, and refuses tampered indices (apt on
  *   this host, in a sandboxed configuration under a scratch directory);
- * - its packages install with apt into an unpacked test image (systemd-nspawn, not booted)
- *   from the loopback server, debconf preseeded with a placeholder hostname, and leave the side
- *   effects of Jitsi's packages; the upgrade to the second version set rewrites jicofo's client
- *   proxy from debconf as upstream's does.
+ * - its packages install with apt into the unpacked systemd and OpenRC test images
+ *   (systemd-nspawn, not booted) from the loopback server, debconf preseeded with a placeholder
+ *   hostname, and leave the side effects of Jitsi's packages; the upgrade to the second version
+ *   set rewrites jicofo's client proxy from debconf as upstream's does;
+ * - booted (systemd image, in a network namespace of its own), the packages' unit and init
+ *   script run the stand-in daemons as jvb and jicofo with the configs the packages wrote, and
+ *   both end up in the brewery.
  *
  * Requires root (systemd-nspawn), gpg, dpkg-deb, javac/jar (openjdk-17-jdk-headless) and the
  * Debian mirror for the image's own dependencies (prosody's Lua libraries).
  */
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { createHash, createHmac, pbkdf2Sync } from 'node:crypto';
 import { copyFile, cp, mkdir, readFile, readlink, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
@@ -20,7 +23,7 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { execa } from 'execa';
 import { bootContainer, type Container } from '../../src/boot/index.js';
-import { testImage } from '../helpers/images.js';
+import { testImage, type TestInit } from '../helpers/images.js';
 import { createNetns, type Netns } from '../helpers/netns.js';
 import { scratchDirectories } from '../helpers/scratch.js';
 import {
@@ -191,8 +194,12 @@ async function hoconValue(file: string, key: string): Promise<string | undefined
   return matches.at(-1)?.[1];
 }
 
-test.serial('the packages install into a test image and leave the side effects of Jitsi\'s', async (t) => {
-  const image = await testImage('systemd');
+/**
+ * Unpacks the test image of `init`, installs the v1 packages with apt from the stand-in and
+ * checks their side effects; returns the image's root.
+ */
+async function installAndCheck(t: ExecutionContext, init: TestInit): Promise<string> {
+  const image = await testImage(init);
   const root = join(await scratch('standin-root-'), 'rootfs');
   await mkdir(root, { mode: 0o755 });
   await execa('tar', ['--extract', `--file=${image.tarball}`, `--directory=${root}`, '--numeric-owner', '--same-permissions', '--xattrs', '--xattrs-include=*']);
@@ -242,6 +249,7 @@ test.serial('the packages install into a test image and leave the side effects o
   t.regex(jvbSecret ?? '', /^[A-Za-z0-9]{16}$/);
   t.regex(await readFile(join(root, 'etc/jitsi/videobridge/config'), 'utf8'), new RegExp(`^JVB_HOSTNAME=${PLACEHOLDER.replace(/\./g, '\\.')}$`, 'm'));
   t.regex(await readFile(join(root, 'etc/sysctl.d/20-jvb-udp-buffers.conf'), 'utf8'), /^net\.core\.rmem_max=\d+$/m);
+  // deb-systemd-helper enables the unit whatever the init: on OpenRC it is only the link.
   t.is(
     await readlink(join(root, 'etc/systemd/system/multi-user.target.wants/jitsi-videobridge2.service')),
     '/lib/systemd/system/jitsi-videobridge2.service',
@@ -251,7 +259,8 @@ test.serial('the packages install into a test image and leave the side effects o
 
   // jicofo: sysv script only, registered in the runlevels; config files for the placeholder.
   t.truthy(await stat(join(root, 'etc/init.d/jicofo')));
-  t.truthy(await stat(join(root, 'etc/rc2.d/S01jicofo')).catch(() => undefined), 'update-rc.d registered the script');
+  if (init === 'systemd') t.truthy(await stat(join(root, 'etc/rc2.d/S01jicofo')).catch(() => undefined), 'update-rc.d registered the script');
+  else t.is(await readlink(join(root, 'etc/runlevels/default/jicofo')).catch(() => undefined), '/etc/init.d/jicofo', 'update-rc.d registered the script with OpenRC');
   await t.throwsAsync(stat(join(root, 'lib/systemd/system/jicofo.service')), undefined, 'no unit of its own');
   const jicofoConf = join(root, 'etc/jitsi/jicofo/jicofo.conf');
   t.is(await hoconValue(jicofoConf, 'client-proxy'), `focus.${PLACEHOLDER}`);
@@ -290,6 +299,12 @@ test.serial('the packages install into a test image and leave the side effects o
   // jitsi-meet-web: static files.
   t.regex(await readFile(join(root, 'usr/share/jitsi-meet/index.html'), 'utf8'), /Jitsi Meet/);
   t.truthy(await stat(join(root, 'usr/share/jitsi-meet/libs')));
+  return root;
+}
+
+test.serial("the packages install into the systemd test image with the side effects of Jitsi's, and v2 rewrites jicofo's client proxy", async (t) => {
+  const root = await installAndCheck(t, 'systemd');
+  const jicofoConf = join(root, 'etc/jitsi/jicofo/jicofo.conf');
 
   // ---------------------------------------------------------------- upgrade to v2
   // A configured server: the admin's real name in client-proxy and jicofo's config in the form
@@ -313,6 +328,10 @@ test.serial('the packages install into a test image and leave the side effects o
   t.regex(await readFile(join(root, 'etc/jitsi/jicofo/config'), 'utf8'), /^# kept$/m, 'a complete config for the hostname survives a configure');
 
   installedRoot = root;
+});
+
+test.serial("the packages install into the OpenRC test image with the side effects of Jitsi's", async (t) => {
+  await installAndCheck(t, 'openrc');
 });
 
 // ------------------------------------------------------------------ the packages' own services, booted
