@@ -43,8 +43,9 @@
  *   answer GET /about/health (bridge 127.0.0.1:8080, jicofo 127.0.0.1:8888; jicofo is healthy
  *   only once a bridge is in the brewery, as the real one) and exit with status 1 when they
  *   cannot log in or join (2 when an established connection drops);
- * - prosody plugins (under /usr/share/jitsi-meet/prosody-plugins/, loadable by prosody 0.12
- *   and written against APIs prosody 13 keeps): FUNCTIONAL are mod_roster_command
+ * - prosody plugins (under /usr/share/jitsi-meet/prosody-plugins/; tested with bookworm's
+ *   prosody 0.12; they use only module APIs that prosody 13 still has, but no test here runs
+ *   prosody 13): FUNCTIONAL are mod_roster_command
  *   (`prosodyctl mod_roster_command subscribe A B`: subscription "both" in the roster of each
  *   side that is an account), mod_client_proxy (forwards stanzas for focus.<H> to the session
  *   of target_address that announced its presence, and the answers back) and
