@@ -11,6 +11,7 @@ packages=(
   lua5.4 nginx-light coturn tmux     # config checks (luac -p, nginx -t), TURN client, terminal tests
   prosody                            # generator tests: prosodyctl check config, a real prosody in a test netns
   pebble certbot                     # local ACME server and client for the Let's Encrypt path
+  openjdk-17-jdk-headless            # javac/jar/keytool for the Jitsi stand-in daemons (test/helpers/jitsi-standin)
 )
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
