@@ -60,15 +60,6 @@ function detectInit(root: string): ApplyInit {
   return 'none';
 }
 
-/**
- * The network to check before changing anything: this machine's, or under a root prefix only
- * when that root carries its own sys/class/net (tests); a plain image root has none to check.
- */
-function networkToCheck(root: string): NetworkSnapshot | undefined {
-  if (root !== '/' && !existsSync(pathInRoot(root, '/sys/class/net'))) return undefined;
-  return readNetworkSnapshot(root);
-}
-
 function answersYaml(answers: Answers): string {
   const built = buildMasterConfig(answers, PLACEHOLDER_SECRETS);
   if (!built.ok) return '';
@@ -200,12 +191,15 @@ export async function runConfigurator(argv: readonly string[], io: ConfiguratorI
     releaseLock = acquireRunLock(pathInRoot(options.root, LOCK_PATH), PROGRAM);
     // A run killed while writing the master config leaves a temporary copy, secrets and all.
     await removeLeftovers([dirname(configPath)]);
-    const network = networkToCheck(options.root);
+    // Read only when about to apply: --no-apply writes the master config alone.
+    const network = options.noApply ? undefined : await readNetworkSnapshot(options.root);
     const planned = await plan(options, io, configPath, network);
     if (typeof planned === 'number') {
       return planned === 0 ? planned : finalLine(io, planned, 'the answers are not valid; nothing was changed.');
     }
-    if (planned.apply && network) {
+    // The internal address is checked on a real system only: under a root prefix (tests,
+    // images being prepared) this machine's addresses are not the server's.
+    if (planned.apply && network && options.root === '/') {
       const problem = internalAddressProblem(network, planned.config.internal_ip, configPath);
       if (problem) throw new UserError(problem);
     }

@@ -10,17 +10,18 @@
  * could reach nginx or the videobridge anyway. So the configurator refuses in one line, saying
  * which file to install where, and changes nothing.
  *
- * The reading (sysfs plus the kernel's address list) is kept apart from the decision (pure
- * functions over a snapshot), so tests can hand in any set of interfaces.
+ * The reading (`ip -j address show`) is kept apart from the decision (pure functions over a
+ * snapshot), so tests can hand in any set of interfaces.
  */
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
+import { execa } from 'execa';
 import { BlockList, isIP } from 'node:net';
-import { hostname as kernelHostname, networkInterfaces } from 'node:os';
+import { hostname as kernelHostname } from 'node:os';
 import { join } from 'node:path';
 
 export interface InterfaceState {
   name: string;
-  /** Administratively up and with a carrier (what the kernel calls operstate up/unknown). */
+  /** Administratively up and with a link (loopback: up). */
   up: boolean;
   loopback: boolean;
   addresses: string[];
@@ -37,39 +38,36 @@ export interface NetworkSnapshot {
 /** Where systemd-nspawn and systemd inside a container say that it is one. */
 const CONTAINER_MARKERS = ['run/host/container-manager', 'run/systemd/container'];
 
-function readText(path: string): string | undefined {
-  try {
-    return readFileSync(path, 'utf8').trim();
-  } catch {
-    return undefined;
-  }
+interface IpLink {
+  ifname?: string;
+  flags?: string[];
+  addr_info?: { local?: string }[];
 }
 
 /**
- * Reads the interfaces under `<root>/sys/class/net` and their addresses. Addresses come from
- * the kernel (Node lists only interfaces that are up, with their addresses); names and states
- * from sysfs, so interfaces without an address (a down `host0`) are seen too.
+ * Interfaces from `ip -j address show`: every interface of this network namespace, down ones
+ * too, with flags and addresses, read over netlink. Not /sys/class/net: inside a container
+ * that sysfs may show the devices of the namespace that mounted it (the host's), not its own.
  */
-export function readNetworkSnapshot(root = '/', addresses: typeof networkInterfaces = networkInterfaces): NetworkSnapshot | undefined {
-  const sysfs = join(root, 'sys/class/net');
-  let names: string[];
-  try {
-    names = readdirSync(sysfs).sort();
-  } catch {
-    return undefined;
-  }
-  const byName = addresses();
-  const interfaces = names.map((name): InterfaceState => {
-    const operstate = readText(join(sysfs, name, 'operstate')) ?? 'unknown';
-    const flags = Number.parseInt(readText(join(sysfs, name, 'flags')) ?? '0', 16) || 0;
-    const loopback = name === 'lo' || (flags & 0x8) !== 0;
-    const listed = (byName[name] ?? []).map((entry) => entry.address);
-    // Loopback reports operstate "unknown" while working; an up interface lists its addresses.
-    const up = listed.length > 0 || operstate === 'up' || (loopback && operstate === 'unknown' && (flags & 0x1) !== 0);
-    return { name, up, loopback, addresses: listed };
-  });
+export function parseIpAddresses(json: string): InterfaceState[] {
+  const links = JSON.parse(json) as IpLink[];
+  return links
+    .filter((link) => typeof link.ifname === 'string')
+    .map((link) => {
+      const flags = new Set(link.flags ?? []);
+      const loopback = flags.has('LOOPBACK');
+      // UP alone is only the admin state; LOWER_UP says there is a link (loopback has none to report).
+      const up = flags.has('UP') && (flags.has('LOWER_UP') || loopback);
+      return { name: link.ifname!, up, loopback, addresses: (link.addr_info ?? []).flatMap((info) => (info.local ? [info.local] : [])) };
+    })
+    .sort((a, b) => (a.name < b.name ? -1 : 1));
+}
+
+/** This network namespace's interfaces (`ip`, from iproute2, is in the image), and whether `root` is a container. */
+export async function readNetworkSnapshot(root = '/'): Promise<NetworkSnapshot> {
+  const { stdout } = await execa('ip', ['-j', 'address', 'show'], { stdin: 'ignore' });
   const inContainer = CONTAINER_MARKERS.some((marker) => existsSync(join(root, marker)));
-  return { interfaces, inContainer, hostname: kernelHostname() };
+  return { interfaces: parseIpAddresses(stdout), inContainer, hostname: kernelHostname() };
 }
 
 function usable(snapshot: NetworkSnapshot): InterfaceState[] {

@@ -6,53 +6,46 @@
  */
 import test from 'ava';
 import { mkdir, readdir, writeFile } from 'node:fs/promises';
-import type { networkInterfaces } from 'node:os';
+import { execa } from 'execa';
 import { join } from 'node:path';
 import {
   hostNetworkProblem,
   internalAddressProblem,
-  readNetworkSnapshot,
+  parseIpAddresses,
   type NetworkSnapshot,
 } from '../../src/configurator/network-check.js';
-import { runInProcess, runProcess } from './_helpers.js';
+import { MAIN, runInProcess, runProcess } from './_helpers.js';
+import { createNetns, type Netns } from '../helpers/netns.js';
 import { scratchDir } from '../helpers/scratch.js';
 
-type Addresses = ReturnType<typeof networkInterfaces>;
-
-/** A fake sysfs (and container marker) under root: each interface with its operstate and flags. */
-async function fakeSysfs(root: string, interfaces: Record<string, { operstate: string; flags: string }>, inContainer: boolean): Promise<void> {
-  for (const [name, { operstate, flags }] of Object.entries(interfaces)) {
-    const dir = join(root, 'sys/class/net', name);
-    await mkdir(dir, { recursive: true });
-    await writeFile(join(dir, 'operstate'), `${operstate}\n`);
-    await writeFile(join(dir, 'flags'), `${flags}\n`);
-  }
-  if (inContainer) {
-    await mkdir(join(root, 'run/host'), { recursive: true });
-    await writeFile(join(root, 'run/host/container-manager'), 'systemd-nspawn\n');
-  }
+/** A network namespace like a container's without its settings file: lo up, the veth end host0 down. */
+async function privateVethNamespace(): Promise<Netns> {
+  const ns = await createNetns('jmc-veth');
+  await execa('ip', ['-n', ns.name, 'link', 'add', 'host0', 'type', 'veth', 'peer', 'name', 'vb-peer']);
+  return ns;
 }
 
-function entry(address: string): Addresses[string] {
-  const family = address.includes(':') ? 'IPv6' : 'IPv4';
-  return [{ address, netmask: family === 'IPv4' ? '255.255.255.0' : 'ffff:ffff:ffff:ffff::', family, mac: '00:00:00:00:00:00', internal: address === '127.0.0.1' || address === '::1', cidr: null, ...(family === 'IPv6' ? { scopeid: 0 } : {}) }] as Addresses[string];
-}
-
-const PRIVATE_VETH = { lo: { operstate: 'unknown', flags: '0x9' }, host0: { operstate: 'down', flags: '0x1002' } };
-
-test('a root with only loopback and a down host0 is refused, naming the file to install and where', async (t) => {
+async function containerRoot(): Promise<string> {
   const root = await scratchDir('jmc-');
-  await fakeSysfs(root, PRIVATE_VETH, true);
-  const snapshot = readNetworkSnapshot(root, () => ({ lo: entry('127.0.0.1') }))!;
+  await mkdir(join(root, 'run/host'), { recursive: true });
+  await writeFile(join(root, 'run/host/container-manager'), 'systemd-nspawn\n');
+  return root;
+}
+
+test('a namespace with only loopback and a down host0 is refused, naming the file to install and where', async (t) => {
+  const ns = await privateVethNamespace();
+  t.teardown(() => ns.delete());
+  const { stdout } = await execa('ip', ['-n', ns.name, '-j', 'address', 'show']);
+  const interfaces = parseIpAddresses(stdout);
   t.deepEqual(
-    snapshot.interfaces.map((i) => [i.name, i.up, i.loopback]),
+    interfaces.map((i) => [i.name, i.up, i.loopback]),
     [
       ['host0', false, false],
       ['lo', true, true],
-    ],
+      ['vb-peer', false, false],
+    ].sort(),
   );
-  t.true(snapshot.inContainer);
-  const problem = hostNetworkProblem({ ...snapshot, hostname: 'jitsi' });
+  const problem = hostNetworkProblem({ interfaces: interfaces.filter((i) => i.name !== 'vb-peer'), inContainer: true, hostname: 'jitsi' });
   t.truthy(problem);
   t.false(problem!.includes('\n'), 'one line');
   t.regex(problem!, /^this container is not on the host's network \(it sees only host0 \(down\) and lo\)/);
@@ -91,16 +84,18 @@ test('the internal address must be one of this machine\'s (IPv6 compared as numb
 });
 
 test('jitsi-meet-config in a container on a private network: one line saying why, FAILED last, nothing written', async (t) => {
-  const root = await scratchDir('jmc-');
-  await fakeSysfs(root, PRIVATE_VETH, true);
+  const ns = await privateVethNamespace();
+  t.teardown(() => ns.delete());
+  const root = await containerRoot();
   const answers = join(root, 'answers.yaml');
   await writeFile(answers, 'hostname: localhost\n');
   const before = (await readdir(root)).sort();
-  const result = await runInProcess(['--root', root, '--answers', answers]);
-  t.is(result.code, 1);
+  // The configurator as a process inside that namespace, as it runs inside such a container.
+  const result = await ns.exec([process.execPath, '--import', 'tsx', MAIN, '--root', root, '--answers', answers], { reject: false, env: { NODE_OPTIONS: '' } });
+  t.is(result.exitCode, 1, result.stderr);
   const lines = result.stderr.trimEnd().split('\n');
   t.is(lines.length, 2, result.stderr);
-  t.regex(lines[0], /^jitsi-meet-config: this container is not on the host's network \(it sees only host0 \(down\) and lo\)/);
+  t.regex(lines[0], /^jitsi-meet-config: this container is not on the host's network \(it sees only host0 \(down\) and lo and vb-peer \(down\)\)/);
   t.is(lines[1], 'jitsi-meet-config: FAILED: nothing was changed.');
   t.deepEqual((await readdir(root)).sort(), before, 'no master config, no generated file');
 });
