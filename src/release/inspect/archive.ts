@@ -1,15 +1,15 @@
 /**
- * Streams the entries of a (compressed) tar archive through node-tar's parser. node-tar reads
- * plain and gzip archives itself; xz, zstd and bzip2 are decompressed by the host tools on
- * the way in (node-tar cannot read xz, and its zstd needs a newer Node than ours), so the
- * archive is never held in memory whatever its size.
+ * Streams the entries of a (compressed) tar archive through tar-stream.ts, which sees each
+ * entry as GNU tar extracts it. Plain archives are read directly; xz, zstd, gzip and bzip2 are
+ * decompressed by the host tools on the way in, so the archive is never held in memory
+ * whatever its size.
  */
 import { open } from 'node:fs/promises';
 import { createReadStream } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { execa } from 'execa';
-import { Parser, type ReadEntry } from 'tar';
 import { UserError } from '../../lib/errors.js';
+import { readTar } from './tar-stream.js';
 
 export type Compression = 'xz' | 'zstd' | 'gzip' | 'bzip2' | 'none';
 
@@ -20,8 +20,13 @@ export interface ArchiveEntry {
   path: string;
   type: string;
   mode: number;
+  /** Real size: a sparse file's expanded size. */
   size: number;
   linkpath?: string;
+  /** Stored as a GNU sparse file. */
+  sparse: boolean;
+  /** Extended attributes by name (`security.capability`...). */
+  xattrs: Map<string, Buffer>;
 }
 
 export interface WalkOptions {
@@ -34,8 +39,8 @@ export interface WalkOptions {
 export interface WalkResult {
   compression: Compression;
   entries: number;
-  /** node-tar's complaints about damaged or unsupported entries. */
-  warnings: string[];
+  /** Entries inspect cannot interpret and damage: each one an error. */
+  problems: { path: string; message: string }[];
 }
 
 const MAGIC: [Compression, number[]][] = [
@@ -64,6 +69,7 @@ export async function detectCompression(path: string): Promise<Compression> {
 
 const DECOMPRESSOR: Partial<Record<Compression, [string, string]>> = {
   xz: ['xz', 'xz-utils'],
+  gzip: ['gzip', 'gzip'],
   zstd: ['zstd', 'zstd'],
   bzip2: ['bzip2', 'bzip2'],
 };
@@ -81,67 +87,50 @@ export function normalizeEntryPath(raw: string): string {
 
 export async function walkArchive(path: string, options: WalkOptions): Promise<WalkResult> {
   const compression = await detectCompression(path);
-  const warnings: string[] = [];
+  const problems: WalkResult['problems'] = [];
   let entries = 0;
-  const parser = new Parser({
-    strict: false,
-    onReadEntry: (entry: ReadEntry) => {
-      entries++;
-      const info: ArchiveEntry = {
-        rawPath: entry.path,
-        path: normalizeEntryPath(entry.path),
-        type: entry.type,
-        mode: entry.mode ?? 0,
-        size: entry.size,
-        linkpath: entry.linkpath,
-      };
-      const limit = entry.type === 'File' || entry.type === 'OldFile' || entry.type === 'ContiguousFile' ? options.wantContent(info) : false;
-      if (limit === false) {
-        options.onEntry(info);
-        // A bare Parser (unlike tar.list) waits until each entry's data is read: skip it.
-        entry.resume();
-        return;
-      }
-      const chunks: Buffer[] = [];
-      let kept = 0;
-      entry.on('data', (chunk: Buffer) => {
-        if (kept >= limit) return;
-        chunks.push(chunk.subarray(0, limit - kept));
-        kept += Math.min(chunk.length, limit - kept);
-      });
-      entry.on('end', () => options.onEntry(info, Buffer.concat(chunks)));
-      entry.resume();
-    },
-  });
-  parser.on('warn', (code: string, message: string | Error) => {
-    warnings.push(`${code}: ${typeof message === 'string' ? message : message.message}`);
-  });
-  const parsed = new Promise<void>((resolve, reject) => {
-    parser.on('end', resolve);
-    parser.on('close', resolve);
-    parser.on('error', reject);
-  });
-
   const tool = DECOMPRESSOR[compression];
   let input: Readable;
   let child: ReturnType<typeof execa> | undefined;
   if (tool) {
     child = execa(tool[0], ['-dc', '--', path], { buffer: { stdout: false, stderr: true }, stdin: 'ignore', cancelSignal: options.signal });
+    // The failure is reported below, once the reader has stopped.
+    child.catch(() => undefined);
     input = child.stdout!;
   } else {
     input = createReadStream(path);
   }
-  input.pipe(parser);
+  const toEntry = (entry: Parameters<Parameters<typeof readTar>[1]['onEntry']>[0]): ArchiveEntry => ({ ...entry, rawPath: entry.path, path: normalizeEntryPath(entry.path) });
+  let readError: Error | undefined;
   try {
-    await Promise.all([parsed, child]);
+    await readTar(input, {
+      wantContent: (entry) => (entry.type === 'File' || entry.type === 'ContiguousFile' ? options.wantContent(toEntry(entry)) : false),
+      onEntry: (entry, content) => {
+        entries++;
+        options.onEntry(toEntry(entry), content);
+      },
+      onProblem: (problem) => problems.push(problem),
+    });
   } catch (error) {
-    child?.kill();
-    const failure = error as Error & { code?: string; stderr?: string; shortMessage?: string };
-    if (failure.code === 'ENOENT' && tool) {
-      throw new UserError(`${path}: ${compression} archive, but '${tool[0]}' is not installed; install with: apt-get install ${tool[1]}`);
-    }
-    const detail = failure.stderr?.trim() || failure.shortMessage || failure.message;
-    throw new UserError(`${path}: cannot read the archive (${detail})`);
+    readError = error as Error;
+    input.destroy();
   }
-  return { compression, entries, warnings };
+  if (child) {
+    try {
+      await child;
+    } catch (error) {
+      const failure = error as Error & { code?: string; stderr?: string; shortMessage?: string; isCanceled?: boolean; signal?: string };
+      if (failure.code === 'ENOENT') {
+        throw new UserError(`${path}: ${compression} archive, but '${tool![0]}' is not installed; install with: apt-get install ${tool![1]}`);
+      }
+      if (failure.isCanceled) throw options.signal?.reason ?? failure;
+      // We stopped reading, so the decompressor could not write: our reason is the real one.
+      if (readError && failure.signal === 'SIGPIPE') throw new UserError(`${path}: cannot read the archive (${readError.message})`);
+      // The decompressor's own words explain a damaged file better than where the tar data ended.
+      const detail = failure.stderr?.trim() || failure.shortMessage || failure.message;
+      throw new UserError(`${path}: cannot read the archive (${detail})`);
+    }
+  }
+  if (readError) throw new UserError(`${path}: cannot read the archive (${readError.message})`);
+  return { compression, entries, problems };
 }

@@ -4,7 +4,7 @@
  * findings (checks.ts); this file turns them into the report.
  */
 import { posix } from 'node:path';
-import { walkArchive, type Compression } from './archive.js';
+import { normalizeEntryPath, walkArchive, type Compression } from './archive.js';
 import { COMPONENT_PACKAGES, ImageScanner, type Finding, type Severity } from './checks.js';
 
 export type { Finding, Severity } from './checks.js';
@@ -66,7 +66,9 @@ export async function inspectTarball(path: string, options: { signal?: AbortSign
   });
   const { facts } = scanner;
   const findings = facts.findings;
-  for (const warning of walk.warnings) findings.push({ severity: 'error', kind: 'archive', path: '(archive)', message: `damaged or unreadable entry: ${warning}` });
+  for (const problem of walk.problems) {
+    findings.push({ severity: 'error', kind: 'archive', path: problem.path ? `/${normalizeEntryPath(problem.path)}` : '(archive)', message: problem.message });
+  }
   if (walk.entries === 0) findings.push({ severity: 'error', kind: 'archive', path: '(archive)', message: 'no entries: not a tar archive, or an empty one' });
 
   // /etc/os-release is usually a link to ../usr/lib/os-release.

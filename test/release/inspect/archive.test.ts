@@ -1,9 +1,10 @@
 import test from 'ava';
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { detectCompression, normalizeEntryPath, walkArchive, type ArchiveEntry } from '../../../src/release/inspect/archive.js';
-import { makeTree, packTree } from './fixtures.js';
+import { makeTree, packTree, removeAfter } from './fixtures.js';
+
+const scratch = removeAfter(test);
 
 test('entry paths are normalised relative to the archive root', (t) => {
   t.is(normalizeEntryPath('./'), '');
@@ -16,9 +17,9 @@ test('entry paths are normalised relative to the archive root', (t) => {
 test('compression is detected from the content, not the name', async (t) => {
   const root = await makeTree({ 'a': 'a' });
   const zst = await packTree(root, '.tar.zst');
-  const dir = await mkdtemp(join(tmpdir(), 'detect-'));
+  const dir = await scratch('detect-');
   const misnamed = join(dir, 'image.tar.xz');
-  await writeFile(misnamed, await (await import('node:fs/promises')).readFile(zst));
+  await writeFile(misnamed, await readFile(zst));
   t.is(await detectCompression(misnamed), 'zstd');
   t.is(await detectCompression(await packTree(root, '.tar.xz')), 'xz');
   t.is(await detectCompression(await packTree(root, '.tar')), 'none');
@@ -33,7 +34,7 @@ test('walkArchive streams every entry and collects only the contents asked for, 
   });
   t.is(result.compression, 'xz');
   t.is(result.entries, 7);
-  t.deepEqual(result.warnings, []);
+  t.deepEqual(result.problems, []);
   const byPath = new Map(seen.map((item) => [item.entry.path, item]));
   t.deepEqual([...byPath.keys()].sort(), ['', 'etc', 'etc/keep', 'etc/long', 'usr', 'usr/link', 'usr/skip']);
   t.is(byPath.get('etc/keep')!.content, 'kept content');

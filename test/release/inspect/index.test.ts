@@ -1,11 +1,12 @@
 import test from 'ava';
-import { mkdtemp, stat, truncate, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { stat, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { UserError } from '../../../src/lib/errors.js';
 import { errorCount, formatInspectReport, inspectTarball, parseDpkgStatus, parseOsRelease, type InspectReport } from '../../../src/release/inspect/index.js';
-import { CLEAN_TREE, makeTree, packTree, type Tree } from './fixtures.js';
+import { CLEAN_TREE, makeTree, packTree, removeAfter, type Tree } from './fixtures.js';
+
+const scratch = removeAfter(test);
 
 function kinds(report: InspectReport, severity: string): string[] {
   return report.findings.filter((f) => f.severity === severity).map((f) => `${f.kind} ${f.path}`).sort();
@@ -126,7 +127,7 @@ test('damaged and non-tar files fail clearly', async (t) => {
   const archive = await packTree(await makeTree({ ...CLEAN_TREE, 'usr/share/filler': 'y'.repeat(200_000) }), '.tar.xz');
   await truncate(archive, Math.floor((await stat(archive)).size / 2));
   await t.throwsAsync(inspectTarball(archive), { instanceOf: UserError, message: /cannot read the archive \(.*(Unexpected end of input|xz)/ });
-  const dir = await mkdtemp(join(tmpdir(), 'inspect-junk-'));
+  const dir = await scratch('inspect-junk-');
   await writeFile(join(dir, 'junk.tar'), 'this is not a tar archive at all\n'.repeat(40));
   const junk = await inspectTarball(join(dir, 'junk.tar'));
   t.true(errorCount(junk) >= 1);

@@ -1,0 +1,90 @@
+/**
+ * Archives crafted to hide things from inspect while GNU tar still extracts them: sparse
+ * entries in each of GNU tar's sparse formats, a pax `mode` keyword GNU tar ignores. Every archive here
+ * is written by GNU tar itself, so the tests track what the real extractor does.
+ */
+import test from 'ava';
+import { execa } from 'execa';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { inspectTarball, type InspectReport } from '../../../src/release/inspect/index.js';
+import { CLEAN_TREE, makeTree, packTree, removeAfter, type Tree } from './fixtures.js';
+
+const scratch = removeAfter(test);
+
+function kinds(report: InspectReport, severity: string): string[] {
+  return report.findings.filter((f) => f.severity === severity).map((f) => `${f.kind} ${f.path}`).sort();
+}
+
+const GiB = 1024 ** 3;
+
+/** Things that must not ship, each stored sparse (a hole between its first and last bytes). */
+const SPARSE_TREE: Tree = {
+  ...CLEAN_TREE,
+  'usr/local/bin/tool': { content: 'ELF', sparseSize: 64 * 1024, tail: 'end', mode: 0o4777 },
+  'etc/ssh/ssh_host_ed25519_key': { content: '-----BEGIN OPENSSH PRIVATE KEY-----\nb3Bl\n', sparseSize: 128 * 1024, tail: '-----END OPENSSH PRIVATE KEY-----\n', mode: 0o600 },
+  'var/lib/prosody/meet%2eexample/accounts/focus.dat': { content: 'return {', sparseSize: 32 * 1024, tail: '}\n' },
+  'etc/jitsi/jicofo/extra.conf': { content: '-----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----\n', sparseSize: 64 * 1024 },
+  'srv/huge.img': { content: 'head', sparseSize: 10 * GiB, tail: 'tail' },
+  // More data regions than an old GNU header holds (4): the map goes on in extension blocks.
+  'srv/patchy.img': { content: 'a', sparseSize: 64 * 1024 * 1024, regions: Object.fromEntries(Array.from({ length: 30 }, (_, i) => [(i + 1) * 2 * 1024 * 1024, `region ${i}`])) },
+};
+let sparseRoot: Promise<string> | undefined;
+
+const SPARSE_FORMATS: [string, string[]][] = [
+  ['old GNU, type S', ['--format=gnu']],
+  ['PAX 0.0', ['--format=posix', '--sparse-version=0.0']],
+  ['PAX 0.1', ['--format=posix', '--sparse-version=0.1']],
+  ['PAX 1.0', ['--format=posix', '--sparse-version=1.0']],
+];
+
+for (const [format, args] of SPARSE_FORMATS) {
+  test(`sparse entries (${format}) are seen with the name, size and mode GNU tar extracts`, async (t) => {
+    sparseRoot ??= makeTree(SPARSE_TREE);
+    const archive = await packTree(await sparseRoot, '.tar.xz', ['--sparse', ...args]);
+    // GNU tar is the reference: it lists (and would extract) the real names, sizes and modes.
+    const listing = (await execa('tar', ['-tvf', archive])).stdout;
+    t.regex(listing, /^-rwsrwxrwx .*\s65536\s.*\.\/usr\/local\/bin\/tool$/m);
+    t.regex(listing, /\s10737418240\s.*\.\/srv\/huge\.img$/m);
+    const report = await inspectTarball(archive);
+    t.deepEqual(kinds(report, 'error'), [
+      'private-key /etc/jitsi/jicofo/extra.conf',
+      'prosody-account /var/lib/prosody/meet%2eexample/accounts/focus.dat',
+      'ssh-host-key /etc/ssh/ssh_host_ed25519_key',
+      'world-writable /usr/local/bin/tool',
+    ]);
+    t.deepEqual(kinds(report, 'warning'), ['setid /usr/local/bin/tool']);
+    t.is(report.sizesByTopLevel.find((entry) => entry.dir === 'srv')?.bytes, 10 * GiB + 64 * 1024 * 1024);
+    t.true(report.totalBytes > 10 * GiB);
+  });
+}
+
+test('entries after the end-of-archive marker and entry types inspect cannot read are errors', async (t) => {
+  const first = await packTree(await makeTree({ 'etc/os-release': 'ID=x\n' }), '.tar');
+  const second = await packTree(await makeTree({ 'etc/ssh/ssh_host_rsa_key': 'KEY' }), '.tar');
+  const joined = join(await scratch('inspect-joined-'), 'joined.tar');
+  await writeFile(joined, Buffer.concat([await readFile(first), await readFile(second)]));
+  // GNU tar stops at the first end-of-archive marker; with --ignore-zeros it reads on.
+  t.notRegex((await execa('tar', ['-tf', joined])).stdout, /ssh_host_rsa_key/);
+  t.regex((await execa('tar', ['--ignore-zeros', '-tf', joined])).stdout, /ssh_host_rsa_key/);
+  const hidden = await inspectTarball(joined);
+  t.deepEqual(kinds(hidden, 'error'), ['archive (archive)']);
+  t.regex(hidden.findings[0].message, /data after the end-of-archive marker/);
+
+  // An incremental archive stores directories as GNU dumpdir ('D') entries.
+  const snapshot = join(await scratch('inspect-snapshot-'), 'snapshot');
+  const incremental = await packTree(await makeTree({ 'etc/os-release': 'ID=x\n' }), '.tar', ['--format=gnu', `--listed-incremental=${snapshot}`]);
+  const report = await inspectTarball(incremental);
+  t.true(kinds(report, 'error').includes('archive /etc'));
+  t.regex(report.findings.find((f) => f.path === '/etc')!.message, /entry type 'D', which inspect cannot interpret/);
+});
+
+test('a pax "mode" keyword, which GNU tar ignores, does not hide the mode GNU tar applies', async (t) => {
+  const root = await makeTree({ 'etc/os-release': 'ID=x\n', 'usr/local/bin/tool': { content: 'ELF', mode: 0o4777 } });
+  const archive = await packTree(root, '.tar', ['--pax-option=mode:=420']);
+  t.regex((await execa('tar', ['-tvf', archive])).stdout, /^-rwsrwxrwx .*\.\/usr\/local\/bin\/tool$/m);
+  const report = await inspectTarball(archive);
+  t.deepEqual(kinds(report, 'error'), ['world-writable /usr/local/bin/tool']);
+  t.deepEqual(kinds(report, 'warning').filter((kind) => kind.startsWith('setid')), ['setid /usr/local/bin/tool']);
+});
+
