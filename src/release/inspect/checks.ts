@@ -3,9 +3,10 @@
  * archive entries and small file contents, so the same checks run on a downloaded release
  * (`nspawn-jitsi inspect`) and on every artifact at the end of a build.
  *
- * Severities: `error` is per-instance state or a secret that must never ship (the build fails
- * and inspect exits non-zero); `warning` is worth a look (unexpected setuid programs, stale
- * apt lists); `info` is expected and listed for completeness (su, passwd and friends).
+ * Severities: `error` is per-instance state or a secret that must never ship, or a file that
+ * hands out root (the build fails and inspect exits non-zero); `warning` is worth a look
+ * (unexpected setuid programs, ordinary file capabilities, stale apt lists); `info` is
+ * expected and listed for completeness (su, passwd and friends).
  */
 import { posix } from 'node:path';
 import type { ArchiveEntry } from './archive.js';
@@ -33,6 +34,54 @@ export const EXPECTED_SETID = new Set([
   'ssh-keysign', 'ssh-agent', 'dbus-daemon-launch-helper', 'pkexec', 'polkit-agent-helper-1', 'fusermount', 'fusermount3',
   'crontab', 'wall', 'write', 'bsd-write', 'ping', 'newuidmap', 'newgidmap', 'dotlockfile', 'utempter', 'plocate', 'mlocate',
 ]);
+
+/** Capability numbers to names (linux/capability.h; 40 is the last one Linux 6.x defines). */
+const CAPABILITY_NAMES = [
+  'chown', 'dac_override', 'dac_read_search', 'fowner', 'fsetid', 'kill', 'setgid', 'setuid', 'setpcap', 'linux_immutable',
+  'net_bind_service', 'net_broadcast', 'net_admin', 'net_raw', 'ipc_lock', 'ipc_owner', 'sys_module', 'sys_rawio', 'sys_chroot',
+  'sys_ptrace', 'sys_pacct', 'sys_admin', 'sys_boot', 'sys_nice', 'sys_resource', 'sys_time', 'sys_tty_config', 'mknod', 'lease',
+  'audit_write', 'audit_control', 'setfcap', 'mac_override', 'mac_admin', 'syslog', 'wake_alarm', 'block_suspend', 'audit_read',
+  'perfmon', 'bpf', 'checkpoint_restore',
+].map((name) => `cap_${name}`);
+
+/**
+ * Capabilities ordinary programs carry instead of setuid root (ping's cap_net_raw, a server's
+ * cap_net_bind_service): none of them reads or writes other users' files or becomes root, so
+ * they are a warning. Every other one (cap_setuid, cap_sys_admin, cap_dac_override,
+ * cap_sys_ptrace, cap_net_admin, unknown ones...) leads to root or past file permissions, so a
+ * file carrying it is an error.
+ */
+export const USUAL_CAPABILITIES = new Set(['cap_net_raw', 'cap_net_bind_service', 'cap_net_broadcast', 'cap_ipc_lock', 'cap_sys_nice', 'cap_wake_alarm', 'cap_block_suspend', 'cap_audit_write']);
+
+/**
+ * A `security.capability` value (struct vfs_cap_data: revision and effective flag, then
+ * permitted and inheritable words) as getcap prints it: `cap_net_raw=ep`. Undefined when it
+ * is not a value the kernel would accept.
+ */
+export function describeCapabilities(value: Buffer): { text: string; names: string[] } | undefined {
+  if (value.length < 4) return undefined;
+  const magic = value.readUInt32LE(0);
+  const revision = magic >>> 24;
+  const lengths: Record<number, number> = { 1: 12, 2: 20, 3: 24 };
+  if (lengths[revision] !== value.length || (magic & 0x00fffffe) !== 0) return undefined;
+  const effective = (magic & 1) === 1;
+  const words = revision === 1 ? 1 : 2;
+  const groups = new Map<string, string[]>();
+  const names: string[] = [];
+  for (let bit = 0; bit < 32 * words; bit++) {
+    const word = bit >> 5;
+    const permitted = (value.readUInt32LE(4 + word * 8) >>> (bit & 31)) & 1;
+    const inheritable = (value.readUInt32LE(8 + word * 8) >>> (bit & 31)) & 1;
+    if (!permitted && !inheritable) continue;
+    const name = CAPABILITY_NAMES[bit] ?? `cap_${bit}`;
+    names.push(name);
+    const flags = `${effective ? 'e' : ''}${inheritable ? 'i' : ''}${permitted ? 'p' : ''}`;
+    const group = groups.get(flags);
+    if (group) group.push(name);
+    else groups.set(flags, [name]);
+  }
+  return { text: [...groups].map(([flags, list]) => `${list.join(',')}=${flags}`).join(' '), names };
+}
 
 /** Files whose contents inspect reads (small ones only). */
 const CONTENT_FILES = new Set([
@@ -84,6 +133,7 @@ export class ImageScanner {
     const { path } = entry;
     this.checkPath(entry);
     if (entry.type === 'SymbolicLink' && entry.linkpath !== undefined) this.facts.symlinks.set(path, entry.linkpath);
+    this.checkCapabilities(entry);
     if (isRegular(entry)) {
       const top = path.includes('/') ? path.slice(0, path.indexOf('/')) : '(top level files)';
       this.facts.sizesByTopLevel.set(top, (this.facts.sizesByTopLevel.get(top) ?? 0) + entry.size);
@@ -100,6 +150,23 @@ export class ImageScanner {
     if (segments.includes('..')) this.add('error', 'dotdot-path', entry.path, `path contains '..' (${entry.rawPath}); tar would write outside the target directory`);
     if (entry.type === 'Link' && entry.linkpath !== undefined && (entry.linkpath.startsWith('/') || entry.linkpath.split('/').includes('..'))) {
       this.add('error', 'unsafe-hardlink', entry.path, `hard link to ${entry.linkpath}, outside the archive root`);
+    }
+  }
+
+  private checkCapabilities(entry: ArchiveEntry): void {
+    const value = entry.xattrs.get('security.capability');
+    if (value === undefined) return;
+    const caps = describeCapabilities(value);
+    if (!caps) {
+      this.add('error', 'capability', entry.path, `file capabilities (security.capability) that inspect cannot decode (${value.length} bytes): check them with getcap after unpacking`);
+      return;
+    }
+    if (caps.names.length === 0) return;
+    const dangerous = caps.names.filter((name) => !USUAL_CAPABILITIES.has(name));
+    if (dangerous.length) {
+      this.add('error', 'capability', entry.path, `file capabilities ${caps.text}: ${dangerous.join(', ')} let${dangerous.length === 1 ? 's' : ''} the program become root or bypass file permissions; remove them (setcap -r) or find out why they are there`);
+    } else {
+      this.add('warning', 'capability', entry.path, `file capabilities ${caps.text} (usual for programs like ping): check the program needs them`);
     }
   }
 

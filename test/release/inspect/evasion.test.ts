@@ -1,6 +1,7 @@
 /**
  * Archives crafted to hide things from inspect while GNU tar still extracts them: sparse
- * entries in each of GNU tar's sparse formats, a pax `mode` keyword GNU tar ignores. Every archive here
+ * entries in each of GNU tar's sparse formats, a pax `mode` keyword GNU tar ignores, file
+ * capabilities. Every archive here
  * is written by GNU tar itself, so the tests track what the real extractor does.
  */
 import test from 'ava';
@@ -8,6 +9,7 @@ import { execa } from 'execa';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { inspectTarball, type InspectReport } from '../../../src/release/inspect/index.js';
+import { describeCapabilities } from '../../../src/release/inspect/checks.js';
 import { CLEAN_TREE, makeTree, packTree, removeAfter, type Tree } from './fixtures.js';
 
 const scratch = removeAfter(test);
@@ -88,3 +90,38 @@ test('a pax "mode" keyword, which GNU tar ignores, does not hide the mode GNU ta
   t.deepEqual(kinds(report, 'warning').filter((kind) => kind.startsWith('setid')), ['setid /usr/local/bin/tool']);
 });
 
+test('file capabilities are reported: the usual ones as warnings, dangerous ones as errors', async (t) => {
+  const root = await makeTree({
+    ...CLEAN_TREE,
+    'usr/bin/ping': { content: 'ELF', caps: 'cap_net_raw=ep' },
+    'usr/local/bin/evil': { content: 'ELF', caps: 'cap_setuid,cap_sys_admin=ep' },
+    'usr/local/bin/reader': { content: 'ELF', caps: 'cap_dac_read_search+p' },
+  });
+  const archive = await packTree(root, '.tar.zst', ['--xattrs', '--xattrs-include=*']);
+  const report = await inspectTarball(archive);
+  t.deepEqual(kinds(report, 'error'), ['capability /usr/local/bin/evil', 'capability /usr/local/bin/reader']);
+  t.deepEqual(kinds(report, 'warning'), ['capability /usr/bin/ping']);
+  const message = (path: string) => report.findings.find((f) => f.path === path)!.message;
+  t.regex(message('/usr/local/bin/evil'), /cap_setuid,cap_sys_admin=ep/);
+  t.regex(message('/usr/local/bin/reader'), /cap_dac_read_search=p/);
+  t.regex(message('/usr/bin/ping'), /cap_net_raw=ep/);
+});
+
+test('capability sets are decoded like getcap prints them', (t) => {
+  const v2 = (flags: number, permitted: number, inheritable: number, high = 0) => {
+    const value = Buffer.alloc(20);
+    value.writeUInt32LE(0x02000000 | flags, 0);
+    value.writeUInt32LE(permitted, 4);
+    value.writeUInt32LE(inheritable, 8);
+    value.writeUInt32LE(high, 12);
+    return value;
+  };
+  t.deepEqual(describeCapabilities(v2(1, 1 << 13, 0)), { text: 'cap_net_raw=ep', names: ['cap_net_raw'] });
+  t.deepEqual(describeCapabilities(v2(0, (1 << 7) | (1 << 21), 1 << 7)), { text: 'cap_setuid=ip cap_sys_admin=p', names: ['cap_setuid', 'cap_sys_admin'] });
+  t.deepEqual(describeCapabilities(v2(1, 0, 0, 1 << 7)), { text: 'cap_bpf=ep', names: ['cap_bpf'] });
+  t.deepEqual(describeCapabilities(v2(1, 0, 0, 1 << 20)), { text: 'cap_52=ep', names: ['cap_52'] });
+  const v3 = Buffer.concat([v2(1, 1 << 10, 0), Buffer.from([0, 0, 0, 0])]);
+  v3.writeUInt32LE(0x03000001, 0);
+  t.deepEqual(describeCapabilities(v3), { text: 'cap_net_bind_service=ep', names: ['cap_net_bind_service'] });
+  t.is(describeCapabilities(Buffer.from('junk')), undefined);
+});
