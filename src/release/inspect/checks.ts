@@ -129,10 +129,15 @@ export class ImageScanner {
     return false;
   }
 
-  onEntry(entry: ArchiveEntry, content?: Buffer): void {
+  onEntry(stored: ArchiveEntry, content?: Buffer): void {
+    this.checkPath(stored);
+    const landed = this.followLinks(stored);
+    if (landed === undefined) return;
+    const entry = landed === stored.path ? stored : { ...stored, path: landed };
     const { path } = entry;
-    this.checkPath(entry);
+    // A later entry replaces an earlier one at the same path, a symbolic link included.
     if (entry.type === 'SymbolicLink' && entry.linkpath !== undefined) this.facts.symlinks.set(path, entry.linkpath);
+    else this.facts.symlinks.delete(path);
     this.checkCapabilities(entry);
     if (isRegular(entry)) {
       const top = path.includes('/') ? path.slice(0, path.indexOf('/')) : '(top level files)';
@@ -151,6 +156,63 @@ export class ImageScanner {
     if (entry.type === 'Link' && entry.linkpath !== undefined && (entry.linkpath.startsWith('/') || entry.linkpath.split('/').includes('..'))) {
       this.add('error', 'unsafe-hardlink', entry.path, `hard link to ${entry.linkpath}, outside the archive root`);
     }
+  }
+
+  /**
+   * Where an entry lands when the symbolic links stored before it in the archive are followed
+   * along its path (tar never stores files under a link, so in an image we build nothing
+   * does). GNU tar refuses to write through a link whose target is absolute or has `..` (it
+   * creates such links last, after a placeholder), other extractors would follow it: out of
+   * the image root, onto the host. Those are errors and the entry is not checked further
+   * (undefined); through plain relative links the entry is checked where it lands.
+   */
+  private followLinks(entry: ArchiveEntry): string | undefined {
+    const segments = entry.path.split('/');
+    const name = segments.pop()!;
+    const queue = segments;
+    const resolved: string[] = [];
+    let first: { link: string; target: string } | undefined;
+    let refused = false;
+    let outside = false;
+    let loop = false;
+    let hops = 0;
+    while (queue.length) {
+      const segment = queue.shift()!;
+      if (segment === '' || segment === '.') continue;
+      if (segment === '..') {
+        if (resolved.length === 0) outside = true;
+        resolved.pop();
+        continue;
+      }
+      const candidate = [...resolved, segment].join('/');
+      const target = this.facts.symlinks.get(candidate);
+      if (target === undefined) {
+        resolved.push(segment);
+        continue;
+      }
+      first ??= { link: candidate, target };
+      if (++hops > 40) {
+        // As the kernel does (ELOOP): no extractor gets through this.
+        loop = refused = true;
+        break;
+      }
+      if (target.startsWith('/') || target.split('/').includes('..')) refused = true;
+      if (target.startsWith('/')) {
+        outside = true;
+        resolved.length = 0;
+      }
+      queue.unshift(...target.split('/'));
+    }
+    if (!first) return entry.path;
+    const landed = [...resolved, name].join('/');
+    const through = `the symbolic link /${first.link} -> ${first.target}`;
+    if (refused) {
+      const where = loop ? 'nowhere (the links loop)' : outside ? `out of the image root (to /${landed} on the host)` : `to /${landed}`;
+      this.add('error', 'through-symlink', entry.path, `written through ${through}: GNU tar refuses it, other extractors write it ${where}`);
+      return undefined;
+    }
+    this.add('warning', 'through-symlink', entry.path, `written through ${through}, so it lands at /${landed} (checked there); tar archives of a real tree never do this`);
+    return landed;
   }
 
   private checkCapabilities(entry: ArchiveEntry): void {

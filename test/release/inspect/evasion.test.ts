@@ -1,14 +1,14 @@
 /**
  * Archives crafted to hide things from inspect while GNU tar still extracts them: sparse
  * entries in each of GNU tar's sparse formats, a pax `mode` keyword GNU tar ignores, file
- * capabilities. Every archive here
+ * capabilities, and entries written through an in-archive symbolic link. Every archive here
  * is written by GNU tar itself, so the tests track what the real extractor does.
  */
 import test from 'ava';
 import { execa } from 'execa';
-import { readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { inspectTarball, type InspectReport } from '../../../src/release/inspect/index.js';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { join, relative } from 'node:path';
+import { errorCount, inspectTarball, type InspectReport } from '../../../src/release/inspect/index.js';
 import { describeCapabilities } from '../../../src/release/inspect/checks.js';
 import { CLEAN_TREE, makeTree, packTree, removeAfter, type Tree } from './fixtures.js';
 
@@ -124,4 +124,35 @@ test('capability sets are decoded like getcap prints them', (t) => {
   v3.writeUInt32LE(0x03000001, 0);
   t.deepEqual(describeCapabilities(v3), { text: 'cap_net_bind_service=ep', names: ['cap_net_bind_service'] });
   t.is(describeCapabilities(Buffer.from('junk')), undefined);
+});
+
+test('entries written through an in-archive symbolic link: out of the root is an error, inside it they are checked where they land', async (t) => {
+  const outside = await scratch('inspect-outside-');
+  const links = await makeTree({
+    'etc/os-release': 'ID=x\n',
+    'etc/ssh': { dir: true },
+    'etc/x': { link: outside },
+    'etc/up': { link: relative(join(await scratch('inspect-depth-'), 'etc'), outside) },
+    'etc/lib': { link: '../usr/lib' },
+    'etc/keys': { link: 'ssh' },
+  });
+  const payload = await makeTree({ 'etc/x/passwd': 'root::0:0::/root:/bin/sh\n', 'etc/up/hosts': 'x', 'etc/lib/evil.so': 'ELF', 'etc/keys/ssh_host_rsa_key': 'KEY' });
+  const archive = await packTree(links, '.tar');
+  await execa('tar', ['--append', '--file', archive, '-C', payload, './etc/x/passwd', './etc/up/hosts', './etc/lib/evil.so', './etc/keys/ssh_host_rsa_key']);
+  // GNU tar is the reference: it refuses the first three and writes nothing outside.
+  const target = await scratch('inspect-extract-');
+  const extraction = await execa('tar', ['-xf', archive, '-C', target], { reject: false });
+  t.not(extraction.exitCode, 0);
+  t.regex(extraction.stderr, /etc\/x\/passwd/);
+  t.deepEqual(await readdir(outside), []);
+  const report = await inspectTarball(archive);
+  t.deepEqual(kinds(report, 'error'), [
+    'ssh-host-key /etc/ssh/ssh_host_rsa_key',
+    'through-symlink /etc/lib/evil.so',
+    'through-symlink /etc/up/hosts',
+    'through-symlink /etc/x/passwd',
+  ]);
+  t.deepEqual(kinds(report, 'warning'), ['through-symlink /etc/keys/ssh_host_rsa_key', 'init /sbin/init'].sort());
+  t.regex(report.findings.find((f) => f.path === '/etc/x/passwd')!.message, new RegExp(`/etc/x -> ${outside}`));
+  t.is(errorCount(report), 4);
 });
