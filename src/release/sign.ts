@@ -2,6 +2,9 @@
  * Signs a release directory: `<artifact>.asc` for every artifact, `SHA256SUMS` listing them,
  * and `SHA256SUMS.gpg`, the detached signature systemd-pull checks.
  *
+ * Nothing is signed until every tarball passed the build's inspection (inspect/gate.ts): a
+ * tarball with per-instance state, secrets or unsafe modes in it is refused, whoever signs.
+ *
  * Never half-signed: everything new is written under temporary names first and renamed into
  * place only when all signatures exist; on failure the temporary files are removed and the
  * directory is as it was. A file nobody would sign or list is refused rather than silently
@@ -14,8 +17,9 @@ import { open, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type * as openpgp from 'openpgp';
 import { UserError } from '../lib/errors.js';
-import { listRelease, type ReleaseListing, SIGNATURE_SUFFIX, SUMS_FILE, SUMS_SIGNATURE_FILE, TEMPORARY_PREFIX } from './artifacts.js';
+import { isTarball, listRelease, type ReleaseListing, SIGNATURE_SUFFIX, SUMS_FILE, SUMS_SIGNATURE_FILE, TEMPORARY_PREFIX } from './artifacts.js';
 import { formatSums, type SumsEntry } from './checksums.js';
+import { inspectForRelease, thingsThatMustNotShip } from './inspect/gate.js';
 import { signBytes, signFile, verifyBytes, verifyFile } from './signatures.js';
 
 export interface SignOutcome {
@@ -94,6 +98,16 @@ export async function signRelease(dir: string, key: openpgp.PrivateKey, options:
   for (const leftover of listing.leftovers) await rm(join(dir, leftover), { force: true });
   refuseUncovered(dir, listing);
   if (listing.artifacts.length === 0) throw new UserError(`${dir}: no artifacts to sign (expected .tar.xz/.tar.zst/.tar.gz/.tar, .nspawn or .packages files)`);
+  // Every tarball SHA256SUMS will vouch for, earlier ones included: the same inspection as the build's.
+  const { failures } = await inspectForRelease(
+    listing.artifacts.filter((name) => isTarball(name)).map((name) => paths.get(name)!),
+    { log },
+  );
+  if (failures.length) {
+    throw new UserError(
+      `${dir}: refusing to sign, the images hold ${thingsThatMustNotShip(failures)} (fix the image and rebuild it; 'nspawn-jitsi inspect TARBALL' shows the whole report):\n  ${failures.join('\n  ')}`,
+    );
+  }
 
   const publicKey = key.toPublic();
   const pending: PendingFile[] = [];

@@ -5,6 +5,9 @@ import { join } from 'node:path';
 import { signRelease } from '../../src/release/sign.js';
 import { formatVerifyReport, verifyRelease, type VerifyFailure } from '../../src/release/verify.js';
 import { makeKey, makeReleaseDir } from './helpers.js';
+import { removeAfter } from './inspect/fixtures.js';
+
+removeAfter(test);
 
 async function signedRelease() {
   const dir = await makeReleaseDir();
