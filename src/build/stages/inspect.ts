@@ -2,9 +2,11 @@
  * inspect: reads every tarball this build wrote, as `nspawn-jitsi inspect` would, and fails
  * the build when one holds something that must not ship: per-instance state (machine-id,
  * ssh host keys, random seed, credential secret), private keys, prosody accounts, a usable
- * root password, world-writable files or directories without the sticky bit, absolute or
- * `..` paths. Warnings and notes (setuid programs, apt lists) are logged, not fatal. It
- * checks the archive, not the rootfs directory, so it sees exactly what users will unpack.
+ * root password, world-writable files or directories without the sticky bit, dangerous file
+ * capabilities, absolute or `..` paths, entries written through links out of the root,
+ * entries it cannot interpret. Warnings and notes (setuid programs, apt lists) are logged,
+ * not fatal. It checks the archive, not the rootfs directory, so it sees exactly what users
+ * will unpack.
  * `sign` runs the same inspection (release/inspect/gate.ts) before it signs anything.
  */
 import { basename } from 'node:path';
