@@ -15,7 +15,8 @@ keys, systemd random seed or credential secret, private keys, prosody accounts, 
 root password), world-writable files or directories without the sticky bit, file
 capabilities that lead to root (cap_setuid, cap_sys_admin, cap_dac_override...), absolute
 or '..' paths, entries written through an absolute or '..' symbolic link in the archive,
-and entries it cannot interpret (a damaged archive, unknown types, data after the end).
+and entries it cannot interpret (a damaged archive, unknown types) or that follow the
+end-of-archive marker (tar --ignore-zeros, as machinectl pull-tar runs it, extracts them).
 Warnings: unexpected setuid/setgid programs, ordinary capabilities (cap_net_raw...),
 entries written through a relative symbolic link, apt lists and caches, other accounts with
 passwords, no os-release or init. The exit code is 1 when there is an error, 0 otherwise.

@@ -260,6 +260,8 @@ export async function readTar(stream: Readable, visitor: TarVisitor): Promise<vo
   let longName: string | undefined;
   let longLink: string | undefined;
   let last = '';
+  let afterEnd = false;
+  let reportedAfterEnd = false;
   const truncated = (what: string) => new Error(`the archive ends inside ${what}`);
   const stop = async (problem: TarProblem) => {
     visitor.onProblem(problem);
@@ -273,10 +275,15 @@ export async function readTar(stream: Readable, visitor: TarVisitor): Promise<vo
       return;
     }
     if (header.every((byte) => byte === 0)) {
-      // The end of the archive: GNU tar stops reading here (unless told --ignore-zeros), and
-      // an archive we build holds only zero padding after it.
-      if (await reader.restHasData()) visitor.onProblem({ path: '', message: 'data after the end-of-archive marker (tar --ignore-zeros would extract it)' });
-      return;
+      // The end of the archive: plain GNU tar stops reading here, but machinectl pull-tar
+      // runs it with --ignore-zeros, which reads on. So do we: an archive we build holds only
+      // zero padding after it.
+      afterEnd = true;
+      continue;
+    }
+    if (afterEnd && !reportedAfterEnd) {
+      reportedAfterEnd = true;
+      visitor.onProblem({ path: '', message: 'entries after the end-of-archive marker: plain tar stops before them, tar --ignore-zeros (as machinectl pull-tar runs it) extracts them' });
     }
     if (!checksumValid(header)) {
       await stop({ path: '', message: `damaged header (checksum mismatch) after ${last || 'the start'}; GNU tar would skip ahead and extract what follows` });
@@ -323,7 +330,13 @@ export async function readTar(stream: Readable, visitor: TarVisitor): Promise<vo
     for (const [key, value] of local) pax.set(key, value);
     const paxRecords = local;
     local = [];
-    const paxText = (key: string) => pax.get(key)?.toString('utf8');
+    // GNU tar reads these values as C strings: a NUL ends them.
+    const paxText = (key: string) => {
+      const value = pax.get(key);
+      if (value === undefined) return undefined;
+      const end = value.indexOf(0);
+      return (end === -1 ? value : value.subarray(0, end)).toString('utf8');
+    };
     let path = paxText('path') ?? longName ?? headerName;
     const linkpath = paxText('linkpath') ?? longLink ?? text(header, 157, 100);
     longName = undefined;
@@ -336,7 +349,12 @@ export async function readTar(stream: Readable, visitor: TarVisitor): Promise<vo
       await stop({ path, message: 'pax size is not a number' });
       return;
     }
-    const mode = tarNumber(header, 100, 8) & 0o7777;
+    const rawMode = tarNumber(header, 100, 8);
+    if (!Number.isSafeInteger(rawMode)) {
+      await stop({ path, message: 'mode field is not a number' });
+      return;
+    }
+    const mode = rawMode & 0o7777;
     const sparseKeys = [...pax.keys()].some((key) => key.startsWith('GNU.sparse.'));
     last = path;
 
