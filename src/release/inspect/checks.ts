@@ -9,7 +9,7 @@
  * expected and listed for completeness (su, passwd and friends).
  */
 import { posix } from 'node:path';
-import type { ArchiveEntry } from './archive.js';
+import { normalizeEntryPath, type ArchiveEntry } from './archive.js';
 
 export type Severity = 'error' | 'warning' | 'info';
 
@@ -167,9 +167,28 @@ export class ImageScanner {
    * (undefined); through plain relative links the entry is checked where it lands.
    */
   private followLinks(entry: ArchiveEntry): string | undefined {
-    const segments = entry.path.split('/');
-    const name = segments.pop()!;
-    const queue = segments;
+    const resolution = this.resolveParents(entry.path);
+    if (entry.type === 'Link' && entry.linkpath !== undefined) {
+      // A hard link made through such a link would link to a file out of the root (the host's).
+      const target = this.resolveParents(normalizeEntryPath(entry.linkpath));
+      if (target.refused) {
+        this.add('error', 'through-symlink', entry.path, `hard link to ${entry.linkpath}, reached through ${target.through}: GNU tar refuses it, other extractors link ${target.where}`);
+        return undefined;
+      }
+    }
+    if (!resolution.through) return entry.path;
+    if (resolution.refused) {
+      this.add('error', 'through-symlink', entry.path, `written through ${resolution.through}: GNU tar refuses it, other extractors write it ${resolution.where}`);
+      return undefined;
+    }
+    this.add('warning', 'through-symlink', entry.path, `written through ${resolution.through}, so it lands at /${resolution.landed} (checked there); tar archives of a real tree never do this`);
+    return resolution.landed;
+  }
+
+  /** Follows the links stored so far along the directories of `path` (not its last part). */
+  private resolveParents(path: string): { landed: string; through?: string; refused: boolean; where: string } {
+    const queue = path.split('/');
+    const name = queue.pop()!;
     const resolved: string[] = [];
     let first: { link: string; target: string } | undefined;
     let refused = false;
@@ -203,16 +222,9 @@ export class ImageScanner {
       }
       queue.unshift(...target.split('/'));
     }
-    if (!first) return entry.path;
     const landed = [...resolved, name].join('/');
-    const through = `the symbolic link /${first.link} -> ${first.target}`;
-    if (refused) {
-      const where = loop ? 'nowhere (the links loop)' : outside ? `out of the image root (to /${landed} on the host)` : `to /${landed}`;
-      this.add('error', 'through-symlink', entry.path, `written through ${through}: GNU tar refuses it, other extractors write it ${where}`);
-      return undefined;
-    }
-    this.add('warning', 'through-symlink', entry.path, `written through ${through}, so it lands at /${landed} (checked there); tar archives of a real tree never do this`);
-    return landed;
+    const where = loop ? 'nowhere (the links loop)' : outside ? `out of the image root (to /${landed} on the host)` : `to /${landed}`;
+    return { landed, through: first && `the symbolic link /${first.link} -> ${first.target}`, refused: first !== undefined && refused, where };
   }
 
   private checkCapabilities(entry: ArchiveEntry): void {

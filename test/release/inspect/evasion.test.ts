@@ -6,7 +6,7 @@
  */
 import test from 'ava';
 import { execa } from 'execa';
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { link, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { errorCount, inspectTarball, type InspectReport } from '../../../src/release/inspect/index.js';
 import { describeCapabilities } from '../../../src/release/inspect/checks.js';
@@ -139,7 +139,9 @@ test('entries written through an in-archive symbolic link: out of the root is an
   });
   const payload = await makeTree({ 'etc/x/passwd': 'root::0:0::/root:/bin/sh\n', 'etc/up/hosts': 'x', 'etc/lib/evil.so': 'ELF', 'etc/keys/ssh_host_rsa_key': 'KEY' });
   const archive = await packTree(links, '.tar');
-  await execa('tar', ['--append', '--file', archive, '-C', payload, './etc/x/passwd', './etc/up/hosts', './etc/lib/evil.so', './etc/keys/ssh_host_rsa_key']);
+  // Stored as a hard link to ./etc/x/passwd, the first name of the same file.
+  await link(join(payload, 'etc/x/passwd'), join(payload, 'etc/shadow-link'));
+  await execa('tar', ['--append', '--file', archive, '-C', payload, './etc/x/passwd', './etc/up/hosts', './etc/lib/evil.so', './etc/keys/ssh_host_rsa_key', './etc/shadow-link']);
   // GNU tar is the reference: it refuses the first three and writes nothing outside.
   const target = await scratch('inspect-extract-');
   const extraction = await execa('tar', ['-xf', archive, '-C', target], { reject: false });
@@ -150,10 +152,12 @@ test('entries written through an in-archive symbolic link: out of the root is an
   t.deepEqual(kinds(report, 'error'), [
     'ssh-host-key /etc/ssh/ssh_host_rsa_key',
     'through-symlink /etc/lib/evil.so',
+    'through-symlink /etc/shadow-link',
     'through-symlink /etc/up/hosts',
     'through-symlink /etc/x/passwd',
   ]);
   t.deepEqual(kinds(report, 'warning'), ['through-symlink /etc/keys/ssh_host_rsa_key', 'init /sbin/init'].sort());
   t.regex(report.findings.find((f) => f.path === '/etc/x/passwd')!.message, new RegExp(`/etc/x -> ${outside}`));
-  t.is(errorCount(report), 4);
+  t.regex(report.findings.find((f) => f.path === '/etc/shadow-link')!.message, /hard link to \.\/etc\/x\/passwd, reached through the symbolic link \/etc\/x/);
+  t.is(errorCount(report), 5);
 });
