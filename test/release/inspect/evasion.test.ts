@@ -161,3 +161,10 @@ test('entries written through an in-archive symbolic link: out of the root is an
   t.regex(report.findings.find((f) => f.path === '/etc/shadow-link')!.message, /hard link to \.\/etc\/x\/passwd, reached through the symbolic link \/etc\/x/);
   t.is(errorCount(report), 5);
 });
+
+test('the README names every capability that is only a warning', async (t) => {
+  const { USUAL_CAPABILITIES } = await import('../../../src/release/inspect/checks.js');
+  const readme = await readFile(new URL('../../../README.md', import.meta.url), 'utf8');
+  const warnings = readme.slice(readme.indexOf('- **Warnings**: setuid'), readme.indexOf('## Release'));
+  for (const name of USUAL_CAPABILITIES) t.true(warnings.includes(`\`${name}\``), name);
+});
