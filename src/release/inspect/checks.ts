@@ -238,7 +238,7 @@ export class ImageScanner {
     if (caps.names.length === 0) return;
     const dangerous = caps.names.filter((name) => !USUAL_CAPABILITIES.has(name));
     if (dangerous.length) {
-      this.add('error', 'capability', entry.path, `file capabilities ${caps.text}: ${dangerous.join(', ')} let${dangerous.length === 1 ? 's' : ''} the program become root or bypass file permissions; remove them (setcap -r) or find out why they are there`);
+      this.add('error', 'capability', entry.path, `file capabilities ${caps.text}: ${dangerous.join(', ')} can give the program root, let it past file permissions or control the system (capabilities(7)); remove them (setcap -r) or find out why they are there`);
     } else {
       this.add('warning', 'capability', entry.path, `file capabilities ${caps.text} (usual for programs like ping): check the program needs them`);
     }
