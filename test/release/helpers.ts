@@ -1,10 +1,9 @@
 /** Shared fixtures for the release tests: throwaway keys and small release directories. */
-import { copyFile, mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { copyFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as openpgp from 'openpgp';
 import { generateSigningKey } from '../../src/release/keys.js';
-import { CLEAN_TREE, makeTree, packTree, type Tree } from './inspect/fixtures.js';
+import { CLEAN_TREE, makeTree, packTree, scratchDir, type Tree } from './inspect/fixtures.js';
 
 export async function makeKey(name = 'Release Test'): Promise<{ privateKey: openpgp.PrivateKey; publicKey: openpgp.PublicKey; armoredPrivate: string }> {
   const generated = await generateSigningKey({ name, email: 'release-test@example.org', algorithm: 'ed25519', passphrase: 'correct horse' });
@@ -23,7 +22,7 @@ export async function writeTarball(destination: string, tree?: Tree): Promise<vo
 
 /** A release directory with a small tarball (clean unless `tree` is given), its .nspawn and .packages. */
 export async function makeReleaseDir(tree?: Tree): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'release-test-'));
+  const dir = await scratchDir('release-test-');
   await writeTarball(join(dir, 'debian-jitsi-systemd.tar.zst'), tree);
   await writeFile(join(dir, 'debian-jitsi-systemd.nspawn'), '[Exec]\nBoot=yes\n');
   await writeFile(join(dir, 'debian-jitsi-systemd.packages'), 'nginx 1.22.1-9\nprosody 0.12.3-1\n');

@@ -7,7 +7,7 @@ import { sha256File } from '../../src/release/checksums.js';
 import { signRelease } from '../../src/release/sign.js';
 import { verifyRelease } from '../../src/release/verify.js';
 import { makeKey, makeReleaseDir, writeTarball } from './helpers.js';
-import { CLEAN_TREE, removeAfter } from './inspect/fixtures.js';
+import { CLEAN_TREE, removeAfter, scratchDir } from './inspect/fixtures.js';
 
 removeAfter(test);
 
@@ -117,9 +117,7 @@ test('folders, symbolic links and anything but regular files are refused, each n
 
 test('an empty directory or a missing one is a clear error', async (t) => {
   const { privateKey } = await makeKey();
-  const { mkdtemp } = await import('node:fs/promises');
-  const { tmpdir } = await import('node:os');
-  const empty = await mkdtemp(join(tmpdir(), 'release-empty-'));
+  const empty = await scratchDir('release-empty-');
   await t.throwsAsync(signRelease(empty, privateKey), { message: /no artifacts to sign/ });
   await t.throwsAsync(signRelease(join(empty, 'nope'), privateKey), { message: /nope: not a directory/ });
 });

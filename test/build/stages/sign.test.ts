@@ -1,6 +1,5 @@
 import test from 'ava';
-import { mkdir, mkdtemp, readdir, rename, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readdir, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as openpgp from 'openpgp';
 import { UserError } from '../../../src/lib/errors.js';
@@ -10,12 +9,12 @@ import { generateSigningKey } from '../../../src/release/keys.js';
 import { PASSPHRASE_ENV } from '../../../src/release/passphrase.js';
 import { verifyRelease } from '../../../src/release/verify.js';
 import { writeTarball } from '../../release/helpers.js';
-import { CLEAN_TREE, removeAfter, type Tree } from '../../release/inspect/fixtures.js';
+import { CLEAN_TREE, removeAfter, scratchDir, type Tree } from '../../release/inspect/fixtures.js';
 
 removeAfter(test);
 
 async function setup(options: { encrypted: boolean; tree?: Tree }) {
-  const root = await mkdtemp(join(tmpdir(), 'sign-stage-'));
+  const root = await scratchDir('sign-stage-');
   const finalOutDir = join(root, 'dist');
   const outDir = join(finalOutDir, '.partial-debian-jitsi-systemd-1');
   await mkdir(outDir, { recursive: true });

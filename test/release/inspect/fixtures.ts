@@ -58,6 +58,11 @@ export function removeAfter(test: TestFn): (prefix: string) => Promise<string> {
   return scratch;
 }
 
+/** A scratch directory: removed after the file's last test once removeAfter was called. */
+export function scratchDir(prefix: string): Promise<string> {
+  return scratch(prefix);
+}
+
 export async function makeTree(tree: Tree): Promise<string> {
   const root = await scratch('inspect-tree-');
   for (const [path, spec] of Object.entries(tree)) {
