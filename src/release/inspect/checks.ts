@@ -103,6 +103,14 @@ function isRegular(entry: ArchiveEntry): boolean {
   return entry.type === 'File' || entry.type === 'OldFile' || entry.type === 'ContiguousFile';
 }
 
+/** What a later hard link to a regular file becomes. */
+interface RegularFile {
+  size: number;
+  mode: number;
+  /** When it was read (small files where secrets live). */
+  content?: Buffer;
+}
+
 export interface ImageFacts {
   sizesByTopLevel: Map<string, number>;
   /** Contents of the files in CONTENT_FILES that were regular files. */
@@ -116,6 +124,8 @@ export interface ImageFacts {
 /** Collects facts and entry-level findings while the archive streams by. */
 export class ImageScanner {
   readonly facts: ImageFacts = { sizesByTopLevel: new Map(), contents: new Map(), symlinks: new Map(), findings: [], totalBytes: 0 };
+  /** Regular files by path, for the hard links that follow them. */
+  private files = new Map<string, RegularFile>();
   private aptLists = 0;
   private aptCache = 0;
 
@@ -129,24 +139,46 @@ export class ImageScanner {
     return false;
   }
 
-  onEntry(stored: ArchiveEntry, content?: Buffer): void {
+  onEntry(stored: ArchiveEntry, storedContent?: Buffer): void {
     this.checkPath(stored);
     const landed = this.followLinks(stored);
     if (landed === undefined) return;
-    const entry = landed === stored.path ? stored : { ...stored, path: landed };
+    let entry = landed === stored.path ? stored : { ...stored, path: landed };
+    let content = storedContent;
     const { path } = entry;
     // A later entry replaces an earlier one at the same path, a symbolic link included.
     if (entry.type === 'SymbolicLink' && entry.linkpath !== undefined) this.facts.symlinks.set(path, entry.linkpath);
     else this.facts.symlinks.delete(path);
     this.checkCapabilities(entry);
-    if (isRegular(entry)) {
-      const top = path.includes('/') ? path.slice(0, path.indexOf('/')) : '(top level files)';
-      this.facts.sizesByTopLevel.set(top, (this.facts.sizesByTopLevel.get(top) ?? 0) + entry.size);
-      this.facts.totalBytes += entry.size;
-      if (content && CONTENT_FILES.has(path)) this.facts.contents.set(path, content);
-      this.checkFile(entry, content);
+    let linked: RegularFile | undefined;
+    if (entry.type === 'Link' && entry.linkpath !== undefined) {
+      // A hard link is the file it links to under one more name: the checks for this name
+      // apply to it (an ssh host key or a machine id can be stored under any name first).
+      linked = this.files.get(this.resolveParents(normalizeEntryPath(entry.linkpath)).landed);
+      if (linked) {
+        entry = { ...entry, type: 'File', size: linked.size, mode: linked.mode };
+        content = linked.content;
+      }
     }
-    if (isRegular(entry) || entry.type === 'Directory') this.checkMode(entry);
+    if (isRegular(entry)) {
+      if (!linked) {
+        // A hard link adds no data: only the file itself counts.
+        const top = path.includes('/') ? path.slice(0, path.indexOf('/')) : '(top level files)';
+        this.facts.sizesByTopLevel.set(top, (this.facts.sizesByTopLevel.get(top) ?? 0) + entry.size);
+        this.facts.totalBytes += entry.size;
+      }
+      this.files.set(path, linked ?? { size: entry.size, mode: entry.mode, content });
+      if (content && CONTENT_FILES.has(path)) this.facts.contents.set(path, content);
+      const before = this.facts.findings.length;
+      this.checkFile(entry, content);
+      // Unless its name alone was enough to report it, a file whose content the checks never saw is not vouched for.
+      if (this.facts.findings.length === before && content === undefined && entry.size > 0 && this.wantContent(entry) !== false) {
+        const storedAs = linked ? `a hard link to ${stored.linkpath}` : `stored as /${stored.path}`;
+        this.add('error', 'unread-content', path, `${storedAs}, whose content inspect did not read (it reads small files under /etc, /var/lib... as they stream by), so the checks for this path could not look at it; store the file itself here`);
+      }
+    }
+    // A hard link shares its file's mode, reported under the file's first name.
+    if ((isRegular(entry) && !linked) || entry.type === 'Directory') this.checkMode(entry);
   }
 
   private checkPath(entry: ArchiveEntry): void {

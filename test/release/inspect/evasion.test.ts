@@ -6,8 +6,8 @@
  */
 import test from 'ava';
 import { execa } from 'execa';
-import { link, readdir, readFile, writeFile } from 'node:fs/promises';
-import { join, relative } from 'node:path';
+import { link, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { dirname, join, relative } from 'node:path';
 import { errorCount, inspectTarball, type InspectReport } from '../../../src/release/inspect/index.js';
 import { describeCapabilities } from '../../../src/release/inspect/checks.js';
 import { CLEAN_TREE, makeTree, packTree, removeAfter, type Tree } from './fixtures.js';
@@ -160,6 +160,40 @@ test('entries written through an in-archive symbolic link: out of the root is an
   t.regex(report.findings.find((f) => f.path === '/etc/x/passwd')!.message, new RegExp(`/etc/x -> ${outside}`));
   t.regex(report.findings.find((f) => f.path === '/etc/shadow-link')!.message, /hard link to \.\/etc\/x\/passwd, reached through the symbolic link \/etc\/x/);
   t.is(errorCount(report), 5);
+});
+
+test('a hard link is checked under its own name too: secrets stored first under a harmless name are found', async (t) => {
+  const root = await makeTree({
+    ...CLEAN_TREE,
+    // Names that sort before etc/ and var/: GNU tar stores them as the files, the later names as links.
+    'a/key': '-----BEGIN OPENSSH PRIVATE KEY-----\nb3Bl\n-----END OPENSSH PRIVATE KEY-----\n',
+    'a/account': 'return { password = "x" }',
+    'a/id': '0123456789abcdef0123456789abcdef\n',
+    'etc/ssl/secret.pem': '-----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----\n',
+  });
+  const links: [string, string][] = [
+    ['a/key', 'etc/ssh/ssh_host_ed25519_key'],
+    ['a/account', 'var/lib/prosody/meet%2eexample/accounts/focus.dat'],
+    ['a/id', 'etc/machine-id'],
+    ['etc/ssl/secret.pem', 'etc/ssl/z-copy.pem'],
+  ];
+  for (const [from, to] of links) {
+    await rm(join(root, to), { force: true });
+    await mkdir(dirname(join(root, to)), { recursive: true });
+    await link(join(root, from), join(root, to));
+  }
+  const archive = await packTree(root, '.tar');
+  t.regex((await execa('tar', ['-tvf', archive])).stdout, /^h.* \.\/etc\/machine-id link to \.\/a\/id$/m);
+  const report = await inspectTarball(archive);
+  t.deepEqual(kinds(report, 'error'), [
+    'private-key /etc/ssl/secret.pem',
+    'private-key /etc/ssl/z-copy.pem',
+    'prosody-account /var/lib/prosody/meet%2eexample/accounts/focus.dat',
+    'ssh-host-key /etc/ssh/ssh_host_ed25519_key',
+    'unread-content /etc/machine-id',
+  ]);
+  // Sizes count the data once.
+  t.is(report.sizesByTopLevel.find((entry) => entry.dir === 'etc')!.bytes, (await inspectTarball(await packTree(await makeTree({ ...CLEAN_TREE, 'etc/ssl/secret.pem': '-----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----\n' }), '.tar'))).sizesByTopLevel.find((entry) => entry.dir === 'etc')!.bytes - 'uninitialized\n'.length);
 });
 
 test('the README names every capability that is only a warning', async (t) => {
