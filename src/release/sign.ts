@@ -41,6 +41,8 @@ export interface SignOptions {
    * so SHA256SUMS covers both the new artifacts and those of earlier builds in `dir`.
    */
   stagingDir?: string;
+  /** Stops the inspection of the tarballs (a cancelled build). */
+  signal?: AbortSignal;
 }
 
 interface PendingFile {
@@ -101,7 +103,7 @@ export async function signRelease(dir: string, key: openpgp.PrivateKey, options:
   // Every tarball SHA256SUMS will vouch for, earlier ones included: the same inspection as the build's.
   const { failures } = await inspectForRelease(
     listing.artifacts.filter((name) => isTarball(name)).map((name) => paths.get(name)!),
-    { log },
+    { log, signal: options.signal },
   );
   if (failures.length) {
     throw new UserError(

@@ -41,7 +41,7 @@ export const sign: Stage = {
   },
   async run(ctx) {
     const key = await unlock(ctx);
-    const outcome = await signRelease(ctx.finalOutDir, key, { stagingDir: ctx.outDir, log: ctx.log });
+    const outcome = await signRelease(ctx.finalOutDir, key, { stagingDir: ctx.outDir, log: ctx.log, signal: ctx.signal });
     for (const path of outcome.writtenPaths) if (!ctx.artifacts.includes(path)) ctx.artifacts.push(path);
     ctx.log(`signed with ${key.getFingerprint().toUpperCase()}: ${outcome.written.join(', ') || 'nothing new'}`);
   },
