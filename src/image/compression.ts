@@ -57,5 +57,6 @@ export async function detectCompression(path: string): Promise<ReadableCompressi
 export const DECOMPRESSOR: Partial<Record<ReadableCompression, { command: string; debianPackage: string }>> = {
   xz: { command: 'xz', debianPackage: 'xz-utils' },
   zstd: { command: 'zstd', debianPackage: 'zstd' },
+  gzip: { command: 'gzip', debianPackage: 'gzip' },
   bzip2: { command: 'bzip2', debianPackage: 'bzip2' },
 };

@@ -1,27 +1,32 @@
 /**
  * The one reader of image tarballs. GNU tar writes them (xz, zstd or plain; others publish gzip
  * and bzip2 too); the host's decompressor streams them back (Node 20's zlib has neither xz nor
- * zstd) and node-tar parses the stream, so an archive is never unpacked nor held in memory.
+ * zstd) and tar-stream.ts reads the stream the way GNU tar extracts it (sparse files expanded,
+ * pax and GNU long names applied, xattrs kept), so an archive is never unpacked nor held in
+ * memory, and what is reported is what `tar -x` (and `machinectl pull-tar`) would write.
  * `inspect`, the boot helper's init detection and the tests all read through here.
  */
 import { createReadStream } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { execa } from 'execa';
-import { Parser, type ReadEntry } from 'tar';
 import { UserError } from '../lib/errors.js';
 import { DECOMPRESSOR, detectCompression, type ReadableCompression } from './compression.js';
+import { readTar, type TarEntry } from './tar-stream.js';
 
 export interface ArchiveEntry {
-  /** Path as stored in the archive. */
+  /** Path as stored in the archive (after pax and GNU long names). */
   rawPath: string;
   /** Relative to the archive root: no `./`, no leading or trailing `/`; '' for the root itself. */
   path: string;
   type: string;
   mode: number;
+  /** Real size: a sparse file's expanded size. */
   size: number;
-  uid: number;
-  gid: number;
   linkpath?: string;
+  /** Stored as a GNU sparse file. */
+  sparse: boolean;
+  /** Extended attributes by name (`security.capability`...). */
+  xattrs: Map<string, Buffer>;
 }
 
 export interface WalkOptions {
@@ -34,8 +39,8 @@ export interface WalkOptions {
 export interface WalkResult {
   compression: ReadableCompression;
   entries: number;
-  /** node-tar's complaints about damaged or unsupported entries. */
-  warnings: string[];
+  /** Entries the reader cannot interpret, and damage: each one an error for inspect. */
+  problems: { path: string; message: string }[];
 }
 
 /** `./etc/x/` -> `etc/x`; absolute paths lose their `/` (inspect reports them separately). */
@@ -49,76 +54,58 @@ export function normalizeEntryPath(raw: string): string {
   return path === '.' ? '' : path;
 }
 
-const REGULAR_FILE_TYPES = new Set(['File', 'OldFile', 'ContiguousFile']);
+function toEntry(entry: TarEntry): ArchiveEntry {
+  return { ...entry, rawPath: entry.path, path: normalizeEntryPath(entry.path) };
+}
 
 /** Streams every entry of a (possibly compressed) archive once, in archive order. */
 export async function walkArchive(path: string, options: WalkOptions): Promise<WalkResult> {
   const compression = await detectCompression(path);
-  const warnings: string[] = [];
+  const problems: WalkResult['problems'] = [];
   let entries = 0;
-  const parser = new Parser({
-    strict: false,
-    onReadEntry: (entry: ReadEntry) => {
-      entries++;
-      const info: ArchiveEntry = {
-        rawPath: entry.path,
-        path: normalizeEntryPath(entry.path),
-        type: entry.type,
-        mode: entry.mode ?? 0,
-        size: entry.size ?? 0,
-        uid: entry.uid ?? 0,
-        gid: entry.gid ?? 0,
-        linkpath: entry.linkpath,
-      };
-      const limit = REGULAR_FILE_TYPES.has(entry.type) ? options.wantContent(info) : false;
-      if (limit === false) {
-        options.onEntry(info);
-        // A bare Parser (unlike tar.list) waits until each entry's data is read: skip it.
-        entry.resume();
-        return;
-      }
-      const chunks: Buffer[] = [];
-      let kept = 0;
-      entry.on('data', (chunk: Buffer) => {
-        if (kept >= limit) return;
-        chunks.push(chunk.subarray(0, limit - kept));
-        kept += Math.min(chunk.length, limit - kept);
-      });
-      entry.on('end', () => options.onEntry(info, Buffer.concat(chunks)));
-      entry.resume();
-    },
-  });
-  parser.on('warn', (code: string, message: string | Error) => {
-    warnings.push(`${code}: ${typeof message === 'string' ? message : message.message}`);
-  });
-  const parsed = new Promise<void>((resolve, reject) => {
-    parser.on('end', resolve);
-    parser.on('close', resolve);
-    parser.on('error', reject);
-  });
-
   const tool = DECOMPRESSOR[compression];
   let input: Readable;
   let child: ReturnType<typeof execa> | undefined;
   if (tool) {
     child = execa(tool.command, ['-dc', '--', path], { buffer: { stdout: false, stderr: true }, stdin: 'ignore', cancelSignal: options.signal });
+    // The failure is reported below, once the reader has stopped.
+    child.catch(() => undefined);
     input = child.stdout!;
   } else {
     input = createReadStream(path);
   }
-  input.pipe(parser);
+  let readError: Error | undefined;
   try {
-    await Promise.all([parsed, child]);
+    await readTar(input, {
+      wantContent: (entry) => (entry.type === 'File' || entry.type === 'ContiguousFile' ? options.wantContent(toEntry(entry)) : false),
+      onEntry: (entry, content) => {
+        entries++;
+        options.onEntry(toEntry(entry), content);
+      },
+      onProblem: (problem) => problems.push(problem),
+    });
   } catch (error) {
-    child?.kill();
-    const failure = error as Error & { code?: string; stderr?: string; shortMessage?: string };
-    if (failure.code === 'ENOENT' && tool) {
-      throw new UserError(`${path}: ${compression} archive, but '${tool.command}' is not installed; install with: apt-get install ${tool.debianPackage}`);
-    }
-    const detail = failure.stderr?.trim() || failure.shortMessage || failure.message;
-    throw new UserError(`${path}: cannot read the archive (${detail})`);
+    readError = error as Error;
+    input.destroy();
   }
-  return { compression, entries, warnings };
+  if (child) {
+    try {
+      await child;
+    } catch (error) {
+      const failure = error as Error & { code?: string; stderr?: string; shortMessage?: string; isCanceled?: boolean; signal?: string };
+      if (failure.code === 'ENOENT') {
+        throw new UserError(`${path}: ${compression} archive, but '${tool!.command}' is not installed; install with: apt-get install ${tool!.debianPackage}`);
+      }
+      if (failure.isCanceled) throw options.signal?.reason ?? failure;
+      // We stopped reading, so the decompressor could not write: our reason is the real one.
+      if (readError && failure.signal === 'SIGPIPE') throw new UserError(`${path}: cannot read the archive (${readError.message})`);
+      // The decompressor's own words explain a damaged file better than where the tar data ended.
+      const detail = failure.stderr?.trim() || failure.shortMessage || failure.message;
+      throw new UserError(`${path}: cannot read the archive (${detail})`);
+    }
+  }
+  if (readError) throw new UserError(`${path}: cannot read the archive (${readError.message})`);
+  return { compression, entries, problems };
 }
 
 export interface TarballContents {
@@ -129,7 +116,8 @@ export interface TarballContents {
 
 /**
  * Every entry of a tarball by normalised path, and the whole content of the regular files
- * `wantContent` accepts. A damaged entry is an error here (inspect reports them instead).
+ * `wantContent` accepts. A damaged or uninterpretable entry is an error here (inspect reports
+ * them instead).
  */
 export async function readTarball(path: string, wantContent: (path: string) => boolean = () => false): Promise<TarballContents> {
   const entries = new Map<string, ArchiveEntry>();
@@ -141,6 +129,8 @@ export async function readTarball(path: string, wantContent: (path: string) => b
       if (content) contents.set(entry.path, content);
     },
   });
-  if (walk.warnings.length > 0) throw new UserError(`${path}: cannot read the archive (${walk.warnings.join('; ')})`);
+  if (walk.problems.length > 0) {
+    throw new UserError(`${path}: cannot read the archive (${walk.problems.map((p) => `${p.path || 'archive'}: ${p.message}`).join('; ')})`);
+  }
   return { entries, contents };
 }

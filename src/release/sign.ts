@@ -2,6 +2,9 @@
  * Signs a release directory: `<artifact>.asc` for every artifact, `SHA256SUMS` listing them,
  * and `SHA256SUMS.gpg`, the detached signature systemd-pull checks.
  *
+ * Nothing is signed until every tarball passed the build's inspection (inspect/gate.ts): a
+ * tarball with per-instance state, secrets or unsafe modes in it is refused, whoever signs.
+ *
  * Never half-signed: everything new is written under temporary names first and renamed into
  * place only when all signatures exist; on failure the temporary files are removed and the
  * directory is as it was. A file nobody would sign or list is refused rather than silently
@@ -14,8 +17,10 @@ import { open, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type * as openpgp from 'openpgp';
 import { UserError } from '../lib/errors.js';
+import { isTarball } from '../image/artifact-names.js';
 import { listRelease, type ReleaseListing, SIGNATURE_SUFFIX, SUMS_FILE, SUMS_SIGNATURE_FILE, TEMPORARY_PREFIX } from './artifacts.js';
 import { formatSums, type SumsEntry } from './checksums.js';
+import { inspectForRelease, thingsThatMustNotShip } from './inspect/gate.js';
 import { signBytes, signFile, verifyBytes, verifyFile } from './signatures.js';
 
 export interface SignOutcome {
@@ -37,6 +42,8 @@ export interface SignOptions {
    * so SHA256SUMS covers both the new artifacts and those of earlier builds in `dir`.
    */
   stagingDir?: string;
+  /** Stops the inspection of the tarballs (a cancelled build). */
+  signal?: AbortSignal;
 }
 
 interface PendingFile {
@@ -94,6 +101,16 @@ export async function signRelease(dir: string, key: openpgp.PrivateKey, options:
   for (const leftover of listing.leftovers) await rm(join(dir, leftover), { force: true });
   refuseUncovered(dir, listing);
   if (listing.artifacts.length === 0) throw new UserError(`${dir}: no artifacts to sign (expected .tar.xz/.tar.zst/.tar.gz/.tar, .nspawn or .packages files)`);
+  // Every tarball SHA256SUMS will vouch for, earlier ones included: the same inspection as the build's.
+  const { failures } = await inspectForRelease(
+    listing.artifacts.filter((name) => isTarball(name)).map((name) => paths.get(name)!),
+    { log, signal: options.signal },
+  );
+  if (failures.length) {
+    throw new UserError(
+      `${dir}: refusing to sign, the images hold ${thingsThatMustNotShip(failures)} (fix the image and rebuild it; 'nspawn-jitsi inspect TARBALL' shows the whole report):\n  ${failures.join('\n  ')}`,
+    );
+  }
 
   const publicKey = key.toPublic();
   const pending: PendingFile[] = [];

@@ -91,7 +91,7 @@ test('walkArchive streams every entry and collects only the contents asked for, 
   });
   t.is(result.compression, 'xz');
   t.is(result.entries, 7);
-  t.deepEqual(result.warnings, []);
+  t.deepEqual(result.problems, []);
   const byPath = new Map(seen.map((item) => [item.entry.path, item]));
   t.deepEqual([...byPath.keys()].sort(), ['', 'etc', 'etc/keep', 'etc/long', 'usr', 'usr/link', 'usr/skip']);
   t.is(byPath.get('etc/keep')!.content, 'kept content');

@@ -6,7 +6,8 @@ import { UserError } from '../../src/lib/errors.js';
 import { sha256File } from '../../src/release/checksums.js';
 import { signRelease } from '../../src/release/sign.js';
 import { verifyRelease } from '../../src/release/verify.js';
-import { makeKey, makeReleaseDir } from './helpers.js';
+import { makeKey, makeReleaseDir, writeTarball } from './helpers.js';
+import { CLEAN_TREE } from './inspect/fixtures.js';
 import { scratchDir } from '../helpers/scratch.js';
 
 test('signs every artifact, lists each in SHA256SUMS and the result verifies', async (t) => {
@@ -89,7 +90,7 @@ test('a failure half-way leaves the directory as it was', async (t) => {
   const { privateKey } = await makeKey();
   // The last artifact vanishes while the first is being signed: signing it fails after the
   // other artifacts' signatures were already staged.
-  await writeFile(join(dir, 'zz-vanishing.tar.xz'), 'gone soon');
+  await writeTarball(join(dir, 'zz-vanishing.tar.xz'));
   const log = (line: string) => {
     if (line.startsWith('debian-jitsi-systemd.nspawn:')) void rm(join(dir, 'zz-vanishing.tar.xz'));
   };
@@ -127,7 +128,7 @@ test('with a staging directory, new files go there and SHA256SUMS covers both di
   await signRelease(dir, privateKey);
   const staging = join(dir, '.partial-debian-jitsi-openrc-1');
   await mkdir(staging);
-  await writeFile(join(staging, 'debian-jitsi-openrc.tar.zst'), 'second image');
+  await writeTarball(join(staging, 'debian-jitsi-openrc.tar.zst'));
   await writeFile(join(staging, 'debian-jitsi-openrc.nspawn'), '[Exec]\nKillSignal=SIGINT\n');
   const outcome = await signRelease(dir, privateKey, { stagingDir: staging });
   t.deepEqual(outcome.written.sort(), ['SHA256SUMS', 'SHA256SUMS.gpg', 'debian-jitsi-openrc.nspawn.asc', 'debian-jitsi-openrc.tar.zst.asc']);
@@ -141,4 +142,28 @@ test('with a staging directory, new files go there and SHA256SUMS covers both di
   const report = await verifyRelease(dir, [publicKey]);
   t.deepEqual(report.failures, []);
   t.is((await readFile(join(dir, 'SHA256SUMS'), 'utf8')).split('\n').filter(Boolean).length, 5);
+});
+
+test('a tarball inspect finds errors in is refused before anything is signed, each error named', async (t) => {
+  const dir = await makeReleaseDir({
+    ...CLEAN_TREE,
+    'etc/machine-id': 'c0ffeec0ffeec0ffeec0ffeec0ffee00\n',
+    'usr/local/bin/evil': { content: 'ELF', sparseSize: 4096, mode: 0o4777 },
+  });
+  const { privateKey } = await makeKey();
+  const lines: string[] = [];
+  const error = await t.throwsAsync(signRelease(dir, privateKey, { log: (line) => lines.push(line) }), { instanceOf: UserError });
+  t.regex(error!.message, /refusing to sign, the images hold 2 things that must not ship/);
+  t.regex(error!.message, /debian-jitsi-systemd\.tar\.zst: \/etc\/machine-id: holds the machine id c0ffee/);
+  t.regex(error!.message, /debian-jitsi-systemd\.tar\.zst: \/usr\/local\/bin\/evil: world-writable file/);
+  t.true(lines.some((line) => line.startsWith('debian-jitsi-systemd.tar.zst: error: /etc/machine-id')));
+  t.deepEqual((await readdir(dir)).sort(), ['debian-jitsi-systemd.nspawn', 'debian-jitsi-systemd.packages', 'debian-jitsi-systemd.tar.zst']);
+});
+
+test('an earlier tarball in the directory is inspected too: SHA256SUMS vouches for it', async (t) => {
+  const dir = await makeReleaseDir();
+  await writeTarball(join(dir, 'old-image.tar.zst'), { ...CLEAN_TREE, 'var/lib/systemd/credential.secret': 'secret' });
+  const error = await t.throwsAsync(signRelease(dir, (await makeKey()).privateKey), { instanceOf: UserError });
+  t.regex(error!.message, /old-image\.tar\.zst: \/var\/lib\/systemd\/credential\.secret: systemd credential secret/);
+  t.false((await readdir(dir)).some((name) => name.endsWith('.asc') || name.startsWith('SHA256SUMS')));
 });

@@ -6,6 +6,7 @@ import { signRelease } from '../../src/release/sign.js';
 import { formatVerifyReport, verifyRelease, type VerifyFailure } from '../../src/release/verify.js';
 import { makeKey, makeReleaseDir } from './helpers.js';
 
+
 async function signedRelease() {
   const dir = await makeReleaseDir();
   const key = await makeKey();

@@ -3,7 +3,9 @@
  * artifacts and a new `SHA256SUMS` + `SHA256SUMS.gpg` covering every artifact of the output
  * directory (earlier builds' images included, so one directory can serve several images to
  * machinectl pull-tar). Everything is written to the build's staging directory and published
- * with the other artifacts, all or nothing.
+ * with the other artifacts, all or nothing. signRelease inspects every tarball first, as the
+ * inspect stage does (a report from that stage is reused), so `--skip inspect` does not get
+ * an image with errors signed.
  *
  * The key is read and unlocked while inputs are checked, before anything is built: a wrong
  * path or passphrase fails in seconds, not after the build. The build shows a progress list,
@@ -39,7 +41,7 @@ export const sign: Stage = {
   },
   async run(ctx) {
     const key = await unlock(ctx);
-    const outcome = await signRelease(ctx.finalOutDir, key, { stagingDir: ctx.outDir, log: ctx.log });
+    const outcome = await signRelease(ctx.finalOutDir, key, { stagingDir: ctx.outDir, log: ctx.log, signal: ctx.signal });
     for (const path of outcome.writtenPaths) if (!ctx.artifacts.includes(path)) ctx.artifacts.push(path);
     ctx.log(`signed with ${key.getFingerprint().toUpperCase()}: ${outcome.written.join(', ') || 'nothing new'}`);
   },

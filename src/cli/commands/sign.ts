@@ -14,7 +14,9 @@ and SHA256SUMS.gpg, its detached signature: what 'machinectl pull-tar --verify=s
 checks. Signatures that still verify with this key are kept, so signing an unchanged
 directory again changes nothing. Any other file (except <name>.public.asc and
 import-pubring.*, which are not signed) would be published unsigned, so sign refuses and
-names it; on any failure nothing in DIR changes. An encrypted key's passphrase comes from
+names it. Every tarball is first inspected as the build does ('nspawn-jitsi inspect'):
+an error in any of them and nothing is signed; there is no option to skip this. On any
+failure nothing in DIR changes. An encrypted key's passphrase comes from
 --passphrase-file, the ${PASSPHRASE_ENV} environment variable, a file named by
 ${PASSPHRASE_FILE_ENV}, or a prompt.`,
   options: [

@@ -3,13 +3,14 @@
  * archive entries and small file contents, so the same checks run on a downloaded release
  * (`nspawn-jitsi inspect`) and on every artifact at the end of a build.
  *
- * Severities: `error` is per-instance state or a secret that must never ship (the build fails
- * and inspect exits non-zero); `warning` is worth a look (unexpected setuid programs, stale
- * apt lists); `info` is expected and listed for completeness (su, passwd and friends).
+ * Severities: `error` is per-instance state or a secret that must never ship, or a file that
+ * hands out root (the build fails and inspect exits non-zero); `warning` is worth a look
+ * (unexpected setuid programs, ordinary file capabilities, stale apt lists); `info` is
+ * expected and listed for completeness (su, passwd and friends).
  */
 import { posix } from 'node:path';
 import { INIT_PROGRAMS } from '../../image/init-detection.js';
-import type { ArchiveEntry } from '../../image/tarball.js';
+import { normalizeEntryPath, type ArchiveEntry } from '../../image/tarball.js';
 
 export type Severity = 'error' | 'warning' | 'info';
 
@@ -35,6 +36,54 @@ export const EXPECTED_SETID = new Set([
   'crontab', 'wall', 'write', 'bsd-write', 'ping', 'newuidmap', 'newgidmap', 'dotlockfile', 'utempter', 'plocate', 'mlocate',
 ]);
 
+/** Capability numbers to names (linux/capability.h; 40 is the last one Linux 6.x defines). */
+const CAPABILITY_NAMES = [
+  'chown', 'dac_override', 'dac_read_search', 'fowner', 'fsetid', 'kill', 'setgid', 'setuid', 'setpcap', 'linux_immutable',
+  'net_bind_service', 'net_broadcast', 'net_admin', 'net_raw', 'ipc_lock', 'ipc_owner', 'sys_module', 'sys_rawio', 'sys_chroot',
+  'sys_ptrace', 'sys_pacct', 'sys_admin', 'sys_boot', 'sys_nice', 'sys_resource', 'sys_time', 'sys_tty_config', 'mknod', 'lease',
+  'audit_write', 'audit_control', 'setfcap', 'mac_override', 'mac_admin', 'syslog', 'wake_alarm', 'block_suspend', 'audit_read',
+  'perfmon', 'bpf', 'checkpoint_restore',
+].map((name) => `cap_${name}`);
+
+/**
+ * Capabilities ordinary programs carry instead of setuid root (ping's cap_net_raw, a server's
+ * cap_net_bind_service): none of them reads or writes other users' files or becomes root, so
+ * they are a warning. Every other one (cap_setuid, cap_sys_admin, cap_dac_override,
+ * cap_sys_ptrace, cap_net_admin, unknown ones...) leads to root or past file permissions, so a
+ * file carrying it is an error.
+ */
+export const USUAL_CAPABILITIES = new Set(['cap_net_raw', 'cap_net_bind_service', 'cap_net_broadcast', 'cap_ipc_lock', 'cap_sys_nice', 'cap_wake_alarm', 'cap_block_suspend', 'cap_audit_write']);
+
+/**
+ * A `security.capability` value (struct vfs_cap_data: revision and effective flag, then
+ * permitted and inheritable words) as getcap prints it: `cap_net_raw=ep`. Undefined when it
+ * is not a value the kernel would accept.
+ */
+export function describeCapabilities(value: Buffer): { text: string; names: string[] } | undefined {
+  if (value.length < 4) return undefined;
+  const magic = value.readUInt32LE(0);
+  const revision = magic >>> 24;
+  const lengths: Record<number, number> = { 1: 12, 2: 20, 3: 24 };
+  if (lengths[revision] !== value.length || (magic & 0x00fffffe) !== 0) return undefined;
+  const effective = (magic & 1) === 1;
+  const words = revision === 1 ? 1 : 2;
+  const groups = new Map<string, string[]>();
+  const names: string[] = [];
+  for (let bit = 0; bit < 32 * words; bit++) {
+    const word = bit >> 5;
+    const permitted = (value.readUInt32LE(4 + word * 8) >>> (bit & 31)) & 1;
+    const inheritable = (value.readUInt32LE(8 + word * 8) >>> (bit & 31)) & 1;
+    if (!permitted && !inheritable) continue;
+    const name = CAPABILITY_NAMES[bit] ?? `cap_${bit}`;
+    names.push(name);
+    const flags = `${effective ? 'e' : ''}${inheritable ? 'i' : ''}${permitted ? 'p' : ''}`;
+    const group = groups.get(flags);
+    if (group) group.push(name);
+    else groups.set(flags, [name]);
+  }
+  return { text: [...groups].map(([flags, list]) => `${list.join(',')}=${flags}`).join(' '), names };
+}
+
 /** Files whose contents inspect reads (small ones only). */
 const CONTENT_FILES = new Set([
   'etc/os-release',
@@ -55,6 +104,14 @@ function isRegular(entry: ArchiveEntry): boolean {
   return entry.type === 'File' || entry.type === 'OldFile' || entry.type === 'ContiguousFile';
 }
 
+/** What a later hard link to a regular file becomes. */
+interface RegularFile {
+  size: number;
+  mode: number;
+  /** When it was read (small files where secrets live). */
+  content?: Buffer;
+}
+
 export interface ImageFacts {
   sizesByTopLevel: Map<string, number>;
   /** Contents of the files in CONTENT_FILES that were regular files. */
@@ -70,6 +127,8 @@ export interface ImageFacts {
 /** Collects facts and entry-level findings while the archive streams by. */
 export class ImageScanner {
   readonly facts: ImageFacts = { sizesByTopLevel: new Map(), contents: new Map(), symlinks: new Map(), initPrograms: new Set(), findings: [], totalBytes: 0 };
+  /** Regular files by path, for the hard links that follow them. */
+  private files = new Map<string, RegularFile>();
   private aptLists = 0;
   private aptCache = 0;
 
@@ -83,19 +142,47 @@ export class ImageScanner {
     return false;
   }
 
-  onEntry(entry: ArchiveEntry, content?: Buffer): void {
+  onEntry(stored: ArchiveEntry, storedContent?: Buffer): void {
+    this.checkPath(stored);
+    const landed = this.followLinks(stored);
+    if (landed === undefined) return;
+    let entry = landed === stored.path ? stored : { ...stored, path: landed };
+    let content = storedContent;
     const { path } = entry;
-    this.checkPath(entry);
+    // A later entry replaces an earlier one at the same path, a symbolic link included.
     if (entry.type === 'SymbolicLink' && entry.linkpath !== undefined) this.facts.symlinks.set(path, entry.linkpath);
+    else this.facts.symlinks.delete(path);
     if (path in INIT_PROGRAMS) this.facts.initPrograms.add(path);
-    if (isRegular(entry)) {
-      const top = path.includes('/') ? path.slice(0, path.indexOf('/')) : '(top level files)';
-      this.facts.sizesByTopLevel.set(top, (this.facts.sizesByTopLevel.get(top) ?? 0) + entry.size);
-      this.facts.totalBytes += entry.size;
-      if (content && CONTENT_FILES.has(path)) this.facts.contents.set(path, content);
-      this.checkFile(entry, content);
+    this.checkCapabilities(entry);
+    let linked: RegularFile | undefined;
+    if (entry.type === 'Link' && entry.linkpath !== undefined) {
+      // A hard link is the file it links to under one more name: the checks for this name
+      // apply to it (an ssh host key or a machine id can be stored under any name first).
+      linked = this.files.get(this.resolveParents(normalizeEntryPath(entry.linkpath)).landed);
+      if (linked) {
+        entry = { ...entry, type: 'File', size: linked.size, mode: linked.mode };
+        content = linked.content;
+      }
     }
-    if (isRegular(entry) || entry.type === 'Directory') this.checkMode(entry);
+    if (isRegular(entry)) {
+      if (!linked) {
+        // A hard link adds no data: only the file itself counts.
+        const top = path.includes('/') ? path.slice(0, path.indexOf('/')) : '(top level files)';
+        this.facts.sizesByTopLevel.set(top, (this.facts.sizesByTopLevel.get(top) ?? 0) + entry.size);
+        this.facts.totalBytes += entry.size;
+      }
+      this.files.set(path, linked ?? { size: entry.size, mode: entry.mode, content });
+      if (content && CONTENT_FILES.has(path)) this.facts.contents.set(path, content);
+      const before = this.facts.findings.length;
+      this.checkFile(entry, content);
+      // Unless its name alone was enough to report it, a file whose content the checks never saw is not vouched for.
+      if (this.facts.findings.length === before && content === undefined && entry.size > 0 && this.wantContent(entry) !== false) {
+        const storedAs = linked ? `a hard link to ${stored.linkpath}` : `stored as /${stored.path}`;
+        this.add('error', 'unread-content', path, `${storedAs}, whose content inspect did not read (it reads small files under /etc, /var/lib... as they stream by), so the checks for this path could not look at it; store the file itself here`);
+      }
+    }
+    // A hard link shares its file's mode, reported under the file's first name.
+    if ((isRegular(entry) && !linked) || entry.type === 'Directory') this.checkMode(entry);
   }
 
   private checkPath(entry: ArchiveEntry): void {
@@ -104,6 +191,92 @@ export class ImageScanner {
     if (segments.includes('..')) this.add('error', 'dotdot-path', entry.path, `path contains '..' (${entry.rawPath}); tar would write outside the target directory`);
     if (entry.type === 'Link' && entry.linkpath !== undefined && (entry.linkpath.startsWith('/') || entry.linkpath.split('/').includes('..'))) {
       this.add('error', 'unsafe-hardlink', entry.path, `hard link to ${entry.linkpath}, outside the archive root`);
+    }
+  }
+
+  /**
+   * Where an entry lands when the symbolic links stored before it in the archive are followed
+   * along its path (tar never stores files under a link, so in an image we build nothing
+   * does). GNU tar refuses to write through a link whose target is absolute or has `..` (it
+   * creates such links last, after a placeholder), other extractors would follow it: out of
+   * the image root, onto the host. Those are errors and the entry is not checked further
+   * (undefined); through plain relative links the entry is checked where it lands.
+   */
+  private followLinks(entry: ArchiveEntry): string | undefined {
+    const resolution = this.resolveParents(entry.path);
+    if (entry.type === 'Link' && entry.linkpath !== undefined) {
+      // A hard link made through such a link would link to a file out of the root (the host's).
+      const target = this.resolveParents(normalizeEntryPath(entry.linkpath));
+      if (target.refused) {
+        this.add('error', 'through-symlink', entry.path, `hard link to ${entry.linkpath}, reached through ${target.through}: GNU tar refuses it, other extractors link ${target.where}`);
+        return undefined;
+      }
+    }
+    if (!resolution.through) return entry.path;
+    if (resolution.refused) {
+      this.add('error', 'through-symlink', entry.path, `written through ${resolution.through}: GNU tar refuses it, other extractors write it ${resolution.where}`);
+      return undefined;
+    }
+    this.add('warning', 'through-symlink', entry.path, `written through ${resolution.through}, so it lands at /${resolution.landed} (checked there); tar archives of a real tree never do this`);
+    return resolution.landed;
+  }
+
+  /** Follows the links stored so far along the directories of `path` (not its last part). */
+  private resolveParents(path: string): { landed: string; through?: string; refused: boolean; where: string } {
+    const queue = path.split('/');
+    const name = queue.pop()!;
+    const resolved: string[] = [];
+    let first: { link: string; target: string } | undefined;
+    let refused = false;
+    let outside = false;
+    let loop = false;
+    let hops = 0;
+    while (queue.length) {
+      const segment = queue.shift()!;
+      if (segment === '' || segment === '.') continue;
+      if (segment === '..') {
+        if (resolved.length === 0) outside = true;
+        resolved.pop();
+        continue;
+      }
+      const candidate = [...resolved, segment].join('/');
+      const target = this.facts.symlinks.get(candidate);
+      if (target === undefined) {
+        resolved.push(segment);
+        continue;
+      }
+      first ??= { link: candidate, target };
+      if (++hops > 40) {
+        // As the kernel does (ELOOP): no extractor gets through this.
+        loop = refused = true;
+        break;
+      }
+      if (target.startsWith('/') || target.split('/').includes('..')) refused = true;
+      if (target.startsWith('/')) {
+        outside = true;
+        resolved.length = 0;
+      }
+      queue.unshift(...target.split('/'));
+    }
+    const landed = [...resolved, name].join('/');
+    const where = loop ? 'nowhere (the links loop)' : outside ? `out of the image root (to /${landed} on the host)` : `to /${landed}`;
+    return { landed, through: first && `the symbolic link /${first.link} -> ${first.target}`, refused: first !== undefined && refused, where };
+  }
+
+  private checkCapabilities(entry: ArchiveEntry): void {
+    const value = entry.xattrs.get('security.capability');
+    if (value === undefined) return;
+    const caps = describeCapabilities(value);
+    if (!caps) {
+      this.add('error', 'capability', entry.path, `file capabilities (security.capability) that inspect cannot decode (${value.length} bytes): check them with getcap after unpacking`);
+      return;
+    }
+    if (caps.names.length === 0) return;
+    const dangerous = caps.names.filter((name) => !USUAL_CAPABILITIES.has(name));
+    if (dangerous.length) {
+      this.add('error', 'capability', entry.path, `file capabilities ${caps.text}: ${dangerous.join(', ')} can give the program root, let it past file permissions or control the system (capabilities(7)); remove them (setcap -r) or find out why they are there`);
+    } else {
+      this.add('warning', 'capability', entry.path, `file capabilities ${caps.text} (usual for programs like ping): check the program needs them`);
     }
   }
 

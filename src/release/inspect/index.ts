@@ -1,12 +1,12 @@
 /**
  * `inspect`: what is in an image tarball and whether it is fit to publish. One streaming pass
- * over the archive (see archive.ts) collects sizes, a few small files and entry-level
+ * over the archive (see src/image/tarball.ts) collects sizes, a few small files and entry-level
  * findings (checks.ts); this file turns them into the report.
  */
 import { posix } from 'node:path';
 import type { ReadableCompression } from '../../image/compression.js';
 import { initOfImage, parseDpkgStatus, type DetectedInit } from '../../image/init-detection.js';
-import { walkArchive } from '../../image/tarball.js';
+import { normalizeEntryPath, walkArchive } from '../../image/tarball.js';
 import { COMPONENT_PACKAGES, ImageScanner, type Finding, type Severity } from './checks.js';
 
 export type { Finding, Severity } from './checks.js';
@@ -56,7 +56,9 @@ export async function inspectTarball(path: string, options: { signal?: AbortSign
   });
   const { facts } = scanner;
   const findings = facts.findings;
-  for (const warning of walk.warnings) findings.push({ severity: 'error', kind: 'archive', path: '(archive)', message: `damaged or unreadable entry: ${warning}` });
+  for (const problem of walk.problems) {
+    findings.push({ severity: 'error', kind: 'archive', path: problem.path ? `/${normalizeEntryPath(problem.path)}` : '(archive)', message: problem.message });
+  }
   if (walk.entries === 0) findings.push({ severity: 'error', kind: 'archive', path: '(archive)', message: 'no entries: not a tar archive, or an empty one' });
 
   // /etc/os-release is usually a link to ../usr/lib/os-release.

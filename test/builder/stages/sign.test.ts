@@ -8,9 +8,11 @@ import type { BuildContext } from '../../../src/builder/stage.js';
 import { generateSigningKey } from '../../../src/release/keys.js';
 import { PASSPHRASE_ENV } from '../../../src/release/passphrase.js';
 import { verifyRelease } from '../../../src/release/verify.js';
+import { writeTarball } from '../../release/helpers.js';
+import { CLEAN_TREE, type Tree } from '../../release/inspect/fixtures.js';
 import { scratchDir } from '../../helpers/scratch.js';
 
-async function setup(options: { encrypted: boolean }) {
+async function setup(options: { encrypted: boolean; tree?: Tree }) {
   const root = await scratchDir('sign-stage-');
   const finalOutDir = join(root, 'dist');
   const outDir = join(finalOutDir, '.partial-debian-jitsi-systemd-1');
@@ -24,10 +26,10 @@ async function setup(options: { encrypted: boolean }) {
   }
   await writeFile(keyFile, armored);
   const artifacts = [];
-  for (const [name, content] of [['debian-jitsi-systemd.tar.xz', 'tarball bytes'], ['debian-jitsi-systemd.nspawn', '[Exec]\nBoot=yes\n']]) {
-    await writeFile(join(outDir, name), content);
-    artifacts.push(join(outDir, name));
-  }
+  // sign inspects the tarball, so it is a real (small, clean) one.
+  await writeTarball(join(outDir, 'debian-jitsi-systemd.tar.xz'), options.tree);
+  await writeFile(join(outDir, 'debian-jitsi-systemd.nspawn'), '[Exec]\nBoot=yes\n');
+  artifacts.push(join(outDir, 'debian-jitsi-systemd.tar.xz'), join(outDir, 'debian-jitsi-systemd.nspawn'));
   const lines: string[] = [];
   const ctx = { signKey: keyFile, outDir, finalOutDir, artifacts, log: (line: string) => lines.push(line) } as unknown as BuildContext;
   const publicKey = (await openpgp.readKey({ armoredKey: generated.publicArmored })) as openpgp.PublicKey;
@@ -62,6 +64,14 @@ test('a file in the output directory that signing would refuse fails while check
   await writeFile(join(finalOutDir, 'build.log'), 'log');
   const error = await t.throwsAsync(sign.verify!(ctx), { instanceOf: UserError });
   t.regex(error!.message, /build\.log: neither an artifact/);
+});
+
+test('with the inspect stage skipped (--skip inspect), signing still refuses an image with errors', async (t) => {
+  const { ctx, outDir } = await setup({ encrypted: false, tree: { ...CLEAN_TREE, 'etc/ssh/ssh_host_ed25519_key': 'key' } });
+  await sign.verify!(ctx);
+  const error = await t.throwsAsync(sign.run(ctx), { instanceOf: UserError });
+  t.regex(error!.message, /debian-jitsi-systemd\.tar\.xz: \/etc\/ssh\/ssh_host_ed25519_key: SSH host private key/);
+  t.deepEqual((await readdir(outDir)).sort(), ['debian-jitsi-systemd.nspawn', 'debian-jitsi-systemd.tar.xz']);
 });
 
 test.serial('an encrypted key needs the passphrase from the environment; the build never prompts', async (t) => {
