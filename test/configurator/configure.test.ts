@@ -9,7 +9,7 @@ import { access, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { readMasterConfig } from '../../src/configurator/config-file.js';
 import { MASTER_CONFIG_PATH } from '../../src/configurator/paths.js';
-import { runInProcess } from './_helpers.js';
+import { runInProcess } from '../helpers/configurator-process.js';
 import { scratchDir } from '../helpers/scratch.js';
 
 const exists = (path: string) => access(path).then(() => true, () => false);

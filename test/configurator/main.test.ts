@@ -1,6 +1,6 @@
 import test from 'ava';
 import { build } from 'esbuild';
-import { MAIN, REPO } from './_helpers.js';
+import { MAIN, REPO } from '../helpers/configurator-process.js';
 
 test('the configurator entry pulls in nothing from src/build, src/cli, src/release or src/boot (it ships in the image)', async (t) => {
   const result = await build({

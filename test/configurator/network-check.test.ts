@@ -14,7 +14,7 @@ import {
   readNetworkSnapshot,
   type NetworkSnapshot,
 } from '../../src/configurator/network-check.js';
-import { runInProcess, runProcess } from './_helpers.js';
+import { runInProcess, runProcess } from '../helpers/configurator-process.js';
 import { scratchDir } from '../helpers/scratch.js';
 
 type Addresses = ReturnType<typeof networkInterfaces>;

@@ -6,7 +6,7 @@ import { UserError } from '../../src/lib/errors.js';
 import { sha256File } from '../../src/release/checksums.js';
 import { signRelease } from '../../src/release/sign.js';
 import { verifyRelease } from '../../src/release/verify.js';
-import { makeKey, makeReleaseDir } from './helpers.js';
+import { makeKey, makeReleaseDir } from '../helpers/release-dir.js';
 import { scratchDir } from '../helpers/scratch.js';
 
 test('signs every artifact, lists each in SHA256SUMS and the result verifies', async (t) => {

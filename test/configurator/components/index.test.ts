@@ -1,7 +1,7 @@
 import test from 'ava';
 import { COMPONENTS, generateAll, planServer } from '../../../src/configurator/components/index.js';
 import type { Component, GeneratedFile, PlannedService } from '../../../src/configurator/components/types.js';
-import { FACT_VARIANTS, FIXTURES, loadFixture } from './support.js';
+import { FACT_VARIANTS, FIXTURES, loadFixture } from '../../helpers/generated-files.js';
 
 function deepFreeze<T>(value: T): T {
   if (value && typeof value === 'object') {

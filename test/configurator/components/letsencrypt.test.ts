@@ -6,7 +6,7 @@ import { DEPLOY_HOOK, deployHook, letsencryptComponent } from '../../../src/conf
 import type { MasterConfig } from '../../../src/configurator/master-config.js';
 import { webTls } from '../../../src/configurator/paths.js';
 import { scratchDir } from '../../helpers/scratch.js';
-import { loadFixture } from './support.js';
+import { loadFixture } from '../../helpers/generated-files.js';
 
 
 const config = { hostname: 'meet.jitsi.test' } as MasterConfig;

@@ -21,12 +21,12 @@ import { execa, type ResultPromise } from 'execa';
 import { generateAll } from '../../../src/configurator/components/index.js';
 import { ACME_WEBROOT, authTls, webTls } from '../../../src/configurator/paths.js';
 import type { GeneratedFile } from '../../../src/configurator/components/types.js';
-import { evaluateWebConfig, fileAt, loadFixture, materialize, parseHocon, selfSignedPair } from './support.js';
+import { evaluateWebConfig, fileAt, loadFixture, materialize, parseHocon, selfSignedPair } from '../../helpers/generated-files.js';
 import { withScratchDir } from '../../helpers/scratch.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repoRoot = join(here, '../../..');
-const PROBE = join(here, 'xmpp-probe.ts');
+const PROBE = join(repoRoot, 'test/helpers/xmpp-probe.ts');
 const LAN_ADDRESS = '10.77.0.1';
 const PEER_PORT = 3480;
 

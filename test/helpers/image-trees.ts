@@ -5,7 +5,7 @@
 import { chmod, mkdir, symlink, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { execa } from 'execa';
-import { scratchDir } from '../../helpers/scratch.js';
+import { scratchDir } from './scratch.js';
 
 export type Tree = Record<string, string | { content?: string; mode?: number; link?: string; dir?: true }>;
 

@@ -3,7 +3,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as openpgp from 'openpgp';
 import { generateSigningKey } from '../../src/release/keys.js';
-import { scratchDir } from '../helpers/scratch.js';
+import { scratchDir } from './scratch.js';
 
 export async function makeKey(name = 'Release Test'): Promise<{ privateKey: openpgp.PrivateKey; publicKey: openpgp.PublicKey; armoredPrivate: string }> {
   const generated = await generateSigningKey({ name, email: 'release-test@example.org', algorithm: 'ed25519', passphrase: 'correct horse' });
