@@ -40,8 +40,10 @@ export async function gatherFacts(root: string, init: ApplyInit): Promise<HostFa
 export async function applyConfiguration(config: MasterConfig, options: ApplyOptions): Promise<ApplyReport> {
   const facts = await gatherFacts(options.root, options.init);
   const plan = planServer(config, facts);
-  const previousPlan = options.previousConfig ? planServer(options.previousConfig, facts) : undefined;
-  const report = await applyPlan(config, plan, previousPlan, options);
+  // Only a new hostname makes files obsolete: the old host's names are in their paths.
+  const previous = options.previousConfig;
+  const previousPlan = previous && previous.hostname !== config.hostname ? planServer(previous, facts) : undefined;
+  const report = await applyPlan(plan, previousPlan, options);
   options.log(
     `${report.changed.length} file(s) written, ${report.unchanged.length} unchanged, ${report.removed.length} removed` +
       (report.backupDir ? `; previous versions kept in ${report.backupDir}` : '') +

@@ -40,7 +40,7 @@ test('pure: the same input gives the same bytes, and the config is not modified'
 test('the list registers each component once, each producing at least one file', async (t) => {
   const config = await loadFixture('localhost');
   const names = COMPONENTS.map((component) => component.name);
-  t.deepEqual([...names].sort(), ['coturn', 'hosts', 'jicofo', 'letsencrypt', 'nginx', 'prosody', 'videobridge', 'web']);
+  t.deepEqual([...names].sort(), ['coturn', 'hosts', 'jicofo', 'nginx', 'prosody', 'tls', 'videobridge', 'web']);
   for (const component of COMPONENTS) t.true(component.plan(config, { init: 'systemd' }).files.length > 0, component.name);
 });
 
