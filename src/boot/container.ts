@@ -21,7 +21,7 @@ import { join } from 'node:path';
 import { execa, type ResultPromise } from 'execa';
 import { UserError } from '../lib/errors.js';
 import { requireHostTools } from '../host/tools.js';
-import { KILL_SIGNAL } from '../image/nspawn-settings.js';
+import { KILL_SIGNAL } from '../image/settings-file.js';
 import type { InitSystem } from '../lib/init-systems.js';
 import { findNamespaceInitChild, isAlive, pidNamespaceOf, pidsInNamespace } from '../host/proc.js';
 

@@ -7,7 +7,7 @@ import { readMasterConfig } from '../../src/configurator/config-file.js';
 import { LETS_ENCRYPT_DIRECTORY } from '../../src/configurator/master-config.js';
 import { MASTER_CONFIG_PATH } from '../../src/configurator/paths.js';
 import { execa } from 'execa';
-import { MAIN, makePair, runInProcess, runProcess, TSX } from './_helpers.js';
+import { MAIN, makePair, runInProcess, runProcess, TSX } from '../helpers/configurator-process.js';
 import { scratchDir } from '../helpers/scratch.js';
 
 const env = { root: '/', primaryAddress: '198.51.100.9' };

@@ -2,7 +2,7 @@ import test from 'ava';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { helpText, parseConfiguratorArgs, UsageError, VERSION } from '../../src/configurator/cli.js';
-import { REPO, runInProcess, runProcess } from './_helpers.js';
+import { REPO, runInProcess, runProcess } from '../helpers/configurator-process.js';
 import { scratchDir } from '../helpers/scratch.js';
 
 test('options parse in both --flag VALUE and --flag=VALUE forms, with defaults', (t) => {

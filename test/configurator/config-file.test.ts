@@ -5,7 +5,7 @@ import { parseMasterConfig, readMasterConfig, serializeMasterConfig, writeMaster
 import type { MasterConfig } from '../../src/configurator/master-config.js';
 import { generateSecrets } from '../../src/configurator/secrets.js';
 import { scratchDir } from '../helpers/scratch.js';
-import { runInProcess } from './_helpers.js';
+import { runInProcess } from '../helpers/configurator-process.js';
 
 function sample(): MasterConfig {
   return {

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { readMasterConfig } from '../../src/configurator/config-file.js';
 import { MASTER_CONFIG_PATH } from '../../src/configurator/paths.js';
 import { execa } from 'execa';
-import { MAIN, runInProcess, TSX } from './_helpers.js';
+import { MAIN, runInProcess, TSX } from '../helpers/configurator-process.js';
 import { scratchDir } from '../helpers/scratch.js';
 
 const exists = (path: string) => access(path).then(() => true, () => false);

@@ -1,8 +1,9 @@
 import test from 'ava';
 import { build } from 'esbuild';
-import { MAIN, REPO } from './_helpers.js';
+import { join } from 'node:path';
+import { MAIN, REPO } from '../helpers/configurator-process.js';
 
-test('the configurator entry pulls in nothing from src/build, src/cli, src/release or src/boot (it ships in the image)', async (t) => {
+test('the configurator entry pulls in nothing from src/builder, src/cli, src/release, src/boot, src/image or src/host (it ships in the image)', async (t) => {
   const result = await build({
     entryPoints: [MAIN],
     absWorkingDir: REPO,
@@ -20,4 +21,21 @@ test('the configurator entry pulls in nothing from src/build, src/cli, src/relea
   const walled = inputs.filter((input) => /^src\/(builder|cli|release|boot|image|host)\//.test(input));
   t.deepEqual(walled, [], `imported across the wall: ${walled.join(', ')}`);
   t.deepEqual(result.warnings.map((w) => w.text), []);
+});
+
+test('components are pure: nothing they import touches the file system or runs a program', async (t) => {
+  const result = await build({
+    entryPoints: [join(REPO, 'src/configurator/components/index.ts')],
+    absWorkingDir: REPO,
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    write: false,
+    metafile: true,
+    logLevel: 'silent',
+  });
+  const inputs = Object.values(result.metafile.inputs);
+  const impure = inputs.flatMap((input) => input.imports.map((entry) => entry.path)).filter((path) => /^(node:)?(fs|fs\/promises|child_process)$|execa/.test(path));
+  t.deepEqual([...new Set(impure)], [], 'a component (or a module it imports) reads files or runs programs: move that to apply/');
+  t.false(Object.keys(result.metafile.inputs).some((input) => input.startsWith('src/configurator/apply/')), 'components import nothing from apply/');
 });

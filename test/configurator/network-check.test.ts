@@ -14,7 +14,7 @@ import {
   parseIpAddresses,
   type NetworkSnapshot,
 } from '../../src/configurator/network-check.js';
-import { MAIN, runInProcess, runProcess } from './_helpers.js';
+import { MAIN, runInProcess, runProcess } from '../helpers/configurator-process.js';
 import { createNetns, type Netns } from '../helpers/netns.js';
 import { scratchDir } from '../helpers/scratch.js';
 

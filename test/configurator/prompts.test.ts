@@ -5,7 +5,7 @@ import { PassThrough } from 'node:stream';
 import { readMasterConfig } from '../../src/configurator/config-file.js';
 import { MASTER_CONFIG_PATH } from '../../src/configurator/paths.js';
 import { EndOfInput, LineReader, Prompter } from '../../src/configurator/prompts.js';
-import { makePair, runInProcess, runProcess } from './_helpers.js';
+import { makePair, runInProcess, runProcess } from '../helpers/configurator-process.js';
 import { scratchDir } from '../helpers/scratch.js';
 
 test('line reader: lines in one chunk, split across chunks, CRLF, a last line without newline, then end', async (t) => {

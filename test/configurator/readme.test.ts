@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { schemaMarkdown } from '../../src/lib/schema.js';
 import { helpText } from '../../src/configurator/cli.js';
 import { masterConfigSchema } from '../../src/configurator/master-config.js';
-import { REPO } from './_helpers.js';
+import { REPO } from '../helpers/configurator-process.js';
 
 test('README\'s table of master-config keys is the one generated from the schema', async (t) => {
   const readme = await readFile(join(REPO, 'README.md'), 'utf8');

@@ -8,7 +8,7 @@ import { execa } from 'execa';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { acquireRunLock, LOCK_PATH } from '../../src/configurator/run-lock.js';
-import { MAIN, runInProcess, TSX } from './_helpers.js';
+import { MAIN, runInProcess, TSX } from '../helpers/configurator-process.js';
 import { scratchDir } from '../helpers/scratch.js';
 
 /** The configurator as one node process (tsx as a loader, not as a wrapper process). */

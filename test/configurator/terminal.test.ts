@@ -11,10 +11,10 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { readMasterConfig } from '../../src/configurator/config-file.js';
 import { MASTER_CONFIG_PATH } from '../../src/configurator/paths.js';
-import { MAIN, REPO, TSX } from './_helpers.js';
+import { MAIN, REPO, TSX } from '../helpers/configurator-process.js';
 import { scratchDir } from '../helpers/scratch.js';
 
-const RECORD_EXIT = join(REPO, 'test/configurator/_record-exit.ts');
+const RECORD_EXIT = join(REPO, 'test/helpers/record-exit.ts');
 
 interface Terminal {
   /** Wait until the screen matches, then return it. */
@@ -22,7 +22,7 @@ interface Terminal {
   /** Type a line and press Enter. */
   type(line: string): Promise<void>;
   keys(...keys: string[]): Promise<void>;
-  /** Exit status once the program has ended (recorded by _record-exit.ts). */
+  /** Exit status once the program has ended (recorded by record-exit.ts). */
   exitStatus(timeoutMs?: number): Promise<number>;
 }
 
@@ -33,7 +33,7 @@ async function startTerminal(t: ExecutionContext, argv: string[]): Promise<Termi
   // The pane stays after the program exits, so its last screen can be read.
   await writeFile(conf, 'set -g remain-on-exit on\nset -g history-limit 5000\n');
   const tmux = (...args: string[]) => execa('tmux', ['-S', socket, '-f', conf, ...args], { cwd: REPO });
-  // The exit status comes from a recorder around the configurator, not from tmux (see _record-exit.ts).
+  // The exit status comes from a recorder around the configurator, not from tmux (see record-exit.ts).
   const statusFile = join(dir, 'exit-status');
   await tmux('new-session', '-d', '-s', 'configure', '-x', '120', '-y', '40', TSX, RECORD_EXIT, statusFile, TSX, MAIN, ...argv);
   t.teardown(async () => {

@@ -16,7 +16,7 @@ import {
   isPublicHostname,
   memoryBytes,
 } from '../../src/configurator/validators.js';
-import { makePair } from './_helpers.js';
+import { makePair } from '../helpers/configurator-process.js';
 import { scratchDir } from '../helpers/scratch.js';
 
 test('hostname: localhost and FQDNs pass; single labels, upper case, bad labels and numeric TLDs are explained', (t) => {

@@ -16,7 +16,7 @@ import { execa, type ResultPromise } from 'execa';
 import yaml from 'js-yaml';
 import { bootContainer, type Container } from '../../src/boot/index.js';
 import { authTls, webTls } from '../../src/configurator/paths.js';
-import { evaluateWebConfig, parseHocon } from '../configurator/components/support.js';
+import { evaluateWebConfig, parseHocon } from './generated-files.js';
 import type { InitSystem } from '../../src/lib/init-systems.js';
 import { testImage, PROJECT_ROOT } from './images.js';
 import type { ProbeReport, ProbeRequest, XmppLogin } from './jitsi-probe.js';

@@ -9,7 +9,7 @@ import { readFile } from 'node:fs/promises';
 import { webTls } from '../../src/configurator/paths.js';
 import { ADDRESS, HOST, Scenario, startPebble, type Credentials } from './configure-scenario.js';
 import type { ProbeReport } from './jitsi-probe.js';
-import { evaluateWebConfig } from '../configurator/components/support.js';
+import { evaluateWebConfig } from './generated-files.js';
 import type { InitSystem } from '../../src/lib/init-systems.js';
 
 const SELF_SIGNED_ANSWERS = {

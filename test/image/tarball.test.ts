@@ -6,7 +6,7 @@ import { detectCompression } from '../../src/image/compression.js';
 import { detectInit } from '../../src/image/init-detection.js';
 import { normalizeEntryPath, readTarball, walkArchive, type ArchiveEntry } from '../../src/image/tarball.js';
 import { UserError } from '../../src/lib/errors.js';
-import { makeTree, packTree } from '../release/inspect/fixtures.js';
+import { makeTree, packTree } from '../helpers/image-trees.js';
 import { scratchDir } from '../helpers/scratch.js';
 
 let work: string;

@@ -22,7 +22,7 @@ import { fileURLToPath } from 'node:url';
 import { execa, type ResultPromise } from 'execa';
 import { generateAll } from '../../src/configurator/components/index.js';
 import { authTls, webTls } from '../../src/configurator/paths.js';
-import { fileAt, loadFixture, materialize, parseHocon, selfSignedPair } from '../configurator/components/support.js';
+import { fileAt, loadFixture, materialize, parseHocon, selfSignedPair } from '../helpers/generated-files.js';
 import { createNetns, type Netns } from '../helpers/netns.js';
 import { scratchDir } from '../helpers/scratch.js';
 import { buildStandinRepo, createSigningKey } from '../helpers/jitsi-standin/index.js';

@@ -6,7 +6,7 @@
 import test from 'ava';
 import { appendFile, readdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { cli, gnupgHome } from './release-helpers.js';
+import { cli, gnupgHome } from '../helpers/release-cli.js';
 import { scratchDir } from '../helpers/scratch.js';
 
 async function releaseDir(): Promise<string> {

@@ -6,8 +6,8 @@ import { UserError } from '../../src/lib/errors.js';
 import { sha256File } from '../../src/release/checksums.js';
 import { signRelease } from '../../src/release/sign.js';
 import { verifyRelease } from '../../src/release/verify.js';
-import { makeKey, makeReleaseDir, writeTarball } from './helpers.js';
-import { CLEAN_TREE } from './inspect/fixtures.js';
+import { makeKey, makeReleaseDir, writeTarball } from '../helpers/release-dir.js';
+import { CLEAN_TREE } from '../helpers/image-trees.js';
 import { scratchDir } from '../helpers/scratch.js';
 
 test('signs every artifact, lists each in SHA256SUMS and the result verifies', async (t) => {

@@ -4,7 +4,7 @@ import { appendFile, mkdir, readFile, rm, symlink, writeFile } from 'node:fs/pro
 import { join } from 'node:path';
 import { signRelease } from '../../src/release/sign.js';
 import { formatVerifyReport, verifyRelease, type VerifyFailure } from '../../src/release/verify.js';
-import { makeKey, makeReleaseDir } from './helpers.js';
+import { makeKey, makeReleaseDir } from '../helpers/release-dir.js';
 
 
 async function signedRelease() {

@@ -1,6 +1,6 @@
 /**
  * nspawn-settings: writes `<out>/<base>.nspawn`, the systemd-nspawn settings file published
- * beside the tarball (see src/image/nspawn-settings.ts for what it holds and why). Install it as
+ * beside the tarball (see src/image/settings-file.ts for what it holds and why). Install it as
  * /etc/systemd/nspawn/<machine>.nspawn: host network, no user namespace, and for
  * OpenRC images the stop signal sysvinit acts on (`KillSignal=SIGPWR`), without which
  * `machinectl terminate` / `systemctl stop systemd-nspawn@<machine>` never stop the container.
@@ -8,7 +8,7 @@
 import { join } from 'node:path';
 import { writeFileAtomically } from '../../lib/atomic-write.js';
 import { settingsFileName } from '../../image/artifact-names.js';
-import { nspawnSettings } from '../../image/nspawn-settings.js';
+import { nspawnSettings } from '../../image/settings-file.js';
 import type { BuildContext, Stage } from '../stage.js';
 
 export const nspawnSettingsStage: Stage = {

@@ -6,13 +6,10 @@
  * Nothing here knows any one component: what to write, restart or create comes from the plan.
  */
 import { chmod, chown, mkdir, readFile, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { execa } from 'execa';
-import { UserError } from '../../lib/errors.js';
-import type { MasterConfig } from '../master-config.js';
-import { BACKUP_ROOT, KEY_GROUP, TLS_DIR, authTls, caStoreCopy, webTls } from '../paths.js';
+import { BACKUP_ROOT, KEY_GROUP } from '../paths.js';
 import type { ServerPlan } from '../components/index.js';
-import { xmppNames } from '../components/names.js';
 import { writeFileAtomic, type WriteOutcome } from './files.js';
 import { removeWithBackup, writeSymlinkAtomic } from './links.js';
 import { readOwnerDatabase, type OwnerDatabase } from './owners.js';
@@ -20,9 +17,8 @@ import { ensureProsodyAccounts } from './prosody-accounts.js';
 import type { InitSystem } from '../../lib/init-systems.js';
 import { affectedServices, bringUp, isInstalled } from './services.js';
 import { ensureSelfSigned, hasAnyPair, installOwnPair, installPair, type KeyAccess, type PairOutcome } from './tls.js';
-import { hasLineage, issueCertificate } from './letsencrypt.js';
-import { livePair } from '../components/letsencrypt/index.js';
-import type { GeneratedFile, PlannedDirectory, PlannedService } from '../components/types.js';
+import { hasLineage, issueCertificate, type AcmeSource } from './letsencrypt.js';
+import type { GeneratedFile, PlannedCertificate, PlannedDirectory, PlannedService } from '../components/types.js';
 import type { ApplyOptions, ApplyReport } from './types.js';
 
 /** `2026-11-21T14-30-05Z`: sorts by time and holds no colon (tar and scp dislike them). */
@@ -97,52 +93,50 @@ async function writeGenerated(run: Run, file: GeneratedFile): Promise<void> {
   run.record(file.path, outcome);
 }
 
-/** Generated files of the previous hostname that the new configuration no longer has. */
-function obsoleteFiles(previous: readonly GeneratedFile[], current: readonly GeneratedFile[]): string[] {
-  const currentPaths = new Set(current.map((file) => file.path));
-  return previous.filter((file) => !file.remove && !currentPaths.has(file.path)).map((file) => file.path);
+/** Paths the previous plan wrote (files, certificates and their trusted copies) that this plan does not. */
+function obsoletePaths(previous: ServerPlan, current: ServerPlan): string[] {
+  const pathsOf = (plan: ServerPlan) => [
+    ...plan.files.filter((file) => !file.remove).map((file) => file.path),
+    ...plan.certificates.flatMap((certificate) => [certificate.cert, certificate.key, ...(certificate.trustedCopy ? [certificate.trustedCopy] : [])]),
+  ];
+  const currentPaths = new Set(pathsOf(current));
+  return pathsOf(previous).filter((path) => !currentPaths.has(path));
 }
 
-async function makeTls(run: Run, config: MasterConfig, access: KeyAccess): Promise<void> {
+/** Makes or installs one planned certificate; Let's Encrypt's first certificate comes later, once nginx runs. */
+async function makeCertificate(run: Run, certificate: PlannedCertificate, access: KeyAccess): Promise<void> {
   const { root } = run.options;
-  const tlsDir = run.at(TLS_DIR);
-  await mkdir(tlsDir, { recursive: true, mode: 0o755 });
-  const auth = authTls(config.hostname);
-  const authNames = [xmppNames(config.hostname).authDomain];
-  run.recordPair(auth, await ensureSelfSigned({ cert: run.at(auth.cert), key: run.at(auth.key) }, authNames, access, tlsDir, run.backupDir, root));
-
-  const web = webTls(config.hostname);
-  const webOnDisk = { cert: run.at(web.cert), key: run.at(web.key) };
-  if (config.tls.mode === 'self-signed') {
-    run.recordPair(web, await ensureSelfSigned(webOnDisk, [config.hostname], access, tlsDir, run.backupDir, root));
-  } else if (config.tls.mode === 'own') {
-    if (!config.tls.cert || !config.tls.key) throw new UserError('tls.mode is `own`: set tls.cert and tls.key in the master config');
-    run.recordPair(web, await installOwnPair({ cert: config.tls.cert, key: config.tls.key }, webOnDisk, access, run.backupDir, root));
-  } else if (await hasLineage(root, config)) {
-    await installLiveCertificate(run, config, access);
-  } else if (!(await hasAnyPair(webOnDisk))) {
+  const directory = run.at(dirname(certificate.cert));
+  await mkdir(directory, { recursive: true, mode: 0o755 });
+  const onDisk = { cert: run.at(certificate.cert), key: run.at(certificate.key) };
+  const { source } = certificate;
+  if (source.kind === 'self-signed') {
+    run.recordPair(certificate, await ensureSelfSigned(onDisk, source.names, access, directory, run.backupDir, root));
+  } else if (source.kind === 'own') {
+    run.recordPair(certificate, await installOwnPair({ cert: source.cert, key: source.key }, onDisk, access, run.backupDir, root));
+  } else if (await hasLineage(root, source)) {
+    await installLiveCertificate(run, certificate, source, access);
+  } else if (!(await hasAnyPair(onDisk))) {
     // nginx needs a certificate for 443 before it can serve the ACME challenge on 80.
-    run.options.log(`temporary self-signed certificate for ${config.hostname} until Let's Encrypt answers`);
-    run.recordPair(web, await ensureSelfSigned(webOnDisk, [config.hostname], access, tlsDir, run.backupDir, root));
+    run.options.log(`temporary self-signed certificate for ${source.names.join(', ')} until Let's Encrypt answers`);
+    run.recordPair(certificate, await ensureSelfSigned(onDisk, source.names, access, directory, run.backupDir, root));
   }
-
-  const caCopy = caStoreCopy(config.hostname);
-  const authPem = await readFile(run.at(auth.cert));
-  run.record(caCopy, await writeFileAtomic(run.at(caCopy), authPem, { mode: 0o644, uid: 0, gid: 0, backupDir: run.backupDir, root }));
+  if (certificate.trustedCopy) {
+    const pem = await readFile(onDisk.cert);
+    run.record(certificate.trustedCopy, await writeFileAtomic(run.at(certificate.trustedCopy), pem, { mode: 0o644, uid: 0, gid: 0, backupDir: run.backupDir, root }));
+  }
 }
 
-async function installLiveCertificate(run: Run, config: MasterConfig, access: KeyAccess): Promise<void> {
-  const live = livePair(config.hostname);
-  const web = webTls(config.hostname);
+async function installLiveCertificate(run: Run, certificate: PlannedCertificate, acme: AcmeSource, access: KeyAccess): Promise<void> {
   const outcome = await installPair(
-    { cert: run.at(web.cert), key: run.at(web.key) },
-    await readFile(run.at(live.cert)),
-    await readFile(run.at(live.key)),
+    { cert: run.at(certificate.cert), key: run.at(certificate.key) },
+    await readFile(run.at(acme.live.cert)),
+    await readFile(run.at(acme.live.key)),
     access,
     run.backupDir,
     run.options.root,
   );
-  run.recordPair(web, outcome);
+  run.recordPair(certificate, outcome);
 }
 
 async function ensureDirectory(run: Run, directory: PlannedDirectory): Promise<void> {
@@ -170,13 +164,12 @@ async function grantKeyAccess(run: Run, users: readonly string[]): Promise<strin
   return added;
 }
 
-export async function applyPlan(
-  config: MasterConfig,
-  plan: ServerPlan,
-  previousFiles: readonly GeneratedFile[],
-  staleHosts: readonly string[],
-  options: ApplyOptions,
-): Promise<ApplyReport> {
+/**
+ * Carries out `plan`. `previousPlans` are the plans of other hostnames this machine still has
+ * files for (a hostname change, finished or interrupted): what they wrote and this plan does
+ * not is removed (with a backup).
+ */
+export async function applyPlan(plan: ServerPlan, previousPlans: readonly ServerPlan[], options: ApplyOptions): Promise<ApplyReport> {
   if (options.init !== 'none' && options.root !== '/') {
     throw new Error(`init ${options.init} runs the image's services and needs root "/", not ${options.root}`);
   }
@@ -184,26 +177,21 @@ export async function applyPlan(
   const keyAccess: KeyAccess = { mode: 0o640, uid: 0, gid: run.owners.group(KEY_GROUP) ?? 0 };
   for (const file of plan.files) await writeGenerated(run, file);
 
-  if (staleHosts.length > 0) {
-    const stale = [
-      ...obsoleteFiles(previousFiles, plan.files),
-      ...staleHosts.flatMap((hostname) => [...Object.values(webTls(hostname)), ...Object.values(authTls(hostname)), caStoreCopy(hostname)]),
-    ];
-    for (const path of stale) {
-      if (await removeWithBackup(run.at(path), run.backupDir, options.root)) {
-        run.report.removed.push(path);
-        options.log(`removed ${path} (was for ${staleHosts.join(', ')})`);
-      }
+  for (const path of new Set(previousPlans.flatMap((previous) => obsoletePaths(previous, plan)))) {
+    if (await removeWithBackup(run.at(path), run.backupDir, options.root)) {
+      run.report.removed.push(path);
+      options.log(`removed ${path} (it was for another hostname)`);
     }
   }
 
   for (const directory of plan.directories) await ensureDirectory(run, directory);
-  await makeTls(run, config, keyAccess);
+  for (const certificate of plan.certificates) await makeCertificate(run, certificate, keyAccess);
 
   if (options.init !== 'none') {
     const init: InitSystem = options.init;
     const pseudoChanges: string[] = [];
-    if (run.report.changed.includes(caStoreCopy(config.hostname)) || run.report.removed.length > 0) {
+    const trustedCopies = plan.certificates.flatMap((certificate) => (certificate.trustedCopy ? [certificate.trustedCopy] : []));
+    if (run.report.changed.some((path) => trustedCopies.includes(path)) || run.report.removed.length > 0) {
       await execa('update-ca-certificates', ['--fresh'], { stdin: 'ignore' });
     }
     pseudoChanges.push(...(await grantKeyAccess(run, plan.keyReaders)));
@@ -217,15 +205,17 @@ export async function applyPlan(
     const touched = [...run.report.changed, ...run.report.removed, ...pseudoChanges];
     run.report.restarted.push(...(await bringUp(init, installed, affectedServices(installed, touched), options.log)));
 
-    if (config.tls.mode === 'letsencrypt' && !(await hasLineage(options.root, config))) {
-      await issueCertificate(config, options.log);
+    const fromAcme = plan.certificates.flatMap((certificate) => (certificate.source.kind === 'acme' ? [{ certificate, acme: certificate.source }] : []));
+    for (const { certificate, acme } of fromAcme) {
+      if (await hasLineage(options.root, acme)) continue;
+      await issueCertificate(acme, options.log);
       const before = run.report.changed.length;
-      await installLiveCertificate(run, config, keyAccess);
+      await installLiveCertificate(run, certificate, acme, keyAccess);
       const newlyChanged = run.report.changed.slice(before);
       const reloaded = await bringUp(init, installed, affectedServices(installed, newlyChanged), options.log);
       run.report.restarted.push(...reloaded.filter((name) => !run.report.restarted.includes(name)));
     }
-    if (config.tls.mode === 'letsencrypt') await scheduleRenewal(init, options.root, options.log);
+    if (fromAcme.length > 0) await scheduleRenewal(init, options.root, options.log);
   }
 
   // The backup directory only exists when something was replaced or removed.

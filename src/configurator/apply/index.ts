@@ -47,10 +47,11 @@ export async function applyConfiguration(config: MasterConfig, options: ApplyOpt
   for (const path of await removeLeftovers(written.map((file) => join(options.root, dirname(file))))) {
     options.log(`removed ${path}, left by an interrupted run`);
   }
-  // Hosts this machine still has our files for (an interrupted change leaves some behind).
+  // Other hostnames this machine still has our files for: the previous master config's, and
+  // any an interrupted change left on disk (only the disk knows those).
   const staleHosts = await staleHostnames(options.root, config.hostname, options.previousConfig?.hostname);
-  const previousFiles = staleHosts.flatMap((hostname) => planServer({ ...(options.previousConfig ?? config), hostname }, facts).files);
-  const report = await applyPlan(config, plan, previousFiles, staleHosts, options);
+  const previousPlans = staleHosts.map((hostname) => planServer({ ...(options.previousConfig ?? config), hostname }, facts));
+  const report = await applyPlan(plan, previousPlans, options);
   options.log(
     `${report.changed.length} file(s) written, ${report.unchanged.length} unchanged, ${report.removed.length} removed` +
       (report.backupDir ? `; previous versions kept in ${report.backupDir}` : '') +

@@ -7,10 +7,10 @@ import type { MasterConfig } from '../master-config.js';
 import { coturnComponent } from './coturn/index.js';
 import { hostsComponent } from './hosts/index.js';
 import { jicofoComponent } from './jicofo/index.js';
-import { letsencryptComponent } from './letsencrypt/index.js';
+import { tlsComponent } from './tls/index.js';
 import { nginxComponent } from './nginx/index.js';
 import { prosodyComponent } from './prosody/index.js';
-import type { Component, GeneratedFile, HostFacts, PlannedDirectory, PlannedService, XmppAccount } from './types.js';
+import type { Component, GeneratedFile, HostFacts, PlannedCertificate, PlannedDirectory, PlannedService, XmppAccount } from './types.js';
 import { videobridgeComponent } from './videobridge/index.js';
 import { webComponent } from './web/index.js';
 
@@ -22,7 +22,7 @@ export const COMPONENTS: readonly Component[] = [
   nginxComponent,
   coturnComponent,
   hostsComponent,
-  letsencryptComponent,
+  tlsComponent,
 ];
 
 /** The plans of all components, merged: what the apply step carries out. */
@@ -36,6 +36,8 @@ export interface ServerPlan {
   accountStoreConfig?: string;
   directories: PlannedDirectory[];
   keyReaders: string[];
+  /** In component order: the order they are made in. */
+  certificates: PlannedCertificate[];
 }
 
 /**
@@ -45,7 +47,7 @@ export interface ServerPlan {
 export function planServer(config: MasterConfig, facts: HostFacts, components: readonly Component[] = COMPONENTS): ServerPlan {
   const fileOwner = new Map<string, string>();
   const serviceOwner = new Map<string, string>();
-  const plan: ServerPlan = { files: [], services: [], accounts: [], directories: [], keyReaders: [] };
+  const plan: ServerPlan = { files: [], services: [], accounts: [], directories: [], keyReaders: [], certificates: [] };
   for (const component of components) {
     const part = component.plan(config, facts);
     for (const file of part.files) {
@@ -64,6 +66,7 @@ export function planServer(config: MasterConfig, facts: HostFacts, components: r
     plan.accounts.push(...(part.accounts ?? []));
     plan.directories.push(...(part.directories ?? []));
     plan.keyReaders.push(...(part.keyReaders ?? []));
+    plan.certificates.push(...(part.certificates ?? []));
     if (part.accountStoreConfig) plan.accountStoreConfig = part.accountStoreConfig;
   }
   if (plan.accounts.length > 0 && !plan.accountStoreConfig) throw new Error('components plan XMPP accounts, but none is the XMPP server');

@@ -64,6 +64,38 @@ export interface PlannedDirectory {
   mode: number;
 }
 
+/** Where a certificate comes from. */
+export type CertificateSource =
+  /** Made here with openssl, for these names; kept while it still fits. */
+  | { kind: 'self-signed'; names: string[] }
+  /** The admin's own pair, copied from these paths. */
+  | { kind: 'own'; cert: string; key: string }
+  /** certbot over HTTP (webroot), from an ACME server; self-signed until it answers. */
+  | {
+      kind: 'acme';
+      /** certbot's name of the lineage (`--cert-name`). */
+      lineage: string;
+      names: string[];
+      server: string;
+      email?: string;
+      /** What nginx serves under /.well-known/acme-challenge/. */
+      webroot: string;
+      /** Where certbot keeps the current certificate of the lineage. */
+      live: { cert: string; key: string };
+      /** certbot's renewal config of the lineage (says which server issued it). */
+      renewalConfig: string;
+    };
+
+/** A certificate and key at canonical paths inside the image. */
+export interface PlannedCertificate {
+  cert: string;
+  /** Mode 0640, group KEY_GROUP. */
+  key: string;
+  source: CertificateSource;
+  /** Also copied here, for update-ca-certificates: programs on this machine then trust it. */
+  trustedCopy?: string;
+}
+
 /** Everything one component needs in the image. Only `files` is required. */
 export interface ComponentPlan {
   files: GeneratedFile[];
@@ -75,6 +107,7 @@ export interface ComponentPlan {
   directories?: PlannedDirectory[];
   /** System users that must read the TLS private keys: they join KEY_GROUP. */
   keyReaders?: string[];
+  certificates?: PlannedCertificate[];
 }
 
 export interface Component {

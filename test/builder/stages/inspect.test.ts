@@ -2,7 +2,7 @@ import test from 'ava';
 import { UserError } from '../../../src/lib/errors.js';
 import { inspect } from '../../../src/builder/stages/inspect.js';
 import type { BuildContext } from '../../../src/builder/stage.js';
-import { CLEAN_TREE, makeTree, packTree } from '../../release/inspect/fixtures.js';
+import { CLEAN_TREE, makeTree, packTree } from '../../helpers/image-trees.js';
 
 function context(artifacts: string[], lines: string[]): BuildContext {
   return { artifacts, log: (line: string) => lines.push(line), signal: new AbortController().signal } as unknown as BuildContext;

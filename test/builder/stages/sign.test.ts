@@ -8,8 +8,8 @@ import type { BuildContext } from '../../../src/builder/stage.js';
 import { generateSigningKey } from '../../../src/release/keys.js';
 import { PASSPHRASE_ENV } from '../../../src/release/passphrase.js';
 import { verifyRelease } from '../../../src/release/verify.js';
-import { writeTarball } from '../../release/helpers.js';
-import { CLEAN_TREE, type Tree } from '../../release/inspect/fixtures.js';
+import { writeTarball } from '../../helpers/release-dir.js';
+import { CLEAN_TREE, type Tree } from '../../helpers/image-trees.js';
 import { scratchDir } from '../../helpers/scratch.js';
 
 async function setup(options: { encrypted: boolean; tree?: Tree }) {

@@ -1,6 +1,6 @@
 import test from 'ava';
-import { cli } from '../../integration/release-helpers.js';
-import { CLEAN_TREE, makeTree, packTree } from '../../release/inspect/fixtures.js';
+import { cli } from '../../helpers/release-cli.js';
+import { CLEAN_TREE, makeTree, packTree } from '../../helpers/image-trees.js';
 
 test('exit 0 and a text report for a clean image, 1 for an image with a hard error', async (t) => {
   const clean = await cli(['inspect', await packTree(await makeTree(CLEAN_TREE), '.tar.xz')]);

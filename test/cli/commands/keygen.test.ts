@@ -1,6 +1,6 @@
 /** keygen as a user meets it: exit codes and messages. */
 import test from 'ava';
-import { cli } from '../../integration/release-helpers.js';
+import { cli } from '../../helpers/release-cli.js';
 import { scratchDir } from '../../helpers/scratch.js';
 
 test('keygen without a passphrase source and without a terminal says how to give one', async (t) => {

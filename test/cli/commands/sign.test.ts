@@ -2,7 +2,7 @@
 import test from 'ava';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { cli } from '../../integration/release-helpers.js';
+import { cli } from '../../helpers/release-cli.js';
 import { scratchDir } from '../../helpers/scratch.js';
 
 test('sign with a wrong passphrase changes nothing and says so; verify names every failure', async (t) => {

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { applyConfiguration, type ApplyOptions } from '../../../src/configurator/apply/index.js';
 import { backupStamp } from '../../../src/configurator/apply/apply-plan.js';
-import { DEPLOY_HOOK } from '../../../src/configurator/components/letsencrypt/index.js';
+import { DEPLOY_HOOK } from '../../../src/configurator/components/tls/index.js';
 import type { MasterConfig } from '../../../src/configurator/master-config.js';
 import { BACKUP_ROOT, authTls, caStoreCopy, webTls } from '../../../src/configurator/paths.js';
 import { scratchDir } from '../../helpers/scratch.js';

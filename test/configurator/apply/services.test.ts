@@ -6,7 +6,7 @@ import { affectedServices, openrcBooted, serviceCommand } from '../../../src/con
 import { planServer } from '../../../src/configurator/components/index.js';
 import type { PlannedService } from '../../../src/configurator/components/types.js';
 import { webTls } from '../../../src/configurator/paths.js';
-import { loadFixture } from '../components/support.js';
+import { loadFixture } from '../../helpers/generated-files.js';
 
 let services: PlannedService[] = [];
 test.before(async () => {

@@ -11,7 +11,7 @@ import yaml from 'js-yaml';
 import { COMPONENTS, planServer } from '../../../src/configurator/components/index.js';
 import { COMPONENT_PACKAGES } from '../../../src/release/inspect/checks.js';
 import { PROJECT_ROOT } from '../../../src/builder/pipeline.js';
-import { loadFixture } from './support.js';
+import { loadFixture } from '../../helpers/generated-files.js';
 
 const read = (path: string) => readFile(join(PROJECT_ROOT, path), 'utf8');
 const words = (text: string | undefined) => (text ?? '').trim().split(/\s+/).filter(Boolean);

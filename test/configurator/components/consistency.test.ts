@@ -20,7 +20,7 @@ import {
   parseTurnserverConf,
   readProsodyConfig,
   single,
-} from './support.js';
+} from '../../helpers/generated-files.js';
 import { withScratchDir } from '../../helpers/scratch.js';
 
 function splitJid(jid: string): { local: string; domain: string } {

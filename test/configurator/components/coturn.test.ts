@@ -1,7 +1,7 @@
 import test from 'ava';
 import { COTURN_DEFAULTS, coturnComponent, TURNSERVER_CONF } from '../../../src/configurator/components/coturn/index.js';
 import { webTls } from '../../../src/configurator/paths.js';
-import { fileAt, FIXTURES, loadFixture, parseTurnserverConf, single } from './support.js';
+import { fileAt, FIXTURES, loadFixture, parseTurnserverConf, single } from '../../helpers/generated-files.js';
 
 /** Whether a denied-peer-ip value (single address or a-b range) covers an IPv4 address. */
 function deniesV4(values: string[], address: string): boolean {

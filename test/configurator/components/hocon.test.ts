@@ -1,6 +1,6 @@
 import test from 'ava';
 import { hoconDocument } from '../../../src/configurator/components/hocon.js';
-import { parseHocon } from './support.js';
+import { parseHocon } from '../../helpers/generated-files.js';
 
 test('a written document parses back to the same data, awkward strings and keys included', async (t) => {
   const data = {

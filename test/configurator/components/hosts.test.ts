@@ -1,6 +1,6 @@
 import test from 'ava';
 import { ETC_HOSTNAME, ETC_HOSTS, hostsComponent } from '../../../src/configurator/components/hosts/index.js';
-import { loadFixture } from './support.js';
+import { loadFixture } from '../../helpers/generated-files.js';
 
 /** name → addresses, as a resolver reading /etc/hosts would see them. */
 function resolve(hosts: string): Map<string, string[]> {

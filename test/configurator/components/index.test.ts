@@ -1,7 +1,7 @@
 import test from 'ava';
 import { COMPONENTS, generateAll, planServer } from '../../../src/configurator/components/index.js';
 import type { Component, GeneratedFile, PlannedService } from '../../../src/configurator/components/types.js';
-import { FACT_VARIANTS, FIXTURES, loadFixture } from './support.js';
+import { FACT_VARIANTS, FIXTURES, loadFixture } from '../../helpers/generated-files.js';
 
 function deepFreeze<T>(value: T): T {
   if (value && typeof value === 'object') {
@@ -40,7 +40,7 @@ test('pure: the same input gives the same bytes, and the config is not modified'
 test('the list registers each component once, each producing at least one file', async (t) => {
   const config = await loadFixture('localhost');
   const names = COMPONENTS.map((component) => component.name);
-  t.deepEqual([...names].sort(), ['coturn', 'hosts', 'jicofo', 'letsencrypt', 'nginx', 'prosody', 'videobridge', 'web']);
+  t.deepEqual([...names].sort(), ['coturn', 'hosts', 'jicofo', 'nginx', 'prosody', 'tls', 'videobridge', 'web']);
   for (const component of COMPONENTS) t.true(component.plan(config, { init: 'systemd' }).files.length > 0, component.name);
 });
 

@@ -1,6 +1,6 @@
 import test from 'ava';
 import { JICOFO_CONF, JICOFO_ENV, jicofoComponent } from '../../../src/configurator/components/jicofo/index.js';
-import { fileAt, FIXTURES, loadFixture, parseHocon } from './support.js';
+import { fileAt, FIXTURES, loadFixture, parseHocon } from '../../helpers/generated-files.js';
 
 for (const fixture of FIXTURES) {
   test(`${fixture}: jicofo.conf is HOCON with the focus login, brewery, proxy and secure domain`, async (t) => {

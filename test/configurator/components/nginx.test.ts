@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { DEBIAN_DEFAULT_SITE, nginxComponent, nginxSiteFiles, siteConfig } from '../../../src/configurator/components/nginx/index.js';
 import { ACME_WEBROOT, webTls } from '../../../src/configurator/paths.js';
-import { directiveArgs, fileAt, FIXTURES, loadFixture, location, parseNginx, selfSignedPair } from './support.js';
+import { directiveArgs, fileAt, FIXTURES, loadFixture, location, parseNginx, selfSignedPair } from '../../helpers/generated-files.js';
 import { withScratchDir } from '../../helpers/scratch.js';
 
 /**

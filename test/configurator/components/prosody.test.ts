@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { prosodyComponent, luaString, PROSODY_CONFIG, PROSODY_MODULES_DIR, prosodyHostFiles } from '../../../src/configurator/components/prosody/index.js';
 import { authTls, webTls } from '../../../src/configurator/paths.js';
-import { FACT_VARIANTS, FIXTURES, loadFixture, materialize, PLUGINS_DIR, readProsodyConfig } from './support.js';
+import { FACT_VARIANTS, FIXTURES, loadFixture, materialize, PLUGINS_DIR, readProsodyConfig } from '../../helpers/generated-files.js';
 import { withScratchDir } from '../../helpers/scratch.js';
 
 test('luaString round-trips awkward strings through lua5.4', async (t) => {

@@ -27,13 +27,13 @@ import { ACME_WEBROOT, authTls, webTls } from '../../../src/configurator/paths.j
 import { PROSODY_MODULES_DIR } from '../../../src/configurator/components/prosody/index.js';
 import { LOGIN_THROTTLE } from '../../../src/configurator/components/prosody/login-throttle.js';
 import type { GeneratedFile } from '../../../src/configurator/components/types.js';
-import { evaluateWebConfig, fileAt, loadFixture, materialize, parseHocon, selfSignedPair } from './support.js';
+import { evaluateWebConfig, fileAt, loadFixture, materialize, parseHocon, selfSignedPair } from '../../helpers/generated-files.js';
 import { withScratchDir } from '../../helpers/scratch.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repoRoot = join(here, '../../..');
-const PROBE = join(here, 'xmpp-probe.ts');
-const FLOOD = join(here, 'login-flood.ts');
+const PROBE = join(repoRoot, 'test/helpers/xmpp-probe.ts');
+const FLOOD = join(repoRoot, 'test/helpers/login-flood.ts');
 /** The test's login-throttle window (the generated one is minutes long). */
 const THROTTLE_WINDOW_S = 15;
 const LAN_ADDRESS = '10.77.0.1';

@@ -1,6 +1,6 @@
 import test from 'ava';
 import { JVB_CONF, JVB_ENV, videobridgeComponent } from '../../../src/configurator/components/videobridge/index.js';
-import { fileAt, FIXTURES, loadFixture, parseHocon } from './support.js';
+import { fileAt, FIXTURES, loadFixture, parseHocon } from '../../helpers/generated-files.js';
 
 for (const fixture of FIXTURES) {
   test(`${fixture}: jvb.conf is HOCON with the jvb login on loopback and the brewery`, async (t) => {

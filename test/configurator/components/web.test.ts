@@ -3,7 +3,7 @@ import { execa } from 'execa';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { webComponent } from '../../../src/configurator/components/web/index.js';
-import { evaluateWebConfig, FIXTURES, loadFixture } from './support.js';
+import { evaluateWebConfig, FIXTURES, loadFixture } from '../../helpers/generated-files.js';
 import { withScratchDir } from '../../helpers/scratch.js';
 
 for (const fixture of FIXTURES) {

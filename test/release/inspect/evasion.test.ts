@@ -10,7 +10,7 @@ import { link, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { dirname, join, relative } from 'node:path';
 import { errorCount, inspectTarball, type InspectReport } from '../../../src/release/inspect/index.js';
 import { describeCapabilities } from '../../../src/release/inspect/checks.js';
-import { CLEAN_TREE, makeTree, packTree, type Tree } from './fixtures.js';
+import { CLEAN_TREE, makeTree, packTree, type Tree } from '../../helpers/image-trees.js';
 import { scratchDir } from '../../helpers/scratch.js';
 
 const scratch = (prefix: string) => scratchDir(prefix);

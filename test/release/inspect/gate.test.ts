@@ -2,7 +2,7 @@ import test from 'ava';
 import { copyFile, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { inspectForRelease } from '../../../src/release/inspect/gate.js';
-import { CLEAN_TREE, makeTree, packTree } from './fixtures.js';
+import { CLEAN_TREE, makeTree, packTree } from '../../helpers/image-trees.js';
 import { scratchDir } from '../../helpers/scratch.js';
 
 const scratch = (prefix: string) => scratchDir(prefix);

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { UserError } from '../../../src/lib/errors.js';
 import { errorCount, formatInspectReport, inspectTarball, parseDpkgStatus, parseOsRelease, type InspectReport } from '../../../src/release/inspect/index.js';
-import { CLEAN_TREE, makeTree, packTree, type Tree } from './fixtures.js';
+import { CLEAN_TREE, makeTree, packTree, type Tree } from '../../helpers/image-trees.js';
 import { scratchDir } from '../../helpers/scratch.js';
 
 function kinds(report: InspectReport, severity: string): string[] {

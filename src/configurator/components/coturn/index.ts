@@ -145,7 +145,7 @@ const COTURN_PID_DIR = '/run/turnserver';
 const COTURN_DEFAULTS_TEXT = [
   '# Written by jitsi-meet-config: the init script starts coturn only when this is set.',
   'TURNSERVER_ENABLED=1',
-  '# The init script creates this directory for the turnserver user (see generators/coturn.ts).',
+  '# The init script creates this directory and hands it to the turnserver user.',
   `PIDFILE_DIR=${COTURN_PID_DIR}`,
   `PIDFILE=${COTURN_PID_DIR}/turnserver.pid`,
   `DAEMON_ARGS="-c /etc/turnserver.conf -o -v --pidfile ${COTURN_PID_DIR}/turnserver.pid"`,

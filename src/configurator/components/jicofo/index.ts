@@ -3,6 +3,7 @@
  * videobridges in the brewery MUC and answers conference requests forwarded by focus.<H>.
  */
 import { hoconDocument } from '../hocon.js';
+import { javaSysPropsLine } from '../java.js';
 import { caStoreCopy } from '../../paths.js';
 import { LOOPBACK, PORTS, secret, xmppNames } from '../names.js';
 import type { Component, GeneratedFile } from '../types.js';
@@ -52,15 +53,7 @@ export const jicofoComponent: Component = {
       `JICOFO_HOST=${LOOPBACK}`,
       `JICOFO_HOSTNAME=${names.domain}`,
       'JICOFO_OPTS=""',
-      'JAVA_SYS_PROPS="' +
-        [
-          `-Dconfig.file=${JICOFO_CONF}`,
-          '-Dnet.java.sip.communicator.SC_HOME_DIR_LOCATION=/etc/jitsi',
-          '-Dnet.java.sip.communicator.SC_HOME_DIR_NAME=jicofo',
-          '-Dnet.java.sip.communicator.SC_LOG_DIR_LOCATION=/var/log/jitsi',
-          '-Djava.util.logging.config.file=/etc/jitsi/jicofo/logging.properties',
-        ].join(' ') +
-        '"',
+      javaSysPropsLine('jicofo', JICOFO_CONF),
       '',
     ].join('\n');
     const files: GeneratedFile[] = [

@@ -6,6 +6,7 @@
  */
 import type { HoconObject } from '../hocon.js';
 import { hoconDocument } from '../hocon.js';
+import { javaSysPropsLine } from '../java.js';
 import { caStoreCopy } from '../../paths.js';
 import { behindNat, JVB_SERVER_ID, LOOPBACK, PORTS, publicUrls, secret, xmppNames } from '../names.js';
 import type { Component, GeneratedFile } from '../types.js';
@@ -84,15 +85,7 @@ export const videobridgeComponent: Component = {
       '# Environment of the jitsi-videobridge service. Written by jitsi-meet-config; edits here are replaced.',
       `JVB_HOSTNAME=${names.domain}`,
       'JVB_OPTS="--apis=,"',
-      'JAVA_SYS_PROPS="' +
-        [
-          `-Dconfig.file=${JVB_CONF}`,
-          '-Dnet.java.sip.communicator.SC_HOME_DIR_LOCATION=/etc/jitsi',
-          '-Dnet.java.sip.communicator.SC_HOME_DIR_NAME=videobridge',
-          '-Dnet.java.sip.communicator.SC_LOG_DIR_LOCATION=/var/log/jitsi',
-          '-Djava.util.logging.config.file=/etc/jitsi/videobridge/logging.properties',
-        ].join(' ') +
-        '"',
+      javaSysPropsLine('videobridge', JVB_CONF),
       `VIDEOBRIDGE_MAX_MEMORY=${config.jvb_max_memory}`,
       '',
     ].join('\n');

@@ -1,10 +1,5 @@
 import test from 'ava';
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { KILL_SIGNAL, nspawnSettings } from '../../src/image/nspawn-settings.js';
-import { nspawnSettingsStage } from '../../src/builder/stages/nspawn-settings.js';
-import type { BuildContext } from '../../src/builder/stage.js';
-import { scratchDir } from '../helpers/scratch.js';
+import { KILL_SIGNAL, nspawnSettings } from '../../src/image/settings-file.js';
 
 /** `[Section] Key=Value` lines of a .nspawn file, comments dropped. */
 function parseSettings(text: string): Map<string, string> {
@@ -56,14 +51,4 @@ test('only the OpenRC image changes the stop signal, to one sysvinit acts on', (
   t.is(parseSettings(nspawnSettings('openrc')).get('Exec.KillSignal'), 'SIGPWR');
   t.is(KILL_SIGNAL.openrc, 'SIGPWR');
   t.false(parseSettings(nspawnSettings('systemd')).has('Exec.KillSignal'));
-});
-
-test('the stage writes <out>/<base>.nspawn and lists it as an artifact', async (t) => {
-  const outDir = await scratchDir('nspawn-settings-');
-  const logged: string[] = [];
-  const ctx = { init: 'openrc', outDir, artifactBase: 'debian-jitsi-openrc', artifacts: [] as string[], log: (l: string) => logged.push(l) };
-  await nspawnSettingsStage.run(ctx as unknown as BuildContext);
-  const file = join(outDir, 'debian-jitsi-openrc.nspawn');
-  t.deepEqual(ctx.artifacts, [file]);
-  t.is(await readFile(file, 'utf8'), nspawnSettings('openrc'));
 });

@@ -2,11 +2,11 @@ import test from 'ava';
 import { mkdir, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { DEPLOY_HOOK, deployHook, letsencryptComponent } from '../../../src/configurator/components/letsencrypt/index.js';
+import { DEPLOY_HOOK, deployHook, tlsComponent } from '../../../src/configurator/components/tls/index.js';
 import type { MasterConfig } from '../../../src/configurator/master-config.js';
-import { webTls } from '../../../src/configurator/paths.js';
+import { authTls, caStoreCopy, webTls } from '../../../src/configurator/paths.js';
 import { scratchDir } from '../../helpers/scratch.js';
-import { loadFixture } from './support.js';
+import { loadFixture } from '../../helpers/generated-files.js';
 
 
 const config = { hostname: 'meet.jitsi.test' } as MasterConfig;
@@ -41,11 +41,28 @@ test('the deploy hook ignores other lineages', async (t) => {
 });
 
 test('the hook is planned in Let\'s Encrypt mode only, and removed otherwise', async (t) => {
-  const letsencrypt = letsencryptComponent.plan(await loadFixture('letsencrypt'), { init: 'systemd', keyGroup: 'ssl-cert' });
+  const letsencrypt = tlsComponent.plan(await loadFixture('letsencrypt'), { init: 'systemd', keyGroup: 'ssl-cert' });
   t.deepEqual(letsencrypt.files.map((file) => [file.path, file.remove ?? false]), [[DEPLOY_HOOK, false]]);
   t.regex(letsencrypt.files[0]!.content, /-g 'ssl-cert'/);
-  const withoutKeyGroup = letsencryptComponent.plan(await loadFixture('letsencrypt'), { init: 'systemd' });
+  const withoutKeyGroup = tlsComponent.plan(await loadFixture('letsencrypt'), { init: 'systemd' });
   t.regex(withoutKeyGroup.files[0]!.content, /-g 'root'/, 'root keeps the key when the image has no key group');
-  const selfSigned = letsencryptComponent.plan(await loadFixture('localhost'), { init: 'systemd' });
+  const selfSigned = tlsComponent.plan(await loadFixture('localhost'), { init: 'systemd' });
   t.deepEqual(selfSigned.files, [{ path: DEPLOY_HOOK, content: '', remove: true }]);
+});
+
+test('the plan holds both certificates: auth.<H> self-signed and trusted, the web one from the TLS mode', async (t) => {
+  const facts = { init: 'systemd' } as const;
+  const selfSigned = await loadFixture('localhost');
+  const [auth, web] = tlsComponent.plan(selfSigned, facts).certificates!;
+  t.deepEqual(auth, { ...authTls(selfSigned.hostname), source: { kind: 'self-signed', names: [`auth.${selfSigned.hostname}`] }, trustedCopy: caStoreCopy(selfSigned.hostname) });
+  t.deepEqual(web, { ...webTls(selfSigned.hostname), source: { kind: 'self-signed', names: [selfSigned.hostname] } });
+
+  const own = await loadFixture('own-cert');
+  t.deepEqual(tlsComponent.plan(own, facts).certificates![1]!.source, { kind: 'own', cert: own.tls.cert!, key: own.tls.key! });
+  t.throws(() => tlsComponent.plan({ ...own, tls: { mode: 'own', cert: undefined, key: undefined } }, facts), { message: /set tls\.cert and tls\.key/ });
+
+  const acme = await loadFixture('letsencrypt');
+  const source = tlsComponent.plan(acme, facts).certificates![1]!.source;
+  t.like(source, { kind: 'acme', lineage: acme.hostname, names: [acme.hostname], server: acme.letsencrypt.server, webroot: '/var/lib/jitsi-meet-config/acme' });
+  t.like(source, { live: { cert: `/etc/letsencrypt/live/${acme.hostname}/fullchain.pem` }, renewalConfig: `/etc/letsencrypt/renewal/${acme.hostname}.conf` });
 });

@@ -1,5 +1,5 @@
 /**
- * `tsx _record-exit.ts STATUS_FILE COMMAND [ARG...]`: runs COMMAND on the inherited terminal
+ * `tsx record-exit.ts STATUS_FILE COMMAND [ARG...]`: runs COMMAND on the inherited terminal
  * and writes its exit status to STATUS_FILE. The terminal test reads the status from there:
  * tmux sometimes leaves an exited pane process unreaped (a zombie) for a long time, and then
  * never reports `pane_dead_status`.

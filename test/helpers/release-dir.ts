@@ -3,8 +3,8 @@ import { copyFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as openpgp from 'openpgp';
 import { generateSigningKey } from '../../src/release/keys.js';
-import { scratchDir } from '../helpers/scratch.js';
-import { CLEAN_TREE, makeTree, packTree, type Tree } from './inspect/fixtures.js';
+import { scratchDir } from './scratch.js';
+import { CLEAN_TREE, makeTree, packTree, type Tree } from './image-trees.js';
 
 export async function makeKey(name = 'Release Test'): Promise<{ privateKey: openpgp.PrivateKey; publicKey: openpgp.PublicKey; armoredPrivate: string }> {
   const generated = await generateSigningKey({ name, email: 'release-test@example.org', algorithm: 'ed25519', passphrase: 'correct horse' });

@@ -6,7 +6,7 @@
 import { chmod, mkdir, open, symlink, truncate, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { execa } from 'execa';
-import { scratchDir } from '../../helpers/scratch.js';
+import { scratchDir } from './scratch.js';
 
 export type Tree = Record<
   string,

@@ -1,12 +1,16 @@
 /**
- * Let's Encrypt renewals: certbot's deploy hook, which copies a renewed certificate to the
- * canonical paths and tells the services that read it. Issuance itself is an apply action
- * (apply/letsencrypt.ts): it needs nginx running first. Renewal runs from Debian's
- * certbot.timer (systemd) or its /etc/cron.d/certbot entry (OpenRC, with cron running).
+ * TLS: the two certificates of the server and where each comes from, and certbot's deploy
+ * hook. The internal `auth.<H>` certificate is always self-signed and trusted through the
+ * system CA store (Java clients). The web certificate is self-signed, the admin's own pair,
+ * or Let's Encrypt's (any ACME server): issuance is an apply action, since it needs nginx
+ * running first; renewals run from Debian's certbot.timer (systemd) or its /etc/cron.d/certbot
+ * entry (OpenRC, with cron running) and reach the canonical paths through the deploy hook.
  */
+import { UserError } from '../../../lib/errors.js';
 import type { MasterConfig } from '../../master-config.js';
-import { webTls } from '../../paths.js';
-import type { Component, GeneratedFile } from '../types.js';
+import { ACME_WEBROOT, authTls, caStoreCopy, webTls } from '../../paths.js';
+import { xmppNames } from '../names.js';
+import type { CertificateSource, Component, GeneratedFile } from '../types.js';
 
 export const LETSENCRYPT_DIR = '/etc/letsencrypt';
 export const DEPLOY_HOOK = `${LETSENCRYPT_DIR}/renewal-hooks/deploy/jitsi-meet-server`;
@@ -49,14 +53,42 @@ fi
   return { path: DEPLOY_HOOK, content, mode: 0o755 };
 }
 
-export const letsencryptComponent: Component = {
-  name: 'letsencrypt',
+/** Where the web certificate comes from in the master config's TLS mode. */
+function webSource(config: MasterConfig): CertificateSource {
+  if (config.tls.mode === 'own') {
+    if (!config.tls.cert || !config.tls.key) throw new UserError('tls.mode is `own`: set tls.cert and tls.key in the master config');
+    return { kind: 'own', cert: config.tls.cert, key: config.tls.key };
+  }
+  if (config.tls.mode === 'letsencrypt') {
+    return {
+      kind: 'acme',
+      lineage: config.hostname,
+      names: [config.hostname],
+      server: config.letsencrypt.server,
+      email: config.letsencrypt.email,
+      webroot: ACME_WEBROOT,
+      live: livePair(config.hostname),
+      renewalConfig: `${LETSENCRYPT_DIR}/renewal/${config.hostname}.conf`,
+    };
+  }
+  return { kind: 'self-signed', names: [config.hostname] };
+}
+
+export const tlsComponent: Component = {
+  name: 'tls',
   packages: ['certbot'],
   plan(config, facts) {
     // Outside Let's Encrypt mode the hook must go: a renewal of an old lineage would otherwise
     // put that certificate over the self-signed or own one.
     const hook: GeneratedFile =
       config.tls.mode === 'letsencrypt' ? deployHook(config, facts.keyGroup ?? 'root') : { path: DEPLOY_HOOK, content: '', remove: true };
-    return { files: [hook] };
+    return {
+      files: [hook],
+      certificates: [
+        // Only jicofo and the videobridge use it, on loopback; they trust it through the CA store.
+        { ...authTls(config.hostname), source: { kind: 'self-signed', names: [xmppNames(config.hostname).authDomain] }, trustedCopy: caStoreCopy(config.hostname) },
+        { ...webTls(config.hostname), source: webSource(config) },
+      ],
+    };
   },
 };

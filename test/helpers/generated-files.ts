@@ -10,14 +10,14 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import vm from 'node:vm';
 import { execa } from 'execa';
-import { parseYaml } from '../../../src/lib/schema.js';
-import { crossFieldProblems, masterConfigSchema, type MasterConfig } from '../../../src/configurator/master-config.js';
-import { withScratchDir } from '../../helpers/scratch.js';
-import { generateAll } from '../../../src/configurator/components/index.js';
-import type { GeneratedFile, HostFacts } from '../../../src/configurator/components/types.js';
+import { parseYaml } from '../../src/lib/schema.js';
+import { crossFieldProblems, masterConfigSchema, type MasterConfig } from '../../src/configurator/master-config.js';
+import { withScratchDir } from './scratch.js';
+import { generateAll } from '../../src/configurator/components/index.js';
+import type { GeneratedFile, HostFacts } from '../../src/configurator/components/types.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
-export const FIXTURE_DIR = join(here, '../../fixtures/master-configs');
+export const FIXTURE_DIR = join(here, '../fixtures/master-configs');
 export const FIXTURES = ['localhost', 'public-nat', 'own-cert', 'letsencrypt'] as const;
 /** Fixtures every generator test walks, plus the one the live-service test runs for real. */
 export type FixtureName = (typeof FIXTURES)[number] | 'lan-live';
