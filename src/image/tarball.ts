@@ -13,20 +13,12 @@ import { UserError } from '../lib/errors.js';
 import { DECOMPRESSOR, detectCompression, type ReadableCompression } from './compression.js';
 import { readTar, type TarEntry } from './tar-stream.js';
 
-export interface ArchiveEntry {
+/** An entry as GNU tar extracts it (see TarEntry), its path made relative to the archive root. */
+export interface ArchiveEntry extends TarEntry {
   /** Path as stored in the archive (after pax and GNU long names). */
   rawPath: string;
   /** Relative to the archive root: no `./`, no leading or trailing `/`; '' for the root itself. */
   path: string;
-  type: string;
-  mode: number;
-  /** Real size: a sparse file's expanded size. */
-  size: number;
-  linkpath?: string;
-  /** Stored as a GNU sparse file. */
-  sparse: boolean;
-  /** Extended attributes by name (`security.capability`...). */
-  xattrs: Map<string, Buffer>;
 }
 
 export interface WalkOptions {

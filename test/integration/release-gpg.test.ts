@@ -7,11 +7,13 @@ import test from 'ava';
 import { appendFile, readdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { cli, gnupgHome } from '../helpers/release-cli.js';
+import { writeTarball } from '../helpers/release-dir.js';
 import { scratchDir } from '../helpers/scratch.js';
 
 async function releaseDir(): Promise<string> {
   const dir = await scratchDir('release-gpg-');
-  await writeFile(join(dir, 'debian-jitsi-systemd.tar.xz'), Buffer.alloc(3 * 1024 * 1024, 0x5a));
+  // A real (small, clean) image: sign inspects every tarball before it signs anything.
+  await writeTarball(join(dir, 'debian-jitsi-systemd.tar.xz'));
   await writeFile(join(dir, 'debian-jitsi-systemd.nspawn'), '[Exec]\nBoot=yes\n');
   await writeFile(join(dir, 'debian-jitsi-systemd.packages'), 'nginx 1.22.1-9\n');
   return dir;
