@@ -2,7 +2,7 @@ import test from 'ava';
 import { chmod, mkdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { detectCompression } from '../../src/image/compression.js';
+import { detectCompression, type Compression } from '../../src/image/compression.js';
 import { detectInit } from '../../src/image/init-detection.js';
 import { normalizeEntryPath, readTarball, walkArchive, type ArchiveEntry } from '../../src/image/tarball.js';
 import { UserError } from '../../src/lib/errors.js';
@@ -12,7 +12,7 @@ import { scratchDir } from '../helpers/scratch.js';
 let work: string;
 
 /** A tiny "rootfs" packed by GNU tar, then compressed by the real xz and zstd. */
-async function makeTarball(name: string, files: Record<string, string>, compression: 'none' | 'xz' | 'zstd'): Promise<string> {
+async function makeTarball(name: string, files: Record<string, string>, compression: Compression): Promise<string> {
   const root = await scratchDir('root-', work);
   for (const [path, content] of Object.entries(files)) {
     await mkdir(join(root, path, '..'), { recursive: true });
