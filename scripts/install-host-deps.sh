@@ -12,6 +12,8 @@ packages=(
   prosody                            # generator tests: prosodyctl check config, a real prosody in a test netns
   pebble certbot                     # local ACME server and client for the Let's Encrypt path
   openjdk-17-jdk-headless            # javac/jar/keytool for the Jitsi stand-in daemons (test/helpers/jitsi-standin)
+  qemu-system-x86 qemu-utils         # the admin-path test boots a VM whose PID 1 is systemd (TCG)
+  openssh-client e2fsprogs socat     # ssh into that VM, its ext4 root (mkfs.ext4 -d), guestfwd to loopback
 )
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq

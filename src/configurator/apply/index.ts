@@ -13,6 +13,7 @@ import { caStoreCopy, KEY_GROUP, webTls } from '../paths.js';
 import { applyPlan } from './apply-plan.js';
 import { removeLeftovers } from './files.js';
 import { readOwnerDatabase } from './owners.js';
+import { waitForBoot } from './services.js';
 import { staleHostnames } from './stale-hosts.js';
 import type { ApplyInit, ApplyOptions, ApplyReport } from './types.js';
 
@@ -40,6 +41,7 @@ export async function gatherFacts(root: string, init: ApplyInit): Promise<HostFa
  * the same master config changes no file and restarts nothing.
  */
 export async function applyConfiguration(config: MasterConfig, options: ApplyOptions): Promise<ApplyReport> {
+  if (options.init !== 'none') await waitForBoot(options.init, options.log);
   const facts = await gatherFacts(options.root, options.init);
   const plan = planServer(config, facts);
   // Leftovers of an interrupted run (temporary files, TLS scratch with a key): the caller holds the run lock.

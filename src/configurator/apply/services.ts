@@ -3,7 +3,7 @@
  * an OpenRC service; both ship in overlays/) and restarting only the services whose inputs
  * changed on this run.
  */
-import { access, readFile } from 'node:fs/promises';
+import { access, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import type { InitSystem } from '../../lib/init-systems.js';
@@ -54,13 +54,20 @@ export async function openrcBooted(root: string): Promise<boolean> {
   const softlevel = (await readFile(join(root, 'run/openrc/softlevel'), 'utf8').catch(() => '')).trim();
   if (softlevel !== 'default') return false;
   for (const marker of ['rc.starting', 'rc.stopping']) if (await exists(join(root, 'run/openrc', marker))) return false;
+  // sysvinit's `rc 2` execs `openrc default`: while either runs, the runlevel is still changing.
+  for (const entry of await readdir(join(root, 'proc')).catch(() => [] as string[])) {
+    if (!/^[0-9]+$/.test(entry)) continue;
+    const argv = (await readFile(join(root, 'proc', entry, 'cmdline'), 'utf8').catch(() => '')).split('\0');
+    if (argv[0]?.split('/').pop() === 'openrc' || (argv[1] === '/etc/init.d/rc' && argv.length > 2 && argv[2] !== '')) return false;
+  }
   return true;
 }
 
 /**
  * Waits until the init has finished booting. The admin may run the configurator right after
- * `machinectl start` (a script does; OpenRC images report "started" at once): starting our
- * services while the init is still starting its own races with it.
+ * `machinectl start` (a script does; OpenRC images report "started" at once): working while the
+ * init is still booting races with it (its boot cleans /tmp under update-ca-certificates, and
+ * starts or stops services under us). The apply step calls this before it changes anything.
  */
 export async function waitForBoot(init: InitSystem, log: (line: string) => void): Promise<void> {
   if (init === 'systemd') {
@@ -106,7 +113,6 @@ export async function bringUp(
   restart: readonly PlannedService[],
   log: (line: string) => void,
 ): Promise<string[]> {
-  await waitForBoot(init, log);
   const restarted: string[] = [];
   for (const service of restart) {
     if (!(await isRunning(init, service.name))) continue;

@@ -42,6 +42,12 @@ test('OpenRC counts as booted only in runlevel default with no runlevel change u
   t.false(await openrcBooted(root), 'default is being entered');
   await rm(join(root, 'run/openrc/rc.starting'));
   t.true(await openrcBooted(root));
+  // sysvinit's rc still running `openrc default`: not booted yet, whatever the files say.
+  await mkdir(join(root, 'proc/412'), { recursive: true });
+  await writeFile(join(root, 'proc/412/cmdline'), '/sbin/openrc\0default\0');
+  t.false(await openrcBooted(root), 'openrc still runs');
+  await writeFile(join(root, 'proc/412/cmdline'), '/usr/sbin/nginx\0');
+  t.true(await openrcBooted(root));
 });
 
 test('a failing service command is one clear error with its last words and where to look, not a trace', async (t) => {
