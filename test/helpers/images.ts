@@ -136,9 +136,12 @@ async function readCached(init: InitSystem, key: string): Promise<TestImage | un
   return { init, ...paths, sha256, key };
 }
 
-/** Takes the lock directory, waiting for a live holder and taking over a dead one's. */
-async function acquireLock(lockDir: string): Promise<() => Promise<void>> {
-  const deadline = Date.now() + LOCK_WAIT_MS;
+/**
+ * Takes the lock directory (mkdir is atomic), waiting up to `waitMs` for a live holder and
+ * taking over a dead one's. Shared by the cached builds of test images and of the test VM.
+ */
+export async function acquireLock(lockDir: string, waitMs = LOCK_WAIT_MS): Promise<() => Promise<void>> {
+  const deadline = Date.now() + waitMs;
   await mkdir(dirname(lockDir), { recursive: true });
   for (;;) {
     try {

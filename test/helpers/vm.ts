@@ -34,7 +34,7 @@ import { fileURLToPath } from 'node:url';
 import { execa, type ResultPromise } from 'execa';
 import { isolatedCommand } from '../../src/builder/program-args.js';
 import { processExists } from '../../src/host/proc.js';
-import { PROJECT_ROOT } from './images.js';
+import { acquireLock, PROJECT_ROOT } from './images.js';
 
 export const VM_CACHE_ROOT = join(PROJECT_ROOT, '.cache', 'test-vm');
 const MIRROR = 'http://deb.debian.org/debian';
@@ -154,29 +154,6 @@ async function readCachedBase(key: string): Promise<VmBase | undefined> {
   return paths;
 }
 
-/** The same mkdir lock as test/helpers/images.ts: wait for a live holder, take over a dead one's. */
-async function acquireLock(lockDir: string): Promise<() => Promise<void>> {
-  const deadline = Date.now() + LOCK_WAIT_MS;
-  await mkdir(VM_CACHE_ROOT, { recursive: true });
-  for (;;) {
-    try {
-      await mkdir(lockDir);
-      await writeFile(join(lockDir, 'pid'), String(process.pid));
-      return () => rm(lockDir, { recursive: true, force: true });
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-    }
-    const owner = Number((await readFile(join(lockDir, 'pid'), 'utf8').catch(() => '')).trim());
-    const age = Date.now() - ((await stat(lockDir).catch(() => undefined))?.mtimeMs ?? Date.now());
-    if ((owner && !processExists(owner)) || (!owner && age > 30_000)) {
-      await rm(lockDir, { recursive: true, force: true });
-      continue;
-    }
-    if (Date.now() > deadline) throw new Error(`gave up waiting for ${lockDir} (held by PID ${owner || 'unknown'})`);
-    await delay(2_000);
-  }
-}
-
 async function pruneStaleBases(keep: string): Promise<void> {
   for (const entry of await readdir(VM_CACHE_ROOT).catch(() => [] as string[])) {
     if (!/^[0-9a-f]{16}$/.test(entry)) continue;
@@ -264,7 +241,8 @@ export async function vmBase(log: (line: string) => void = () => {}): Promise<Vm
   const key = await baseKey();
   const cached = await readCachedBase(key);
   if (cached) return cached;
-  const release = await acquireLock(join(VM_CACHE_ROOT, 'build.lock'));
+  await mkdir(VM_CACHE_ROOT, { recursive: true });
+  const release = await acquireLock(join(VM_CACHE_ROOT, 'build.lock'), LOCK_WAIT_MS);
   try {
     const built = await readCachedBase(key);
     if (built) return built;
