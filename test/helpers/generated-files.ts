@@ -44,6 +44,30 @@ export function fileAt(files: readonly GeneratedFile[], path: string): Generated
 }
 
 
+/** Puts `root` in front of every absolute path prefix a service would otherwise read or write on the host. */
+export function rooted(content: string, root: string, prefixes: readonly string[]): string {
+  let out = content;
+  for (const prefix of prefixes) out = out.split(prefix).join(`${root}${prefix}`);
+  return out;
+}
+
+/**
+ * Registers focus, jvb and the convener with `prosodyctl --config`, as the apply step makes
+ * them from the master config; returns each run's exit code and output for the caller to assert.
+ */
+export async function registerAccounts(prosodyConfig: string, config: MasterConfig): Promise<{ account: string; exitCode?: number; all: string }[]> {
+  const results = [];
+  for (const [user, domain, password] of [
+    ['focus', `auth.${config.hostname}`, config.secrets.focus_password],
+    ['jvb', `auth.${config.hostname}`, config.secrets.jvb_password],
+    [config.convener.username, config.hostname, config.convener.password],
+  ] as const) {
+    const registered = await execa('prosodyctl', ['--config', prosodyConfig, 'register', user, domain, password], { reject: false, all: true });
+    results.push({ account: `${user}@${domain}`, exitCode: registered.exitCode, all: String(registered.all ?? '') });
+  }
+  return results;
+}
+
 /** Writes the files under `root` as the apply step would (links as links, removals skipped). */
 export async function materialize(files: readonly GeneratedFile[], root: string): Promise<void> {
   for (const file of files) {

@@ -29,7 +29,7 @@ interface SessionPlan {
   messages?: Array<{ to: string; count: number; size: number }>;
 }
 
-interface StepResult {
+export interface StepResult {
   label: string;
   /** `online` or the error text of the login. */
   login: string;

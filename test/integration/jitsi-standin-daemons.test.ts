@@ -22,7 +22,7 @@ import { fileURLToPath } from 'node:url';
 import { execa, type ResultPromise } from 'execa';
 import { generateAll } from '../../src/configurator/components/index.js';
 import { authTls, webTls } from '../../src/configurator/paths.js';
-import { fileAt, loadFixture, materialize, parseHocon, selfSignedPair } from '../helpers/generated-files.js';
+import { fileAt, loadFixture, materialize, parseHocon, registerAccounts, rooted, selfSignedPair } from '../helpers/generated-files.js';
 import { createNetns, type Netns } from '../helpers/netns.js';
 import { scratchDir } from '../helpers/scratch.js';
 import { buildStandinRepo, createSigningKey } from '../helpers/jitsi-standin/index.js';
@@ -107,20 +107,11 @@ test('the stand-in daemons log in to a prosody configured by our generators, joi
   for (const path of [webTls(H).key, authTls(H).key]) await chmod(join(root, path), 0o644);
   const prefixes = ['/etc/jitsi/tls/', '/var/log/prosody/', '/run/prosody/', PLUGINS_DIR];
   for (const path of ['/etc/prosody/prosody.cfg.lua', `/etc/prosody/conf.avail/${H}.cfg.lua`]) {
-    let content = fileAt(files, path).content;
-    for (const prefix of prefixes) content = content.split(prefix).join(`${root}${prefix}`);
-    await writeFile(join(root, path), content);
+    await writeFile(join(root, path), rooted(fileAt(files, path).content, root, prefixes));
   }
   const prosodyConfig = join(root, 'etc/prosody/prosody.cfg.lua');
   await appendFile(prosodyConfig, `\n-- test only: keep accounts out of the host's /var/lib/prosody\ndata_path = "${root}/var/lib/prosody"\n`);
-  for (const [user, domain, password] of [
-    ['focus', `auth.${H}`, config.secrets.focus_password],
-    ['jvb', `auth.${H}`, config.secrets.jvb_password],
-    [config.convener.username, H, config.convener.password],
-  ] as const) {
-    const registered = await execa('prosodyctl', ['--config', prosodyConfig, 'register', user, domain, password], { reject: false, all: true });
-    t.is(registered.exitCode, 0, registered.all);
-  }
+  for (const registered of await registerAccounts(prosodyConfig, config)) t.is(registered.exitCode, 0, `${registered.account}: ${registered.all}`);
   // What jitsi-meet-prosody's postinst runs; the stand-in module must really write the roster.
   const subscribed = await execa('prosodyctl', ['--config', prosodyConfig, 'mod_roster_command', 'subscribe', `focus.${H}`, `focus@auth.${H}`], { reject: false, all: true });
   t.is(subscribed.exitCode, 0, subscribed.all);

@@ -27,7 +27,8 @@ import { ACME_WEBROOT, authTls, webTls } from '../../../src/configurator/paths.j
 import { PROSODY_MODULES_DIR } from '../../../src/configurator/components/prosody/index.js';
 import { LOGIN_THROTTLE } from '../../../src/configurator/components/prosody/login-throttle.js';
 import type { GeneratedFile } from '../../../src/configurator/components/types.js';
-import { evaluateWebConfig, fileAt, loadFixture, materialize, parseHocon, selfSignedPair } from '../../helpers/generated-files.js';
+import { evaluateWebConfig, fileAt, loadFixture, materialize, parseHocon, registerAccounts, rooted, selfSignedPair } from '../../helpers/generated-files.js';
+import type { StepResult } from '../../helpers/xmpp-probe.js';
 import { withScratchDir } from '../../helpers/scratch.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -72,25 +73,8 @@ async function waitForPorts(ns: string, protocol: 'tcp' | 'udp', ports: number[]
   throw new Error(`ports ${ports.join(', ')}/${protocol} not listening after 60 s`);
 }
 
-/** Puts `root` in front of every absolute path prefix the services would otherwise read or write on the host. */
-function rooted(content: string, root: string, prefixes: readonly string[]): string {
-  let out = content;
-  for (const prefix of prefixes) out = out.split(prefix).join(`${root}${prefix}`);
-  return out;
-}
-
 async function rewrite(root: string, file: GeneratedFile, prefixes: readonly string[]): Promise<void> {
   await writeFile(join(root, file.path), rooted(file.content, root, prefixes));
-}
-
-interface ProbeResult {
-  label: string;
-  login: string;
-  jid?: string;
-  joins: Record<string, string>;
-  services?: Array<Record<string, string>> | string;
-  messages?: Record<string, string[]>;
-  messagesMs?: number;
 }
 
 test('prosody, nginx and coturn run with the generated files and serve real clients', async (t) => {
@@ -140,14 +124,7 @@ test('prosody, nginx and coturn run with the generated files and serve real clie
       await appendFile(prosodyConfig, `\n-- test only: keep accounts out of the host's /var/lib/prosody\ndata_path = "${root}/var/lib/prosody"\n`);
       // Accounts as the apply step makes them, from the master config; the clients below log in
       // with the passwords read back from the generated jicofo.conf and jvb.conf.
-      for (const [user, domain, password] of [
-        ['focus', `auth.${H}`, config.secrets.focus_password],
-        ['jvb', `auth.${H}`, config.secrets.jvb_password],
-        [config.convener.username, H, config.convener.password],
-      ] as const) {
-        const registered = await execa('prosodyctl', ['--config', prosodyConfig, 'register', user, domain, password], { reject: false, all: true });
-        t.is(registered.exitCode, 0, registered.all);
-      }
+      for (const registered of await registerAccounts(prosodyConfig, config)) t.is(registered.exitCode, 0, `${registered.account}: ${registered.all}`);
 
       // nginx: the generated site, rooted, in a minimal main config.
       await rewrite(root, fileAt(files, `/etc/nginx/sites-available/${H}.conf`), ['/etc/jitsi/', '/usr/share/jitsi-meet', ACME_WEBROOT]);
@@ -200,14 +177,14 @@ test('prosody, nginx and coturn run with the generated files and serve real clie
       t.notRegex(prosodyListeners.stdout as string, new RegExp(LAN_ADDRESS.replace(/\./g, '\\.')));
       t.notRegex(prosodyListeners.stdout as string, /\*:5222|0\.0\.0\.0:5222/);
 
-      const probe = async (plan: object[]): Promise<ProbeResult[]> => {
+      const probe = async (plan: object[]): Promise<StepResult[]> => {
         const result = await inNamespace(ns, process.execPath, ['--import', 'tsx', PROBE, JSON.stringify(plan)], {
           cwd: repoRoot,
           env: { NODE_EXTRA_CA_CERTS: caBundle },
           timeout: 90_000,
         });
         if (result.exitCode !== 0) throw new Error(`probe failed: ${result.all}`);
-        return JSON.parse((result.stdout as string).trim().split('\n').at(-1)!) as ProbeResult[];
+        return JSON.parse((result.stdout as string).trim().split('\n').at(-1)!) as StepResult[];
       };
 
       // --- XMPP: components on c2s, guests and the convener through nginx's websocket.
