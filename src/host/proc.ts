@@ -3,6 +3,7 @@
  * stale build's, the test image lock's holder). They work by PID only: nothing here ever
  * matches processes by name.
  */
+import { processRuns } from '../lib/process-exists.js';
 import { readdir, readFile, readlink } from 'node:fs/promises';
 
 export interface ProcStatus {
@@ -32,10 +33,9 @@ export async function readStatus(pid: number): Promise<ProcStatus | undefined> {
   };
 }
 
-/** True while the process exists and is not a zombie waiting to be reaped. */
+/** True while the process exists and is not a zombie waiting to be reaped (the same test as the configurator's run lock). */
 export async function isAlive(pid: number): Promise<boolean> {
-  const status = await readStatus(pid);
-  return status !== undefined && status.state !== 'Z';
+  return processRuns(pid);
 }
 
 /** Numeric entries of /proc: every process visible to us. */
