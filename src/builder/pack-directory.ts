@@ -52,9 +52,10 @@ export async function packDirectory(input: PackInput): Promise<PackResult> {
     const command = compressorCommand(input.compression, input.level);
     const compressor = execa(command.file, command.args, { ...common, stdin: 'pipe', stdout: 'pipe', stderr: 'pipe' });
     collectStderr(compressor, stderr);
-    tar.stdout!.pipe(compressor.stdin!);
-    // The compressor dying closes its stdin; tar then gets EPIPE, which its own exit reports.
-    compressor.stdin!.on('error', () => undefined);
+    // stream.pipeline, not .pipe(): when the compressor dies first, .pipe() would leave tar's
+    // output paused with unread data, so tar's end would never be reported and the pack would
+    // hang. The pipeline destroys it instead; tar's own exit (EPIPE, or our signal) reports why.
+    pipeline(tar.stdout!, compressor.stdin!).catch(() => undefined);
     processes.push(compressor);
     compressed = compressor.stdout!;
   }

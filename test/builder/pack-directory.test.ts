@@ -69,6 +69,26 @@ test('an abort while packing leaves no file, and rejects with the abort reason',
   t.deepEqual(await readdir(out), []);
 });
 
+// The compressor can die while tar's output still sits unread in our pipe; that once left the
+// pack waiting forever for tar's end. Aborting at many points finds that window.
+test('aborts at many points in the first moments each reject with the reason, and leave no file', async (t) => {
+  const tree = await scratchDir('pack-tree-');
+  await writeFile(join(tree, 'more'), Buffer.alloc(64 * 1024 * 1024, 7));
+  const out = await scratchDir('pack-out-');
+  for (let delay = 0; delay < 60; delay++) {
+    const abort = new AbortController();
+    const reason = new Error(`stop after ${delay} ms`);
+    setTimeout(() => abort.abort(reason), delay);
+    const packing = packDirectory({ rootfs: tree, destination: join(out, 'x.tar.xz'), compression: 'xz', level: 9, sourceDateEpoch: 1, signal: abort.signal });
+    let timer: NodeJS.Timeout | undefined;
+    const stuck = new Promise<'stuck'>((resolve) => (timer = setTimeout(() => resolve('stuck'), 20_000)));
+    const outcome = await Promise.race([packing.then(() => 'packed', (error: unknown) => error), stuck]);
+    clearTimeout(timer);
+    t.is(outcome, reason, `abort after ${delay} ms`);
+    t.deepEqual(await readdir(out), [], `abort after ${delay} ms`);
+  }
+});
+
 test('a failing tar (missing directory) fails the pack with its message and leaves no file', async (t) => {
   const out = await scratchDir('pack-out-');
   const error = await t.throwsAsync(
