@@ -21,6 +21,7 @@ import { artifactStem, packageListName, tarballName } from '../image/artifact-na
 import { DEFAULT_LEVEL, LEVEL_RANGE, levelProblem, type Compression } from '../image/compression.js';
 import { BUILD_DEFAULTS, DISTROS } from './build-options.js';
 import type { InitSystem } from '../lib/init-systems.js';
+import { resolveJitsiSource, type JitsiSource } from './jitsi-repository.js';
 import { recipePathFor, resolveRecipe } from './recipe/load.js';
 import { CLEANUP_STEPS, type ResolvedRecipe } from './recipe/schema.js';
 import { BuildInterrupted } from './run-program.js';
@@ -68,6 +69,10 @@ export interface BuildOptions {
   signal?: AbortSignal;
   /** Listen for SIGINT/SIGTERM and abort cleanly (the CLI sets this). */
   handleSignals?: boolean;
+  /** `upstream` (default), `none`, or the URL of a mirror of Jitsi's repository. */
+  jitsiSource?: string;
+  /** Trust the Jitsi repository key in this file instead of the recipe's pinned one. */
+  jitsiKey?: string;
   /** Stage list; default the project's (stages/index.ts). */
   stages?: Stage[];
 }
@@ -140,6 +145,7 @@ export async function buildRootfs(options: BuildOptions): Promise<BuildResult> {
     );
   }
   const recipe = await resolveRecipe(recipeFile, { projectRoot: PROJECT_ROOT, init: options.init });
+  const jitsi = resolveJitsiSource(options.jitsiSource, options.jitsiKey && resolve(cwd, options.jitsiKey), recipe.jitsi, recipeFile);
   const sourceDateEpoch = sourceDateEpochFrom(process.env, recipe.sourceDateEpoch);
 
   // Listen before creating anything, so an early Ctrl-C still cleans up.
@@ -160,7 +166,7 @@ export async function buildRootfs(options: BuildOptions): Promise<BuildResult> {
         if (options.renderer !== 'silent') process.stderr.write(`[${new Date().toISOString().slice(11, 19)}] ${line}\n`);
       },
     });
-    return await runInWorkspace(options, { recipe, sourceDateEpoch, compression, level, startedAt: started }, workspace, interruption.signal);
+    return await runInWorkspace(options, { recipe, jitsi, sourceDateEpoch, compression, level, startedAt: started }, workspace, interruption.signal);
   } finally {
     interruption.dispose();
   }
@@ -199,6 +205,7 @@ function listenForInterruptions(options: BuildOptions): { signal: AbortSignal; d
 
 interface ResolvedBuild {
   recipe: ResolvedRecipe;
+  jitsi?: JitsiSource;
   sourceDateEpoch: number;
   compression: Compression;
   level: number;
@@ -228,6 +235,7 @@ async function runInWorkspace(options: BuildOptions, build: ResolvedBuild, works
     artifacts: [],
     signKey: options.signKey,
     recipe,
+    ...(build.jitsi ? { jitsi: build.jitsi } : {}),
     sourceDateEpoch,
     compression,
     compressionLevel: level,

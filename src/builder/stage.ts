@@ -7,6 +7,7 @@
  */
 import type { Compression } from '../image/compression.js';
 import type { InitSystem } from '../lib/init-systems.js';
+import type { JitsiSource } from './jitsi-repository.js';
 import type { ResolvedRecipe } from './recipe/schema.js';
 
 /**
@@ -42,6 +43,8 @@ export interface BuildContext {
   signKey?: string;
   /** The recipe of this build, includes merged and filtered for `init`. */
   recipe: ResolvedRecipe;
+  /** Where Jitsi's packages come from; absent with `--jitsi-source none`. */
+  jitsi?: JitsiSource;
   /** Timestamp every mtime is clamped to and SOURCE_DATE_EPOCH of every child process. */
   sourceDateEpoch: number;
   compression: Compression;

@@ -97,7 +97,7 @@ async function artifactPaths(dir: string, init: InitSystem, compression: 'zstd' 
 export async function buildImage(
   init: InitSystem,
   outDir: string,
-  options: { logFile: string; compression?: 'zstd' | 'xz'; level?: number; env?: Record<string, string> },
+  options: { logFile: string; compression?: 'zstd' | 'xz'; level?: number; env?: Record<string, string>; extraArgs?: string[] },
 ): Promise<Omit<TestImage, 'key'>> {
   await mkdir(dirname(options.logFile), { recursive: true });
   const compression = options.compression ?? 'zstd';
@@ -107,7 +107,7 @@ export async function buildImage(
   const log = { file: options.logFile, append: true };
   const result = await execa(
     process.execPath,
-    ['--import', 'tsx', join(PROJECT_ROOT, 'src/cli/main.ts'), 'build', '--init', init, '--out', outDir, '--compression', compression, '--level', String(level)],
+    ['--import', 'tsx', join(PROJECT_ROOT, 'src/cli/main.ts'), 'build', '--init', init, '--out', outDir, '--compression', compression, '--level', String(level), ...(options.extraArgs ?? ['--jitsi-source', 'none'])],
     { cwd: PROJECT_ROOT, reject: false, stdout: log, stderr: log, env: { ...options.env, FORCE_COLOR: '0', NO_COLOR: '1' }, stdin: 'ignore' },
   );
   if (result.exitCode !== 0) {

@@ -124,6 +124,7 @@ export async function resolveRecipe(file: string, options: ResolveOptions): Prom
   const overlays: string[] = [];
   const servicesOff: string[] = [];
   const cleanup: CleanupStep[] = [];
+  let jitsi: ResolvedRecipe['jitsi'];
 
   for (const part of parts) {
     const { recipe } = part;
@@ -158,6 +159,7 @@ export async function resolveRecipe(file: string, options: ResolveOptions): Prom
       servicesOff.push(service);
     }
     cleanup.push(...recipe.cleanup);
+    jitsi = recipe.jitsi ?? jitsi;
   }
 
   const topPart = parts[parts.length - 1];
@@ -178,6 +180,7 @@ export async function resolveRecipe(file: string, options: ResolveOptions): Prom
     packages: unique(packages),
     overlays: unique(overlays),
     servicesOff: unique(servicesOff),
+    ...(jitsi ? { jitsi } : {}),
     // Run in the order the cleanup stage defines, whatever order the parts listed them in.
     cleanup: CLEANUP_STEPS.filter((step) => cleanup.includes(step)),
   };

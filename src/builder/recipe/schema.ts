@@ -19,6 +19,11 @@ export const CLEANUP_STEPS = [
   'random-seed',
   'ssh-host-keys',
   'snakeoil-cert',
+  'jitsi-placeholder-host',
+  'jitsi-placeholder-certificates',
+  'jitsi-placeholder-accounts',
+  'jitsi-generated-configs',
+  'debconf-secrets',
   'resolv-conf',
   'hostname',
   'apt-lists',
@@ -56,6 +61,54 @@ const sourceDateEpochField = optional(
   integer({ doc: 'Timestamp (seconds since 1970) used when SOURCE_DATE_EPOCH is not set in the environment.', min: 0 }),
   // 2023-11-14T22:13:20Z.
   { fallback: 1_700_000_000 },
+);
+
+/** Keys Jitsi has retired: a recipe may not pin them (66A9 CD05 ... signed the repository until April 2021). */
+export const RETIRED_JITSI_KEYS = ['66A9CD0595D6AFA247290D3BEF8B479E2DC1389C'];
+
+const urlField = (doc: string) =>
+  string({
+    doc,
+    check: (url) => (/^(https?|file):\/\/?[^\s'"\\]+$/.test(url) && URL.canParse(url) ? undefined : `${JSON.stringify(url)} is not an http(s):// or file: URL`),
+  });
+
+const jitsiField = optional(
+  object(
+    {
+      repository: urlField("Jitsi's apt repository: the directory holding the suite (what `--jitsi-source upstream` uses)."),
+      suite: string({ doc: 'Suite of the flat repository.', default: 'stable/' }),
+      'key-url': urlField('Where `--jitsi-source upstream` fetches the repository key.'),
+      'key-fingerprint': string({
+        doc: 'Fingerprint the repository key must have (40 hex digits, spaces allowed); the build refuses any other key unless --jitsi-key names one.',
+        check: (text) => {
+          const hex = text.replace(/\s+/g, '').toUpperCase();
+          if (!/^[0-9A-F]{40}$/.test(hex)) return `'${text}' is not an OpenPGP v4 fingerprint (40 hex digits)`;
+          return RETIRED_JITSI_KEYS.includes(hex) ? `${text} is Jitsi's retired key; it must not be trusted` : undefined;
+        },
+      }),
+      packages: list(
+        object(
+          {
+            name: packageName,
+            version: optional(
+              string({
+                doc: 'Exact version to install (one consistent set across the packages).',
+                check: (v) => (/^[0-9A-Za-z.+~:-]+$/.test(v) ? undefined : `'${v}' is not a Debian version`),
+              }),
+            ),
+            why: optional(string({ doc: 'Why the image needs it.' })),
+          },
+          { doc: 'one package' },
+        ),
+        { doc: 'Packages installed from the Jitsi repository: `{ name, version?, why? }`.', default: [] },
+      ),
+      'services-off': list(string({ doc: 'service name' }), {
+        doc: 'Services these packages install that stay off until the configurator enables them.',
+        default: [],
+      }),
+    },
+    { doc: "Jitsi's own packages and the repository they come from (a later file's section replaces an earlier one's)." },
+  ),
 );
 
 /** What the build uses for a key no file of the recipe sets: the schema's declared fallbacks. */
@@ -111,6 +164,7 @@ export const recipeSchema = object(
       doc: 'Services installed but left disabled until the configurator enables them.',
       default: [],
     }),
+    jitsi: jitsiField,
     cleanup: list(oneOf(CLEANUP_STEPS, { doc: 'cleanup step' }), {
       doc: `Cleanup steps to run (${CLEANUP_STEPS.join(', ')}).`,
       default: [],
@@ -121,6 +175,8 @@ export const recipeSchema = object(
 
 /** One recipe file as written (before includes are merged). */
 export type RecipeFile = Infer<typeof recipeSchema>;
+/** The recipe's `jitsi` section. */
+export type JitsiRecipe = NonNullable<RecipeFile['jitsi']>;
 
 /** What the build uses: includes merged, filtered for one init system, defaults applied. */
 export interface ResolvedRecipe {
@@ -142,5 +198,7 @@ export interface ResolvedRecipe {
   /** Absolute overlay directories for this init system, in order. */
   overlays: string[];
   servicesOff: string[];
+  /** Jitsi's packages and repository, when a file of the recipe has the section. */
+  jitsi?: JitsiRecipe;
   cleanup: CleanupStep[];
 }

@@ -8,6 +8,16 @@
  * - ssh-host-keys: no /etc/ssh/ssh_host_* keys.
  * - snakeoil-cert: no ssl-cert snakeoil key, certificate or hash link (made at install time,
  *   so every image would share one private key).
+ * - jitsi-placeholder-host: no prosody host file (conf.avail, conf.d link), web config or nginx
+ *   site that Jitsi's scripts wrote for the placeholder hostname the build preseeds.
+ * - jitsi-placeholder-certificates: no certificate or key made for the placeholder (prosody's,
+ *   their links, web ones), and its auth certificate out of the CA store and Java's store.
+ * - jitsi-placeholder-accounts: no prosody data (the focus and jvb accounts, rosters) for it.
+ * - jitsi-generated-configs: no jicofo.conf, jvb.conf or /etc/jitsi/{jicofo,videobridge}/config
+ *   as the scripts generated them (placeholder names, fresh passwords); the configurator
+ *   writes them.
+ * - debconf-secrets: no answer to Jitsi's secret debconf questions (the passwords the scripts
+ *   generated); the configurator writes the real ones back.
  * - resolv-conf: /etc/resolv.conf is empty (mmdebstrap copied the build host's); nspawn or the
  *   configurator fills it.
  * - hostname: no /etc/hostname (mmdebstrap copied the build host's); the container gets its
@@ -23,6 +33,15 @@
 import { lstat, readdir, readFile, readlink, rm, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { clampKeystoreDates } from '../jks.js';
+import { runInRoot } from '../in-root.js';
+import {
+  removeDebconfSecrets,
+  removeGeneratedJitsiConfigs,
+  removePlaceholderAccounts,
+  removePlaceholderCertificates,
+  removePlaceholderHostFiles,
+  type InRoot,
+} from '../jitsi-leftovers.js';
 import type { CleanupStep } from '../recipe/schema.js';
 import type { BuildContext, Stage } from '../stage.js';
 
@@ -57,7 +76,7 @@ async function truncateTree(dir: string): Promise<number> {
   return count;
 }
 
-type StepRunner = (rootfs: string, sourceDateEpoch: number) => Promise<string>;
+type StepRunner = (rootfs: string, sourceDateEpoch: number, inRoot?: InRoot) => Promise<string>;
 
 export const CLEANUP_RUNNERS: Record<CleanupStep, StepRunner> = {
   async 'machine-id'(rootfs) {
@@ -88,6 +107,11 @@ export const CLEANUP_RUNNERS: Record<CleanupStep, StepRunner> = {
     const removed = await removeAll(rootfs, ['etc/ssl/private/ssl-cert-snakeoil.key', 'etc/ssl/certs/ssl-cert-snakeoil.pem', ...links]);
     return `removed ${removed.length} snakeoil files`;
   },
+  'jitsi-placeholder-host': (rootfs) => removePlaceholderHostFiles(rootfs),
+  'jitsi-placeholder-certificates': (rootfs, _epoch, inRoot) => removePlaceholderCertificates(rootfs, inRoot),
+  'jitsi-placeholder-accounts': (rootfs) => removePlaceholderAccounts(rootfs),
+  'jitsi-generated-configs': (rootfs) => removeGeneratedJitsiConfigs(rootfs),
+  'debconf-secrets': (rootfs) => removeDebconfSecrets(rootfs),
   async 'resolv-conf'(rootfs) {
     await rm(join(rootfs, 'etc/resolv.conf'), { force: true });
     await writeFile(join(rootfs, 'etc/resolv.conf'), '', { mode: 0o644 });
@@ -142,7 +166,7 @@ export const cleanup: Stage = {
         ctx.log(`${step}: skipped (--skip cleanup/${step})`);
         continue;
       }
-      ctx.log(`${step}: ${await CLEANUP_RUNNERS[step](ctx.rootfs, ctx.sourceDateEpoch)}`);
+      ctx.log(`${step}: ${await CLEANUP_RUNNERS[step](ctx.rootfs, ctx.sourceDateEpoch, (argv) => runInRoot(ctx, argv))}`);
     }
   },
 };

@@ -52,24 +52,38 @@ export async function startLinks(rootfs: string, init: InitSystem, service: stri
   if (init === 'systemd') {
     const unit = unitName(service);
     await scan('etc/systemd/system', (name, target) => name === unit && !target.startsWith('/dev/null'));
+    // A service with only a sysv script (jicofo): systemd's sysv generator starts it when a
+    // runlevel directory has its S link.
+    for (const level of ['2', '3', '4', '5']) {
+      for (const name of await readdir(join(rootfs, `etc/rc${level}.d`)).catch(() => [] as string[])) {
+        if (/^S\d\d/.test(name) && name.slice(3) === service) found.push(`etc/rc${level}.d/${name}`);
+      }
+    }
   } else {
     await scan('etc/runlevels', (name) => name === service);
   }
   return found;
 }
 
+/** The recipe's services-off, and those of Jitsi's packages when the build installs them. */
+export function servicesOff(ctx: Pick<BuildContext, 'recipe' | 'jitsi'>): string[] {
+  return [...new Set([...ctx.recipe.servicesOff, ...(ctx.jitsi?.servicesOff ?? [])])];
+}
+
 export const disableServices: Stage = {
   name: 'disable-services',
   title: 'Keep services off until configured',
-  skip: (ctx) => (ctx.recipe.servicesOff.length === 0 ? 'the recipe lists no services-off' : undefined),
+  skip: (ctx) => (servicesOff(ctx).length === 0 ? 'the recipe lists no services-off' : undefined),
   async run(ctx: BuildContext) {
-    const services = ctx.recipe.servicesOff;
+    const services = servicesOff(ctx);
     for (const service of services) {
+      // Under systemd a service may be a unit or only a sysv script (jicofo), which systemd
+      // runs through its generated unit.
       const installed =
-        ctx.init === 'systemd'
-          ? (await exists(join(ctx.rootfs, 'lib/systemd/system', unitName(service)))) ||
-            (await exists(join(ctx.rootfs, 'usr/lib/systemd/system', unitName(service))))
-          : await exists(join(ctx.rootfs, 'etc/init.d', service));
+        (ctx.init === 'systemd' &&
+          ((await exists(join(ctx.rootfs, 'lib/systemd/system', unitName(service)))) ||
+            (await exists(join(ctx.rootfs, 'usr/lib/systemd/system', unitName(service)))))) ||
+        (await exists(join(ctx.rootfs, 'etc/init.d', service)));
       if (!installed) throw new Error(`services-off names '${service}', but the image has no such service; fix the recipe's package list or services-off`);
     }
     if (ctx.init === 'systemd') {

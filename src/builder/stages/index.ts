@@ -9,6 +9,7 @@ import { cleanup } from './cleanup.js';
 import { disableServices } from './disable-services.js';
 import { inspect } from './inspect.js';
 import { installConfigurator } from './install-configurator.js';
+import { jitsiPackages } from './jitsi-packages.js';
 import { lockRoot } from './lock-root.js';
 import { nspawnSettingsStage } from './nspawn-settings.js';
 import { overlays } from './overlays.js';
@@ -19,6 +20,7 @@ import { sign } from './sign.js';
 export const stages: Stage[] = [
   checkHostTools,
   bootstrap,
+  jitsiPackages,
   overlays,
   installConfigurator,
   disableServices,

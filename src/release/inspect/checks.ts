@@ -85,7 +85,11 @@ export function describeCapabilities(value: Buffer): { text: string; names: stri
 }
 
 /** Files whose contents inspect reads (small ones only). */
+/** Configs that hold a password when Jitsi's scripts generate them; never in a built image. */
+const GENERATED_JITSI_CONFIGS = ['etc/jitsi/jicofo/jicofo.conf', 'etc/jitsi/jicofo/config', 'etc/jitsi/videobridge/jvb.conf', 'etc/jitsi/videobridge/config'];
+
 const CONTENT_FILES = new Set([
+  'var/cache/debconf/passwords.dat',
   'etc/os-release',
   'usr/lib/os-release',
   'var/lib/dpkg/status',
@@ -330,6 +334,19 @@ export class ImageScanner {
     if (path.startsWith('var/cache/apt/') && (path.endsWith('.bin') || path.endsWith('.deb'))) {
       this.aptCache++;
       if (this.aptCache === 1) this.add('warning', 'apt-cache', 'var/cache/apt', 'apt caches or downloaded .deb files are included; clean them in the build');
+      return;
+    }
+    if (path === 'var/cache/debconf/passwords.dat') {
+      // Stanzas of `Name:`/`Value:` lines; a password question with a value holds a secret.
+      const answered = text()
+        .split(/\n\n/)
+        .filter((stanza) => /^Value: ./m.test(stanza))
+        .map((stanza) => /^Name: (.*)$/m.exec(stanza)?.[1] ?? '?');
+      if (answered.length) this.add('error', 'debconf-secret', path, `debconf holds answers to password questions (${answered.join(', ')}): every container would share them; remove them at build time`);
+      return;
+    }
+    if (GENERATED_JITSI_CONFIGS.includes(path) && entry.size > 0) {
+      this.add('error', 'jitsi-generated-config', path, "a config Jitsi's package scripts generated at build time (placeholder names, a password every container would share); the configurator writes it");
       return;
     }
     if (/\/accounts\/[^/]+\.dat$/.test(path) && path.startsWith('var/lib/prosody/')) {

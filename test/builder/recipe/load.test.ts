@@ -35,7 +35,7 @@ test('the bookworm recipe: systemd and openrc package sets, JRE 17, shared parts
   t.deepEqual(openrc.overlays, [join(PROJECT_ROOT, 'overlays/common'), join(PROJECT_ROOT, 'overlays/openrc')]);
   t.deepEqual(systemd.servicesOff, ['nginx', 'prosody', 'coturn']);
   t.true(systemd.cleanup.includes('machine-id') && systemd.cleanup.includes('snakeoil-cert'));
-  t.is(systemd.files.length, 4, 'top file and three included parts');
+  t.is(systemd.files.length, 5, "top file and four included parts");
   t.true(Number.isInteger(systemd.sourceDateEpoch));
 });
 
