@@ -5,7 +5,7 @@
  * does not take.
  */
 import { UserError } from '../lib/errors.js';
-import { MASTER_CONFIG_PATH } from './paths.js';
+import { MASTER_CONFIG_PATH, REAPPLY_LOG } from './paths.js';
 
 export const PROGRAM = 'jitsi-meet-config';
 /** Kept equal to package.json's version by a unit test. */
@@ -14,6 +14,8 @@ export const VERSION = '0.1.0';
 export interface ConfiguratorOptions {
   answers?: string;
   yes: boolean;
+  reapply: boolean;
+  aptHook: boolean;
   show: boolean;
   rotateSecrets: boolean;
   root: string;
@@ -41,6 +43,11 @@ const OPTIONS: readonly OptionSpec[] = [
     doc: 'Take the answers from a YAML file (master-config keys, no secrets) instead of asking; keys left out take the default the question offers. Invalid answers: every problem is listed, nothing is written, exit code 2.',
   },
   { flag: '--yes', property: 'yes', doc: 'Ask nothing: take every default (re-uses an existing configuration).' },
+  {
+    flag: '--reapply',
+    property: 'reapply',
+    doc: 'Apply the existing master config again, asking nothing (needs one). The apt hook runs this after package operations touched Jitsi, prosody, nginx or coturn; run it yourself when that re-apply failed.',
+  },
   { flag: '--show', property: 'show', doc: 'Print the master config with secrets and the convener password masked, and exit.' },
   {
     flag: '--rotate-secrets',
@@ -52,6 +59,7 @@ const OPTIONS: readonly OptionSpec[] = [
     property: 'noApply',
     doc: 'Write the master config only; do not build the component configurations or touch services.',
   },
+  { flag: '--apt-hook', property: 'aptHook', doc: 'Run by apt after dpkg: re-apply when server packages changed; one line, never fails.', hidden: true },
   { flag: '--root', property: 'root', valueName: 'DIR', doc: 'Work on the system under DIR instead of /.', hidden: true },
   { flag: '--config', property: 'config', valueName: 'FILE', doc: `Master config path instead of ${MASTER_CONFIG_PATH}.`, hidden: true },
   { flag: '--help', property: 'help', doc: 'Show this help and exit.' },
@@ -67,7 +75,7 @@ export class UsageError extends UserError {
 }
 
 export function parseConfiguratorArgs(argv: readonly string[]): ConfiguratorOptions {
-  const options: ConfiguratorOptions = { yes: false, show: false, rotateSecrets: false, root: '/', noApply: false, help: false, version: false };
+  const options: ConfiguratorOptions = { yes: false, reapply: false, aptHook: false, show: false, rotateSecrets: false, root: '/', noApply: false, help: false, version: false };
   const values = options as unknown as Record<string, string | boolean | undefined>;
   for (let index = 0; index < argv.length; index++) {
     const word = argv[index];
@@ -91,8 +99,14 @@ export function parseConfiguratorArgs(argv: readonly string[]): ConfiguratorOpti
     values[spec.property] = value;
   }
   if (options.help || options.version) return options;
-  if (options.show && (options.answers || options.yes || options.rotateSecrets)) {
-    throw new UsageError('--show only prints the configuration; it cannot be combined with --answers, --yes or --rotate-secrets');
+  if (options.show && (options.answers || options.yes || options.rotateSecrets || options.reapply)) {
+    throw new UsageError('--show only prints the configuration; it cannot be combined with --answers, --yes, --rotate-secrets or --reapply');
+  }
+  if (options.reapply && (options.answers || options.yes || options.rotateSecrets || options.noApply)) {
+    throw new UsageError('--reapply applies the existing configuration as it is; it cannot be combined with --answers, --yes, --rotate-secrets or --no-apply');
+  }
+  if (options.aptHook && (options.answers || options.yes || options.rotateSecrets || options.noApply || options.show || options.reapply)) {
+    throw new UsageError('--apt-hook takes no other option but --root and --config');
   }
   if (options.answers && options.yes) {
     throw new UsageError('--answers already asks nothing; give either --answers FILE or --yes');
@@ -121,6 +135,7 @@ export function helpText(): string {
   const optionLines = visible.map((option, i) => `  ${labels[i].padEnd(width)}${wrap(option.doc, 76 - width, indent).join('\n')}`);
   return [
     `Usage: ${PROGRAM} [--answers FILE | --yes] [--rotate-secrets] [--no-apply]`,
+    `       ${PROGRAM} --reapply`,
     `       ${PROGRAM} --show`,
     '',
     'Configures this Jitsi Meet server. Without options it asks for the hostname, addresses,',
@@ -129,6 +144,10 @@ export function helpText(): string {
     '(mode 0600), generates every component\'s configuration from it and starts the server.',
     'Answers can also be piped on stdin, one per line. Run it again to change anything; the',
     'secrets are kept unless --rotate-secrets is given.',
+    '',
+    'Package upgrades: after apt changed Jitsi\'s, prosody\'s, nginx\'s or coturn\'s packages, an',
+    'apt hook re-applies the configuration (their scripts rewrite parts of it) and prints one',
+    `line saying so; its log is ${REAPPLY_LOG}.`,
     '',
     'Options:',
     ...optionLines,

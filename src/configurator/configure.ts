@@ -27,6 +27,8 @@ import { maskedConfig, PLACEHOLDER_SECRETS, secretsForRun } from './secrets.js';
 import { pathInRoot } from './validators.js';
 import { removeLeftovers } from './apply/files.js';
 import { acquireRunLock, LOCK_PATH } from './run-lock.js';
+import { runAptHook } from './apt-hook.js';
+import { currentDpkgLogPosition, recordDpkgLogPosition } from './package-changes.js';
 
 export interface ConfiguratorIo {
   stdin: Readable;
@@ -114,6 +116,11 @@ async function plan(options: ConfiguratorOptions, io: ConfiguratorIo, configPath
     return { ...result, apply: !options.noApply, previous };
   }
 
+  if (options.reapply) {
+    if (!previous) throw new UserError(`there is no master config at ${configPath} to re-apply: run ${PROGRAM} to configure first`);
+    return { ...reuse(previous), apply: true, previous };
+  }
+
   if (options.rotateSecrets) {
     if (!previous) throw new UserError(`there is no master config at ${configPath} yet: run ${PROGRAM} to configure first`);
     return { ...reuse(previous), apply: !options.noApply, previous };
@@ -171,6 +178,7 @@ export async function runConfigurator(argv: readonly string[], io: ConfiguratorI
     return 0;
   }
   const configPath = options.config ?? pathInRoot(options.root, MASTER_CONFIG_PATH);
+  if (options.aptHook) return runAptHook({ root: options.root, config: options.config, runConfigurator }, io.stdout);
   if (options.show) {
     // Prints data only: no SUCCESS line to get in the way of a pipe.
     try {
@@ -191,6 +199,8 @@ export async function runConfigurator(argv: readonly string[], io: ConfiguratorI
     releaseLock = acquireRunLock(pathInRoot(options.root, LOCK_PATH), PROGRAM);
     // A run killed while writing the master config leaves a temporary copy, secrets and all.
     await removeLeftovers([dirname(configPath)]);
+    // Package changes dpkg logs from here on are the next apt hook's to look at.
+    const dpkgLogAtStart = await currentDpkgLogPosition(options.root);
     // Read only when about to apply: --no-apply writes the master config alone.
     const network = options.noApply ? undefined : await readNetworkSnapshot(options.root);
     const planned = await plan(options, io, configPath, network);
@@ -221,6 +231,7 @@ export async function runConfigurator(argv: readonly string[], io: ConfiguratorI
       rotatedSecrets: planned.rotated,
       log: (line) => io.stdout.write(`${line}\n`),
     });
+    if (dpkgLogAtStart) await recordDpkgLogPosition(options.root, dpkgLogAtStart);
     const state = init === 'none' ? 'configured (no init system here: services were not started)' : 'configured and running';
     return finalLine(io, 0, `the server https://${planned.config.hostname}/ is ${state}; \`${PROGRAM} --show\` prints the configuration.`);
   } catch (caught) {

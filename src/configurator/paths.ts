@@ -4,6 +4,8 @@
  */
 export const MASTER_CONFIG_PATH = '/etc/jitsi/master-config.yaml';
 export const BACKUP_ROOT = '/var/backups/jitsi-meet-config';
+/** What the re-apply after package operations (the apt hook) printed, appended per run. */
+export const REAPPLY_LOG = '/var/log/jitsi-meet-config/after-packages.log';
 export const TLS_DIR = '/etc/jitsi/tls';
 
 /**

@@ -15,6 +15,8 @@ test('options parse in both --flag VALUE and --flag=VALUE forms, with defaults',
     config: '/tmp/m.yaml',
   });
   t.true(parseConfiguratorArgs(['-h']).help);
+  t.like(parseConfiguratorArgs(['--reapply']), { reapply: true, aptHook: false });
+  t.like(parseConfiguratorArgs(['--apt-hook', '--root', '/tmp/r']), { aptHook: true, root: '/tmp/r' });
 });
 
 test('bad command lines are usage errors naming the problem', (t) => {
@@ -25,14 +27,20 @@ test('bad command lines are usage errors naming the problem', (t) => {
     [['--yes=1'], /--yes takes no value/],
     [['--show', '--yes'], /--show only prints/],
     [['--answers', 'a.yaml', '--yes'], /either --answers FILE or --yes/],
+    [['--reapply', '--yes'], /--reapply applies the existing configuration as it is/],
+    [['--reapply', '--rotate-secrets'], /--reapply applies the existing configuration as it is/],
+    [['--reapply', '--no-apply'], /--reapply applies the existing configuration as it is/],
+    [['--show', '--reapply'], /--show only prints/],
+    [['--apt-hook', '--reapply'], /--apt-hook takes no other option but --root and --config/],
   ];
   for (const [argv, message] of cases) t.throws(() => parseConfiguratorArgs(argv), { instanceOf: UsageError, message }, argv.join(' '));
 });
 
 test('--help tells the truth: every visible option, no hidden testing options; exit codes 0 and 2', async (t) => {
   const help = helpText();
-  for (const flag of ['--answers FILE', '--yes', '--show', '--rotate-secrets', '--no-apply', '--help', '--version']) t.true(help.includes(flag), flag);
+  for (const flag of ['--answers FILE', '--yes', '--reapply', '--show', '--rotate-secrets', '--no-apply', '--help', '--version']) t.true(help.includes(flag), flag);
   t.false(help.includes('--root'));
+  t.false(help.includes('--apt-hook'), 'apt runs it, not the admin');
   t.false(help.includes('--config'));
   const shown = await runProcess(['--help']);
   t.is(shown.code, 0);

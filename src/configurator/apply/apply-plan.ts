@@ -93,11 +93,15 @@ async function writeGenerated(run: Run, file: GeneratedFile): Promise<void> {
   run.record(file.path, outcome);
 }
 
-/** Paths the previous plan wrote (files, certificates and their trusted copies) that this plan does not. */
+/**
+ * Paths the previous plan wrote (files, certificates and their trusted copies) or its packages
+ * made for its hostname, that this plan does not.
+ */
 function obsoletePaths(previous: ServerPlan, current: ServerPlan): string[] {
   const pathsOf = (plan: ServerPlan) => [
     ...plan.files.filter((file) => !file.remove).map((file) => file.path),
     ...plan.certificates.flatMap((certificate) => [certificate.cert, certificate.key, ...(certificate.trustedCopy ? [certificate.trustedCopy] : [])]),
+    ...plan.packageFiles,
   ];
   const currentPaths = new Set(pathsOf(current));
   return pathsOf(previous).filter((path) => !currentPaths.has(path));

@@ -1,7 +1,8 @@
 /**
  * The apply step: the only part of the configurator that touches the file system or runs
  * programs. It writes every generated file, makes the TLS material, creates the prosody
- * accounts and brings the services up through the one `jitsi-meet-server` unit/service.
+ * accounts, brings the services up through the one `jitsi-meet-server` unit/service and
+ * tells Jitsi's packages the hostname and secrets through debconf (debconf.ts).
  */
 import { access } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -11,6 +12,7 @@ import { PROSODY_PLUGINS_DIR } from '../components/prosody/index.js';
 import type { HostFacts } from '../components/types.js';
 import { caStoreCopy, KEY_GROUP, webTls } from '../paths.js';
 import { applyPlan } from './apply-plan.js';
+import { writeBackToDebconf } from './debconf.js';
 import { removeLeftovers } from './files.js';
 import { readOwnerDatabase } from './owners.js';
 import { waitForBoot } from './services.js';
@@ -54,6 +56,8 @@ export async function applyConfiguration(config: MasterConfig, options: ApplyOpt
   const staleHosts = await staleHostnames(options.root, config.hostname, options.previousConfig?.hostname);
   const previousPlans = staleHosts.map((hostname) => planServer({ ...(options.previousConfig ?? config), hostname }, facts));
   const report = await applyPlan(plan, previousPlans, options);
+  // After the plan: debconf then names the hostname whose files are on disk.
+  await writeBackToDebconf(config, options.root, options.log);
   options.log(
     `${report.changed.length} file(s) written, ${report.unchanged.length} unchanged, ${report.removed.length} removed` +
       (report.backupDir ? `; previous versions kept in ${report.backupDir}` : '') +

@@ -14,12 +14,10 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { UserError } from '../../lib/errors.js';
 import type { XmppAccount } from '../components/types.js';
+import { encodeStorageName } from '../components/prosody/index.js';
 
 
-/** Directory name prosody's file storage uses for a host or user: every non-alphanumeric byte as %xx. */
-export function encodeStorageName(name: string): string {
-  return name.replace(/[^a-zA-Z0-9]/g, (char) => `%${char.charCodeAt(0).toString(16).padStart(2, '0')}`);
-}
+export { encodeStorageName };
 
 export function accountFile(root: string, account: Pick<XmppAccount, 'username' | 'host'>): string {
   return join(root, 'var/lib/prosody', encodeStorageName(account.host), 'accounts', `${encodeStorageName(account.username)}.dat`);

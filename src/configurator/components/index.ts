@@ -38,6 +38,7 @@ export interface ServerPlan {
   keyReaders: string[];
   /** In component order: the order they are made in. */
   certificates: PlannedCertificate[];
+  packageFiles: string[];
 }
 
 /**
@@ -47,7 +48,7 @@ export interface ServerPlan {
 export function planServer(config: MasterConfig, facts: HostFacts, components: readonly Component[] = COMPONENTS): ServerPlan {
   const fileOwner = new Map<string, string>();
   const serviceOwner = new Map<string, string>();
-  const plan: ServerPlan = { files: [], services: [], accounts: [], directories: [], keyReaders: [], certificates: [] };
+  const plan: ServerPlan = { files: [], services: [], accounts: [], directories: [], keyReaders: [], certificates: [], packageFiles: [] };
   for (const component of components) {
     const part = component.plan(config, facts);
     for (const file of part.files) {
@@ -67,6 +68,7 @@ export function planServer(config: MasterConfig, facts: HostFacts, components: r
     plan.directories.push(...(part.directories ?? []));
     plan.keyReaders.push(...(part.keyReaders ?? []));
     plan.certificates.push(...(part.certificates ?? []));
+    plan.packageFiles.push(...(part.packageFiles ?? []));
     if (part.accountStoreConfig) plan.accountStoreConfig = part.accountStoreConfig;
   }
   if (plan.accounts.length > 0 && !plan.accountStoreConfig) throw new Error('components plan XMPP accounts, but none is the XMPP server');

@@ -108,6 +108,13 @@ export interface ComponentPlan {
   /** System users that must read the TLS private keys: they join KEY_GROUP. */
   keyReaders?: string[];
   certificates?: PlannedCertificate[];
+  /**
+   * Files the component's Debian packages make for this hostname by themselves (maintainer
+   * scripts run on every install and upgrade), absolute paths inside the image. Never written
+   * here and left alone for the configured hostname; removed, with a backup, when they are
+   * for another one (a placeholder the image was built with, an old hostname).
+   */
+  packageFiles?: string[];
 }
 
 export interface Component {

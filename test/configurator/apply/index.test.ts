@@ -5,7 +5,7 @@
  */
 import test from 'ava';
 import { X509Certificate, createPrivateKey } from 'node:crypto';
-import { lstat, mkdir, readFile, readdir, readlink, stat, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, readFile, readdir, readlink, stat, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { applyConfiguration, type ApplyOptions } from '../../../src/configurator/apply/index.js';
@@ -145,6 +145,73 @@ test('a new hostname removes the old host files, certificates included, with bac
   }
   await t.notThrowsAsync(stat(join(root, 'etc/nginx/sites-available/video.jitsi.test.conf')));
   t.is(new X509Certificate(await readFile(join(root, webTls('video.jitsi.test').cert))).subjectAltName, 'DNS:video.jitsi.test');
+});
+
+/**
+ * What jitsi-meet-prosody's postinst leaves for its debconf hostname `host` (see
+ * test/helpers/jitsi-standin): the host file from the package's template and its link,
+ * certificates linked from /etc/prosody/certs, the auth one offered to the CA store, and the
+ * accounts focus and jvb with focus's roster.
+ */
+async function packageHostFiles(root: string, host: string, { hostFile = true } = {}): Promise<string[]> {
+  const store = `/var/lib/prosody/auth%2e${host.replace(/\./g, '%2e').replace(/-/g, '%2d')}`;
+  const files: Record<string, string> = {
+    [`/etc/prosody/conf.avail/${host}.cfg.lua`]: `-- Jitsi Meet on ${host}\n\nplugin_paths = { "/usr/share/jitsi-meet/prosody-plugins/" }\n\nVirtualHost "${host}"\n`,
+    [`/var/lib/prosody/${host}.crt`]: 'cert',
+    [`/var/lib/prosody/${host}.key`]: 'key',
+    [`/var/lib/prosody/auth.${host}.crt`]: 'cert',
+    [`/var/lib/prosody/auth.${host}.key`]: 'key',
+    [`${store}/accounts/focus.dat`]: 'return {};\n',
+    [`${store}/accounts/jvb.dat`]: 'return {};\n',
+    [`${store}/roster/focus.dat`]: 'return {};\n',
+  };
+  const links: Record<string, string> = {
+    [`/etc/prosody/conf.d/${host}.cfg.lua`]: `/etc/prosody/conf.avail/${host}.cfg.lua`,
+    [`/etc/prosody/certs/${host}.crt`]: `/var/lib/prosody/${host}.crt`,
+    [`/etc/prosody/certs/${host}.key`]: `/var/lib/prosody/${host}.key`,
+    [`/etc/prosody/certs/auth.${host}.crt`]: `/var/lib/prosody/auth.${host}.crt`,
+    [`/etc/prosody/certs/auth.${host}.key`]: `/var/lib/prosody/auth.${host}.key`,
+    [`/usr/local/share/ca-certificates/auth.${host}.crt`]: `/var/lib/prosody/auth.${host}.crt`,
+  };
+  if (!hostFile) {
+    delete files[`/etc/prosody/conf.avail/${host}.cfg.lua`];
+    delete links[`/etc/prosody/conf.d/${host}.cfg.lua`];
+  }
+  for (const [path, content] of Object.entries(files)) {
+    await mkdir(join(root, path, '..'), { recursive: true });
+    await writeFile(join(root, path), content);
+  }
+  for (const [path, target] of Object.entries(links)) {
+    await mkdir(join(root, path, '..'), { recursive: true });
+    await symlink(target, join(root, path));
+  }
+  return [...Object.keys(files), ...Object.keys(links)].sort();
+}
+
+test("what Jitsi's prosody package made for another hostname (the build's placeholder) is removed with backups; for this hostname it stays", async (t) => {
+  const root = await imageRoot();
+  const placeholder = await packageHostFiles(root, 'jitsi-placeholder.invalid');
+  const report = await applyConfiguration(masterConfig(), options(root));
+  for (const path of placeholder) {
+    t.true(report.removed.includes(path), `${path} removed`);
+    await t.throwsAsync(lstat(join(root, path)), { code: 'ENOENT' });
+    await t.notThrowsAsync(lstat(join(root, report.backupDir!, path)), `${path} kept in the backup`);
+  }
+  // The package makes certificates and accounts for the configured hostname too once debconf
+  // names it; they are not ours to remove (our host file, written above, is kept as well).
+  const own = await packageHostFiles(root, 'meet.jitsi.test', { hostFile: false });
+  const again = await applyConfiguration(masterConfig(), options(root));
+  t.deepEqual(again.removed, []);
+  for (const path of own) await t.notThrowsAsync(lstat(join(root, path)), `${path} stays`);
+});
+
+test('a prosody host file that is neither ours nor made from Jitsi\'s template is left alone', async (t) => {
+  const root = await imageRoot();
+  await mkdir(join(root, 'etc/prosody/conf.avail'), { recursive: true });
+  await writeFile(join(root, 'etc/prosody/conf.avail/chat.example.org.cfg.lua'), 'VirtualHost "chat.example.org"\n');
+  const report = await applyConfiguration(masterConfig(), options(root));
+  t.deepEqual(report.removed, ['/etc/nginx/sites-enabled/default'], 'only the distribution default our plan replaces');
+  await t.notThrowsAsync(stat(join(root, 'etc/prosody/conf.avail/chat.example.org.cfg.lua')));
 });
 
 test("own mode copies the admin's pair (paths inside the image root) to the canonical paths and refuses a mismatched one", async (t) => {

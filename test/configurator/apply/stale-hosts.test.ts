@@ -22,3 +22,14 @@ test('other hosts are found from our files on disk, not only from the previous m
   t.deepEqual(await staleHostnames(root, 'meet.jitsi.test', 'previous.jitsi.test'), ['old.jitsi.test', 'older.jitsi.test', 'previous.jitsi.test', 'tls-only.jitsi.test']);
   t.deepEqual(await staleHostnames(join(root, 'empty'), 'meet.jitsi.test', 'meet.jitsi.test'), []);
 });
+
+test("a prosody host file made from Jitsi's package template counts: the package writes one for its debconf hostname", async (t) => {
+  const root = await scratchDir('jmc-');
+  await mkdir(join(root, 'etc/prosody/conf.avail'), { recursive: true });
+  const template = (host: string) => `-- We need this for prosody 13.0\ncomponent_admins_as_room_owners = true\n\nplugin_paths = { "/usr/share/jitsi-meet/prosody-plugins/" }\n\nVirtualHost "${host}"\n`;
+  await writeFile(join(root, 'etc/prosody/conf.avail/jitsi-placeholder.invalid.cfg.lua'), template('jitsi-placeholder.invalid'));
+  await writeFile(join(root, 'etc/prosody/conf.avail/meet.jitsi.test.cfg.lua'), template('meet.jitsi.test'));
+  // Someone's own host that merely mentions the plugins further down is not the package's.
+  await writeFile(join(root, 'etc/prosody/conf.avail/chat.example.org.cfg.lua'), `VirtualHost "chat.example.org"\n${'-- padding\n'.repeat(40)}plugin_paths = { "/usr/share/jitsi-meet/prosody-plugins/" }\n`);
+  t.deepEqual(await staleHostnames(root, 'meet.jitsi.test'), ['jitsi-placeholder.invalid']);
+});

@@ -31,6 +31,36 @@ export function prosodyHostFiles(hostname: string): { available: string; enabled
   };
 }
 
+/** Directory name prosody's file storage uses for a host or user: every non-alphanumeric byte as %xx. */
+export function encodeStorageName(name: string): string {
+  return name.replace(/[^a-zA-Z0-9]/g, (char) => `%${char.charCodeAt(0).toString(16).padStart(2, '0')}`);
+}
+
+/**
+ * What Jitsi's jitsi-meet-prosody package makes for the debconf hostname <H> on every
+ * configure that finds no host file (or no certificate) for it: the host file and its link
+ * (those are ours too, see prosodyHostFiles), self-signed certificates for <H> and auth.<H>
+ * under /var/lib/prosody linked from /etc/prosody/certs, the auth one also offered to the CA
+ * store, and the accounts focus and jvb on auth.<H> with focus's roster. Only the files: the
+ * account store's directories stay (prosody makes them again as it needs them).
+ */
+export function jitsiPackageHostFiles(hostname: string): string[] {
+  const auth = xmppNames(hostname).authDomain;
+  const store = `/var/lib/prosody/${encodeStorageName(auth)}`;
+  return [
+    ...[hostname, auth].flatMap((name) => [
+      `/var/lib/prosody/${name}.crt`,
+      `/var/lib/prosody/${name}.key`,
+      `/etc/prosody/certs/${name}.crt`,
+      `/etc/prosody/certs/${name}.key`,
+    ]),
+    `/usr/local/share/ca-certificates/${auth}.crt`,
+    `${store}/accounts/focus.dat`,
+    `${store}/accounts/jvb.dat`,
+    `${store}/roster/focus.dat`,
+  ];
+}
+
 /** A Lua string literal holding exactly `value`. */
 export function luaString(value: string): string {
   let out = '"';
@@ -267,6 +297,7 @@ export const prosodyComponent: Component = {
       accounts: [{ username: config.convener.username, host: xmppNames(config.hostname).domain, password: config.convener.password }],
       accountStoreConfig: PROSODY_CONFIG,
       keyReaders: ['prosody'],
+      packageFiles: jitsiPackageHostFiles(config.hostname),
     };
   },
 };
