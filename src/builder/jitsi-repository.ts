@@ -146,8 +146,10 @@ export async function checkKey(bytes: Uint8Array, from: string, pinnedFingerprin
   const text = Buffer.from(bytes).toString('latin1');
   let keys: openpgp.Key[];
   try {
-    keys = text.includes('-----BEGIN PGP PUBLIC KEY BLOCK-----')
-      ? await openpgp.readKeys({ armoredKeys: text })
+    // readKeys reads one armor block only; a file of several (`cat a.asc b.asc`) is read block by block.
+    const blocks = text.match(/-----BEGIN PGP [A-Z ]+ BLOCK-----[\s\S]*?-----END PGP [A-Z ]+ BLOCK-----/g);
+    keys = blocks
+      ? (await Promise.all(blocks.map((block) => openpgp.readKeys({ armoredKeys: block })))).flat()
       : await openpgp.readKeys({ binaryKeys: bytes });
   } catch (error) {
     throw new UserError(`${from}: not an OpenPGP public key (${(error as Error).message.split('\n')[0]})`);

@@ -234,9 +234,9 @@ test('checkKey refuses two keys in one file, a private key and garbage', async (
   await t.throwsAsync(checkKey(new Uint8Array(2 * 1024 * 1024), 'huge'), { instanceOf: UserError, message: /^huge: 2097152 bytes is not an OpenPGP public key file$/ });
 });
 
-test.failing('checkKey refuses a file holding two armored key blocks (as `cat a.asc b.asc` makes)', async (t) => {
-  // The doc comment says "exactly one public key"; openpgp.readKeys({ armoredKeys }) reads only
-  // the first armor block, so the second key is silently ignored instead of refused.
+test('checkKey refuses a file holding two armored key blocks (as `cat a.asc b.asc` makes)', async (t) => {
+  // openpgp.readKeys({ armoredKeys }) reads only the first armor block: the second key must not
+  // be silently ignored.
   const [alice, bob] = await keys;
   const twoBlocks = Buffer.from(alice.publicKey.armor() + bob.publicKey.armor());
   await t.throwsAsync(checkKey(twoBlocks, 'keys.asc'), { instanceOf: UserError, message: /holds 2 keys/ });
