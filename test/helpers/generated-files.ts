@@ -27,6 +27,8 @@ export const PLUGINS_DIR = '/usr/share/jitsi-meet/prosody-plugins';
 export const FACT_VARIANTS: ReadonlyArray<{ label: string; facts: HostFacts }> = [
   { label: 'without Jitsi plugins', facts: { init: 'systemd' } },
   { label: 'with Jitsi plugins', facts: { init: 'openrc', prosodyPluginsDir: PLUGINS_DIR } },
+  // trixie's prosody: admins are no longer room owners by themselves.
+  { label: 'with Jitsi plugins on prosody 13', facts: { init: 'systemd', prosodyPluginsDir: PLUGINS_DIR, prosodyVersion: '13.0.1-1' } },
 ];
 
 export async function loadFixture(name: FixtureName): Promise<MasterConfig> {

@@ -118,7 +118,8 @@ test('a changed setting replaces only its files and keeps the previous version',
   await applyConfiguration(masterConfig(), options(root));
   const oldEnv = await readFile(join(root, 'etc/jitsi/videobridge/config'), 'utf8');
   const report = await applyConfiguration(masterConfig({ jvb_max_memory: '2g' }), options(root));
-  t.deepEqual(report.changed, ['/etc/jitsi/videobridge/config']);
+  // The heap limit of both Java components comes from jvb_max_memory.
+  t.deepEqual(report.changed, ['/etc/jitsi/jicofo/config', '/etc/jitsi/videobridge/config']);
   t.is(await readFile(join(root, report.backupDir!, 'etc/jitsi/videobridge/config'), 'utf8'), oldEnv);
   t.not(await readFile(join(root, 'etc/jitsi/videobridge/config'), 'utf8'), oldEnv);
 });
