@@ -20,7 +20,9 @@ async function exists(path: string): Promise<boolean> {
   );
 }
 
-export async function isInstalled(root: string, init: InitSystem, service: string): Promise<boolean> {
+/** Whether the init system can run `service`: its script or unit, and its `program` when given, exist. */
+export async function isInstalled(root: string, init: InitSystem, service: string, program?: string): Promise<boolean> {
+  if (program !== undefined && !(await exists(join(root, program)))) return false;
   if (init === 'openrc') return exists(join(root, 'etc/init.d', service));
   for (const dir of ['etc/systemd/system', 'usr/lib/systemd/system', 'lib/systemd/system']) {
     if (await exists(join(root, dir, `${service}.service`))) return true;
