@@ -1,7 +1,8 @@
 import test from 'ava';
 import { execa } from 'execa';
 import { JICOFO_CONF, JICOFO_ENV, jicofoComponent } from '../../../src/configurator/components/jicofo/index.js';
-import { fileAt, FIXTURES, loadFixture, parseHocon } from '../../helpers/generated-files.js';
+import { fileAt, FIXTURES, loadFixture, parseHocon, unknownHoconKeys } from '../../helpers/generated-files.js';
+import { JICOFO_REFERENCE_KEYS } from '../../fixtures/jitsi-reference-keys.js';
 
 for (const fixture of FIXTURES) {
   test(`${fixture}: jicofo.conf is HOCON with the focus login, brewery, proxy and secure domain`, async (t) => {
@@ -46,4 +47,13 @@ test('jicofo.conf and the environment (both hold the focus password) are jicofo:
   // A changed roster (focus subscribed to focus.<H>) needs a new jicofo session.
   t.true(plan.services?.[0]?.reads.includes('roster:focus@auth.meet.example.org'));
   t.is(plan.services?.[0]?.program, '/usr/share/jicofo/jicofo.sh');
+});
+
+test("every key of jicofo.conf is one of jicofo's (upstream's reference.conf)", async (t) => {
+  for (const fixture of FIXTURES) {
+    const conf = await parseHocon(fileAt(jicofoComponent.plan(await loadFixture(fixture), { init: 'systemd' }).files, JICOFO_CONF).content);
+    t.deepEqual(unknownHoconKeys(conf, JICOFO_REFERENCE_KEYS), [], fixture);
+  }
+  // The check itself: a misspelt key is found.
+  t.deepEqual(unknownHoconKeys({ jicofo: { xmpp: { client: { 'client-proxi': 'x', hostname: 'y' } } } }, JICOFO_REFERENCE_KEYS), ['jicofo.xmpp.client.client-proxi']);
 });

@@ -1,7 +1,8 @@
 import test from 'ava';
 import { JVB_CONF, JVB_ENV, JVB_KERNEL_SETTINGS, videobridgeComponent } from '../../../src/configurator/components/videobridge/index.js';
 import type { MasterConfig } from '../../../src/configurator/master-config.js';
-import { fileAt, FIXTURES, loadFixture, parseHocon } from '../../helpers/generated-files.js';
+import { fileAt, FIXTURES, loadFixture, parseHocon, unknownHoconKeys } from '../../helpers/generated-files.js';
+import { VIDEOBRIDGE_REFERENCE_KEYS } from '../../fixtures/jitsi-reference-keys.js';
 
 for (const fixture of FIXTURES) {
   test(`${fixture}: jvb.conf is HOCON with the jvb login on loopback and the brewery`, async (t) => {
@@ -94,4 +95,15 @@ test("the bridge asks for upstream's UDP buffer settings, to be checked on the h
     );
     t.is(wanted.length, JVB_KERNEL_SETTINGS.length);
   });
+});
+
+test("every key of jvb.conf is one of the bridge's (upstream's reference.conf, ice4j's and jicoco's)", async (t) => {
+  for (const fixture of FIXTURES) {
+    const conf = await parseHocon(fileAt(videobridgeComponent.plan(await loadFixture(fixture), { init: 'systemd' }).files, JVB_CONF).content);
+    t.deepEqual(unknownHoconKeys(conf, VIDEOBRIDGE_REFERENCE_KEYS), [], fixture);
+  }
+  // The bridge's XMPP connections are free-form; a key beside them is not.
+  t.deepEqual(unknownHoconKeys({ videobridge: { apis: { 'xmpp-client': { configs: { any: { X: 1 } } } }, websockets: { domain: 'x' } } }, VIDEOBRIDGE_REFERENCE_KEYS), [
+    'videobridge.websockets.domain',
+  ]);
 });
