@@ -34,9 +34,13 @@ export function rosterFile(root: string, account: string): string {
 export async function storedSubscription(root: string, subscription: RosterSubscription): Promise<string | undefined> {
   const source = await readFile(rosterFile(root, subscription.account), 'utf8').catch(() => undefined);
   if (source === undefined) return undefined;
-  const contact = subscription.contact.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-  const entry = new RegExp(`\\["${contact}"\\]\\s*=\\s*\\{([^{}]*)\\}`).exec(source)?.[1];
-  if (entry === undefined) return undefined;
+  const start = source.indexOf(`["${subscription.contact}"] = {`);
+  if (start < 0) return undefined;
+  // The contact's entry runs to the next contact (a key at the roster's top level); its own
+  // fields (groups = {}, name, ask) may hold braces of their own.
+  const rest = source.slice(start + subscription.contact.length + 4);
+  const next = /\n\t(?:\["[^"]*"\]|\[false\]) = \{/.exec(rest);
+  const entry = next ? rest.slice(0, next.index) : rest;
   return /\["subscription"\]\s*=\s*"([a-z]+)"/.exec(entry)?.[1];
 }
 

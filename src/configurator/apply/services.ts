@@ -27,7 +27,8 @@ export async function isInstalled(root: string, init: InitSystem, service: strin
   for (const dir of ['etc/systemd/system', 'usr/lib/systemd/system', 'lib/systemd/system']) {
     if (await exists(join(root, dir, `${service}.service`))) return true;
   }
-  return false;
+  // A package that ships only a sysv script (jicofo): systemd-sysv-generator makes its unit at boot.
+  return exists(join(root, 'etc/init.d', service));
 }
 
 /** Services among `services` whose inputs are among `changedPaths`. */
