@@ -13,6 +13,7 @@
  * - prosody's whole config passes `prosodyctl check config`;
  * - jicofo.conf and jvb.conf parse as HOCON with keys of upstream's reference.conf only, are
  *   readable by their users only, and the bridge does not require a public address;
+ * - a bridge killed by its PID is started again by its init (supervise-daemon, the unit's drop-in);
  * - a re-run changes nothing.
  *
  * The real Jitsi packages are not used: their repository is not reachable from our machines.
@@ -220,6 +221,28 @@ for (const init of ['systemd', 'openrc'] as const) {
       t.deepEqual(nicks, ['focus', `jvb-${HOST} (bridge)`], report);
       t.is(convener?.login, 'online', report);
       t.like(convener?.conference as object, { from: `focus.${HOST}`, ready: 'true' }, report);
+
+      // A crashed bridge (killed by its PID, no stop through the init) is started again by its
+      // init: supervise-daemon under OpenRC, the unit's drop-in under systemd.
+      const bridgePid = async () =>
+        (await run(['ps', '-eo', 'pid=,user:12=,args='])).stdout
+          .split('\n')
+          .map((line) => line.trim().split(/\s+/))
+          .find(([, user, program]) => user === 'jvb' && program?.endsWith('java'))?.[0];
+      const crashed = await bridgePid();
+      t.regex(crashed ?? '', /^\d+$/, processes);
+      await run(['kill', '-KILL', crashed!]);
+      try {
+        await until('the bridge running again under a new PID', async () => {
+          const now = await bridgePid();
+          return now !== undefined && now !== crashed;
+        }, 60_000);
+        await until('the restarted bridge healthy', async () => (await healthStatus(ns, 8080)) === 200);
+        await until('jicofo sees the restarted bridge', async () => (await healthStatus(ns, 8888)) === 200);
+      } catch (error) {
+        t.fail(`${(error as Error).message}\n${await diagnostics()}`);
+        return;
+      }
 
       // Nothing to do on a re-run: no file, no subscription, no restart.
       const again = await configure(container, root);
