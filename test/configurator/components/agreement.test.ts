@@ -63,3 +63,14 @@ test('inspect reports every package that runs a component service, and only pack
     for (const name of component.packages) t.true(listed.has(name), `${component.name}'s package ${name} is not reported by inspect`);
   }
 });
+
+test("OpenRC runs the bridge with our script (the package ships only a systemd unit), as jvb with the package's launcher", async (t) => {
+  const plan = planServer(await loadFixture('public-nat'), { init: 'openrc' });
+  const bridge = plan.services.find((service) => service.name === 'jitsi-videobridge2');
+  const script = await read('overlays/openrc/etc/init.d/jitsi-videobridge2');
+  t.is(/^command=(\S+)$/m.exec(script)?.[1], bridge?.program, 'the script runs the program whose presence means "installed"');
+  t.regex(script, /^command_user="jvb:jitsi"$/m);
+  t.regex(script, /^supervisor=supervise-daemon$/m);
+  // It reads the environment file the videobridge component writes.
+  t.true(plan.files.some((file) => file.path === /^config_file=(\S+)$/m.exec(script)?.[1]));
+});
