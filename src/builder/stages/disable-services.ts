@@ -52,9 +52,11 @@ export async function startLinks(rootfs: string, init: InitSystem, service: stri
   if (init === 'systemd') {
     const unit = unitName(service);
     await scan('etc/systemd/system', (name, target) => name === unit && !target.startsWith('/dev/null'));
-    // A service with only a sysv script (jicofo): systemd's sysv generator starts it when a
-    // runlevel directory has its S link.
-    for (const level of ['2', '3', '4', '5']) {
+    // A service with only a sysv script: systemd's sysv generator starts it when a runlevel
+    // directory has its S link. A native unit of the same name (ours for jicofo) hides the
+    // script from the generator, so then only the unit's links count.
+    const native = await Promise.all(['etc/systemd/system', 'lib/systemd/system', 'usr/lib/systemd/system'].map((dir) => exists(join(rootfs, dir, unit))));
+    if (!native.includes(true)) for (const level of ['2', '3', '4', '5']) {
       for (const name of await readdir(join(rootfs, `etc/rc${level}.d`)).catch(() => [] as string[])) {
         if (/^S\d\d/.test(name) && name.slice(3) === service) found.push(`etc/rc${level}.d/${name}`);
       }
