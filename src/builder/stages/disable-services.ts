@@ -9,7 +9,7 @@
  * disable`, which takes the service out of every runlevel and keeps it out on upgrades.
  * Afterwards the stage checks that no service is still wired to start.
  */
-import { access, mkdir, readdir, readlink, writeFile } from 'node:fs/promises';
+import { access, mkdir, readdir, readFile, readlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { runLogged } from '../run-program.js';
 import type { InitSystem } from '../../lib/init-systems.js';
@@ -93,7 +93,13 @@ export const disableServices: Stage = {
       await mkdir(join(ctx.rootfs, 'usr/lib/systemd/system-preset'), { recursive: true });
       await writeFile(join(ctx.rootfs, PRESET_FILE), presetText(services));
     } else {
-      for (const service of services) await runLogged(ctx, 'chroot', [ctx.rootfs, 'update-rc.d', service, 'disable']);
+      for (const service of services) {
+        // update-rc.d manages scripts with an LSB header (Debian's). A native OpenRC script
+        // without one (ours for the bridge) is in no runlevel unless someone added it: off.
+        const script = await readFile(join(ctx.rootfs, 'etc/init.d', service), 'utf8');
+        if (!script.includes('### BEGIN INIT INFO') && (await startLinks(ctx.rootfs, ctx.init, service)).length === 0) continue;
+        await runLogged(ctx, 'chroot', [ctx.rootfs, 'update-rc.d', service, 'disable']);
+      }
     }
     for (const service of services) {
       const left = await startLinks(ctx.rootfs, ctx.init, service);
