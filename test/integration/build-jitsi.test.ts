@@ -11,13 +11,15 @@
  *   the apt source and key kept, the services off;
  * - the systemd image so built boots and configures (LAN-only answers): jicofo and the bridge
  *   run as their users and are healthy, i.e. both in the brewery;
- * - a repository signed by another key than the trusted one fails with apt's reason.
+ * - a repository signed by another key than the trusted one fails with apt's reason (a file:
+ *   mirror, so that path is exercised too).
  *
  * Requires root, mmdebstrap, the Debian mirror, gpg, dpkg-deb and a JDK (the stand-in).
  */
 import test from 'ava';
 import { copyFile, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { execa } from 'execa';
 import { formatFingerprint, JITSI_PLACEHOLDER_HOSTNAME } from '../../src/builder/jitsi-repository.js';
 import type { InitSystem } from '../../src/lib/init-systems.js';
@@ -34,11 +36,12 @@ let builtSystemd: { tarball: string; nspawn: string } | undefined;
 let key: SigningKey;
 let otherKey: SigningKey;
 let served: ServedRepo;
+let repoDir: string;
 
 test.before(async () => {
   key = await createSigningKey();
   otherKey = await createSigningKey('Some other key (test only)');
-  const repoDir = await scratchDir('build-jitsi-repo-');
+  repoDir = await scratchDir('build-jitsi-repo-');
   await buildStandinRepo({ dir: repoDir, version: 'v1', extraVersions: ['v2'], signingKey: key });
   // A mirror serves its key next to stable/, as Jitsi's site does.
   await copyFile(key.keyring, join(repoDir, 'jitsi-key.gpg.key'));
@@ -239,7 +242,9 @@ test.serial('the systemd image so built boots and configures: jicofo and the bri
 test.serial('a repository signed by another key than the trusted one fails with apt\'s reason', async (t) => {
   const keyFile = join(await scratchDir('build-jitsi-key-'), 'wrong-key.gpg');
   await copyFile(otherKey.keyring, keyFile);
-  const run = await build('systemd', ['--jitsi-source', served.url, '--jitsi-key', keyFile]);
+  // As a file: mirror, which the build shows read-only inside the root: apt reading its signed
+  // index (and refusing it) is what proves that path works too.
+  const run = await build('systemd', ['--jitsi-source', pathToFileURL(repoDir).href, '--jitsi-key', keyFile]);
   t.is(run.exitCode, 1, run.output.split('\n').slice(-30).join('\n'));
   t.regex(run.output, new RegExp(`is not signed by the trusted key ${formatFingerprint(otherKey.fingerprint).replace(/ /g, ' +')}`), run.output.split('\n').slice(-30).join('\n'));
   t.regex(run.output, /NO_PUBKEY|not signed/, "apt's own words are quoted");
