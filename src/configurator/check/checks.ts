@@ -182,28 +182,55 @@ export function isLoopbackAddress(address: string): boolean {
   return address.startsWith('127.') || address === '::1' || address.toLowerCase().startsWith('::ffff:127.');
 }
 
-/** The sockets of one service against the ports the master config implies. */
+/** Whether a socket bound to `address` takes connections to 127.0.0.1 (loopback itself or a wildcard). */
+function reachableOnLoopback(address: string): boolean {
+  return isLoopbackAddress(address) || address === '0.0.0.0' || address === '::';
+}
+
+/**
+ * The sockets of one service against the ports the master config implies: each port is
+ * listened on (a loopback-only one where 127.0.0.1 reaches it). Whether a loopback-only port is
+ * also reachable from outside is `loopback-only`'s question, not this one's.
+ */
 export function decideListeners(spec: ServiceSpec, found: readonly Listener[]): Verdict {
   const problems: string[] = [];
-  const fixes = new Set<string>();
   const seen: string[] = [];
   for (const port of spec.ports) {
     const matching = found.filter((l) => l.protocol === port.protocol && l.port === port.port);
     if (matching.length === 0) {
       problems.push(`nothing listens on ${port.port}/${port.protocol} (${port.what})`);
-      fixes.add(`${REAPPLY} to rewrite ${spec.service}'s configuration, then read its log`);
       continue;
     }
-    const publicOnes = matching.filter((l) => !isLoopbackAddress(l.address));
-    if (port.loopbackOnly && publicOnes.length > 0) {
-      problems.push(`${port.what} listens on ${publicOnes.map((l) => `${l.address}:${l.port}/${l.protocol}`).join(', ')}: it must be reachable on ${LOOPBACK} only`);
-      fixes.add(`${REAPPLY}: it writes ${spec.service}'s configuration back with ${LOOPBACK} only, and restarts ${spec.service}`);
+    if (port.loopbackOnly && !matching.some((l) => reachableOnLoopback(l.address))) {
+      problems.push(`${port.what} listens on ${matching.map((l) => l.address).join(', ')} only, not on ${LOOPBACK} where the other services look for it`);
       continue;
     }
     seen.push(`${port.loopbackOnly ? `${LOOPBACK}:` : ''}${port.port}/${port.protocol}`);
   }
-  if (problems.length > 0) return fail(problems.join('; '), [...fixes].join('; '));
+  if (problems.length > 0) return fail(problems.join('; '), `${REAPPLY} to rewrite ${spec.service}'s configuration, then read its log`);
   return pass(`${spec.service} listens on ${seen.join(', ')}`);
+}
+
+/** Nothing that must stay on loopback (prosody, the bridge's and jicofo's HTTP servers) listens on another address. */
+export function decideLoopbackOnly(found: readonly Listener[]): Verdict {
+  const problems: string[] = [];
+  const services = new Set<string>();
+  for (const spec of SERVICES) {
+    for (const port of spec.ports.filter((p) => p.loopbackOnly)) {
+      const exposed = found.filter((l) => l.protocol === port.protocol && l.port === port.port && !isLoopbackAddress(l.address));
+      if (exposed.length === 0) continue;
+      const where = exposed.map((l) => (l.address === '0.0.0.0' || l.address === '::' ? `${l.address} (every address)` : l.address)).join(', ');
+      problems.push(`${port.what} (${port.port}/${port.protocol}) listens on ${where}`);
+      services.add(spec.service);
+    }
+  }
+  if (problems.length > 0) {
+    return fail(
+      `${problems.join('; ')}: it must be reachable on ${LOOPBACK} only`,
+      `${REAPPLY}: it writes ${[...services].join(' and ')}'s configuration back with ${LOOPBACK} only and restarts ${services.size > 1 ? 'them' : 'it'}`,
+    );
+  }
+  return pass(`prosody's c2s and HTTP, the bridge's and jicofo's HTTP listen on ${LOOPBACK} only`);
 }
 
 /** No other program holds a port one of the server's services needs. */
@@ -638,6 +665,15 @@ export const CHECKS: readonly Check[] = [
     },
   },
   ...listenChecks,
+  {
+    name: 'loopback-only',
+    what: 'internal ports are not public',
+    needs: [],
+    fix: REAPPLY,
+    async run(ctx) {
+      return decideLoopbackOnly(await ctx.once('listeners', listeners));
+    },
+  },
   {
     name: 'ports-free',
     what: "the server's ports are its own",

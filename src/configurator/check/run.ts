@@ -14,13 +14,20 @@ export async function runChecks(checks: readonly Check[], ctx: CheckContext, lim
   for (const check of checks) {
     for (const need of check.needs) if (!byName.has(need)) throw new Error(`check ${check.name} needs ${need}, which is not in the table`);
   }
+  const visit = (check: Check, path: string[]): void => {
+    if (path.includes(check.name)) throw new Error(`checks need each other in a circle: ${[...path, check.name].join(' -> ')}`);
+    for (const need of check.needs) visit(byName.get(need)!, [...path, check.name]);
+  };
+  for (const check of checks) visit(check, []);
   const started = new Map<string, Promise<CheckResult>>();
-  const start = (check: Check, path: string[]): Promise<CheckResult> => {
+  const start = (check: Check): Promise<CheckResult> => {
     const known = started.get(check.name);
     if (known) return known;
-    if (path.includes(check.name)) throw new Error(`checks need each other in a circle: ${[...path, check.name].join(' -> ')}`);
     const promise = (async (): Promise<CheckResult> => {
-      const needs = await Promise.all(check.needs.map((need) => start(byName.get(need)!, [...path, check.name])));
+      // Not applicable is said first: a check for a component that is not installed is never "skipped".
+      const note = await check.notApplicable?.(ctx).catch(() => undefined);
+      if (note) return { name: check.name, status: 'not-applicable', detail: note };
+      const needs = await Promise.all(check.needs.map((need) => start(byName.get(need)!)));
       const failed = needs.filter((result) => result.status === 'fail' || result.status === 'skipped').map((result) => result.name);
       if (failed.length > 0) {
         return { name: check.name, status: 'skipped', detail: `${check.what}: skipped because ${failed.join(', ')} failed`, because: failed };
@@ -30,7 +37,7 @@ export async function runChecks(checks: readonly Check[], ctx: CheckContext, lim
     started.set(check.name, promise);
     return promise;
   };
-  return Promise.all(checks.map((check) => start(check, [])));
+  return Promise.all(checks.map((check) => start(check)));
 }
 
 async function runOne(check: Check, ctx: CheckContext, limitMs: number): Promise<CheckResult> {
@@ -39,8 +46,6 @@ async function runOne(check: Check, ctx: CheckContext, limitMs: number): Promise
     timer = setTimeout(() => reject(new Error(`no result within ${limitMs / 1000} s`)), limitMs);
   });
   try {
-    const note = await Promise.race([check.notApplicable?.(ctx) ?? Promise.resolve(undefined), limit]);
-    if (note) return { name: check.name, status: 'not-applicable', detail: note };
     const verdict = await Promise.race([check.run(ctx), limit]);
     const result: CheckResult = { name: check.name, status: verdict.status, detail: verdict.detail };
     if (verdict.status !== 'pass') result.fix = verdict.fix ?? check.fix;

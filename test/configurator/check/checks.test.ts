@@ -14,6 +14,7 @@ import {
   decideHealth,
   decideLetsEncrypt,
   decideListeners,
+  decideLoopbackOnly,
   decideLogin,
   decideNat,
   decidePortsFree,
@@ -45,7 +46,7 @@ test('the table: unique names, needs are earlier rows, every row says what it ch
     t.truthy(check.fix, check.name);
     seen.add(check.name);
   }
-  for (const name of ['service:prosody', 'service:nginx', 'service:coturn', 'service:jicofo', 'service:jitsi-videobridge2', 'boot', 'listen:prosody', 'ports-free',
+  for (const name of ['service:prosody', 'service:nginx', 'service:coturn', 'service:jicofo', 'service:jitsi-videobridge2', 'boot', 'listen:prosody', 'loopback-only', 'ports-free',
     'xmpp:focus-login', 'xmpp:jvb-login', 'xmpp:focus-roster', 'xmpp:brewery', 'health:videobridge', 'health:jicofo', 'tls:certificate', 'tls:trusted', 'tls:served',
     'letsencrypt', 'dns', 'nat', 'turn:allocation', 'turn:loopback-refused', 'host:udp-buffers', 'clock', 'disk']) {
     t.true(seen.has(name), `the issue asks for ${name}`);
@@ -109,15 +110,24 @@ test('ss output: protocol, address (brackets and zone dropped), port and holders
   t.like(found[6], { address: '127.0.0.1', port: 8888 });
 });
 
-test('listen: a loopback-only port on a public address fails naming it; a missing port fails; loopback passes', (t) => {
+test('listen: a missing port fails; a loopback-only port must take connections on 127.0.0.1 (loopback or a wildcard)', (t) => {
   const found = parseSs(SS);
-  const prosody = decideListeners(serviceSpec('prosody'), found);
-  t.is(prosody.status, 'fail');
-  t.is(prosody.detail, "prosody's HTTP (BOSH, websocket) listens on 0.0.0.0:5280/tcp: it must be reachable on 127.0.0.1 only");
-  t.regex(prosody.fix ?? '', /jitsi-meet-config --reapply.*127\.0\.0\.1 only/);
+  t.like(decideListeners(serviceSpec('prosody'), found), { status: 'pass', detail: 'prosody listens on 127.0.0.1:5222/tcp, 127.0.0.1:5280/tcp' });
   t.like(decideListeners(serviceSpec('nginx'), found), { status: 'pass', detail: 'nginx listens on 80/tcp, 443/tcp' });
   t.like(decideListeners(serviceSpec('coturn'), found), { status: 'fail', detail: 'nothing listens on 3478/tcp (STUN/TURN over TCP); nothing listens on 5349/tcp (TURN over TLS)' });
-  t.like(decideListeners(serviceSpec('prosody'), parseSs(SS.replace('0.0.0.0:5280', '127.0.0.1:5280'))), { status: 'pass', detail: 'prosody listens on 127.0.0.1:5222/tcp, 127.0.0.1:5280/tcp' });
+  t.like(decideListeners(serviceSpec('prosody'), parseSs(SS.replace('127.0.0.1:5222', '10.0.0.5:5222'))), {
+    status: 'fail',
+    detail: "prosody's c2s listens on 10.0.0.5 only, not on 127.0.0.1 where the other services look for it",
+  });
+});
+
+test('loopback-only: prosody, the bridge or jicofo on a public address fails naming port and address; loopback passes', (t) => {
+  const verdict = decideLoopbackOnly(parseSs(SS));
+  t.is(verdict.status, 'fail');
+  t.is(verdict.detail, "prosody's HTTP (BOSH, websocket) (5280/tcp) listens on 0.0.0.0 (every address): it must be reachable on 127.0.0.1 only");
+  t.is(verdict.fix, "run `jitsi-meet-config --reapply`: it writes prosody's configuration back with 127.0.0.1 only and restarts it");
+  t.like(decideLoopbackOnly(parseSs(SS.replace('0.0.0.0:5280', '127.0.0.1:5280'))), { status: 'pass' });
+  t.regex(decideLoopbackOnly(parseSs('tcp LISTEN 0 50 [::]:9090 [::]:* users:(("java",pid=9,fd=1))')).detail, /^the bridge's public HTTP \(colibri websockets\) \(9090\/tcp\) listens on :: \(every address\)/);
 });
 
 test('ports-free: another program on a server port fails naming program, pid and whose port it is', (t) => {

@@ -47,10 +47,14 @@ test('not applicable is a note (exit 0); a warning keeps exit 0 and gets the fix
       fake('service:jicofo', [], { status: 'fail', detail: 'never run' }, 'jicofo is not installed on this server (nothing to check)'),
       fake('health:jicofo', ['service:jicofo'], { status: 'pass', detail: 'runs' }),
       fake('tls:trusted', [], { status: 'warn', detail: 'self-signed' }),
+      fake('broken', [], { status: 'fail', detail: 'down' }),
+      fake('service:jvb', ['broken'], { status: 'fail', detail: 'never run' }, 'jitsi-videobridge2 is not installed'),
     ],
     ctx,
   );
-  t.deepEqual(results.map((r) => r.status), ['not-applicable', 'pass', 'warn']);
+  // A check that does not apply says so even when a need failed: it is never "skipped".
+  t.deepEqual(results.map((r) => r.status), ['not-applicable', 'pass', 'warn', 'fail', 'not-applicable']);
+  results.splice(3);
   t.is(results[2].fix, 'table fix of tls:trusted');
   t.is(results[0].fix, undefined);
   t.is(exitCode(results), 0);
