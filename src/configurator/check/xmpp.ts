@@ -56,6 +56,17 @@ export function rosterItems(xml: string): Array<{ jid: string; subscription: str
   return items;
 }
 
+/**
+ * The occupant nickname of a presence from `room`, or undefined when it comes from elsewhere.
+ * Prosody answers with the room's JID as it stores it (the localpart lower-cased: `jvbbrewery@`
+ * for `JvbBrewery@`), so the bare JIDs compare case-insensitively; nicknames are exact.
+ */
+export function occupantNick(from: string, room: string): string | undefined {
+  const slash = from.indexOf('/');
+  if (slash === -1 || from.slice(0, slash).toLowerCase() !== room.toLowerCase()) return undefined;
+  return from.slice(slash + 1);
+}
+
 /** A logged-in session. Always `close()` it. */
 export class XmppSession {
   private buffer = '';
@@ -187,9 +198,9 @@ export class XmppSession {
 
   /**
    * Joins `room` as `nick` and returns the nicknames of the other occupants (the room sends
-   * their presences before ours), then leaves.
+   * their presences before ours), then leaves (unless `stay`).
    */
-  async occupants(room: string, nick: string): Promise<string[]> {
+  async occupants(room: string, nick: string, stay = false): Promise<string[]> {
     const own = `${room}/${nick}`;
     this.send(`<presence to='${escapeXml(own)}'><x xmlns='http://jabber.org/protocol/muc'/></presence>`);
     const others: string[] = [];
@@ -200,10 +211,11 @@ export class XmppSession {
         const condition = /<([a-z-]+)\s+xmlns=['"]urn:ietf:params:xml:ns:xmpp-stanzas['"]/.exec(presence[0])?.[1] ?? 'error';
         throw new XmppError(`cannot join ${room} (${condition})`, 'protocol');
       }
-      if (from === own || /<status\s+code=['"]110['"]/.test(presence[0])) break;
-      if (from.startsWith(`${room}/`)) others.push(from.slice(room.length + 1));
+      const occupant = occupantNick(from, room);
+      if (occupant === nick || /<status\s+code=['"]110['"]/.test(presence[0])) break;
+      if (occupant !== undefined) others.push(occupant);
     }
-    this.send(`<presence type='unavailable' to='${escapeXml(own)}'/>`);
+    if (!stay) this.send(`<presence type='unavailable' to='${escapeXml(own)}'/>`);
     return others;
   }
 
