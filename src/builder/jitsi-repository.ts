@@ -61,8 +61,19 @@ export function formatFingerprint(hex: string): string {
   return `${groups.slice(0, 5).join(' ')}  ${groups.slice(5).join(' ')}`.trim();
 }
 
-function isRepositoryUrl(value: string): boolean {
-  return /^(https?|file):\/\/?[^\s'"\\]+$/.test(value) && URL.canParse(value);
+/**
+ * Why `value` cannot be a repository URL, or undefined when it can: http(s) or file:, no
+ * blanks or quotes (it becomes one apt source line), no query or fragment (paths are appended
+ * to it), and a file: URL names a local path (`file:///srv/mirror`, not `file://srv/mirror`).
+ */
+export function repositoryUrlProblem(value: string): string | undefined {
+  if (!/^(https?|file):\/\/?[^\s'"\\]+$/.test(value) || !URL.canParse(value)) return 'expected an http://, https:// or file: URL';
+  const url = new URL(value);
+  if (url.search || url.hash) return 'a repository URL takes no query or fragment (paths are appended to it)';
+  if (url.protocol === 'file:' && url.host !== '' && url.host !== 'localhost') {
+    return `a file: URL names a local directory: file:///${url.host}${url.pathname}, not file://${url.host}${url.pathname}`;
+  }
+  return undefined;
 }
 
 /**
@@ -80,8 +91,11 @@ export function resolveJitsiSource(option: string | undefined, keyFile: string |
   }
   let url: string;
   if (choice === 'upstream') url = recipe.repository;
-  else if (isRepositoryUrl(choice)) url = choice.replace(/\/+$/, '');
-  else throw new UserError(`--jitsi-source '${choice}': expected upstream, none, or the http://, https:// or file: URL of a mirror (the directory holding stable/)`);
+  else {
+    const problem = repositoryUrlProblem(choice);
+    if (problem) throw new UserError(`--jitsi-source '${choice}': ${problem}; give upstream, none, or the URL of a mirror (the directory holding stable/)`);
+    url = choice.replace(/\/+$/, '');
+  }
   const key = keyFile ? { file: keyFile } : { url: choice === 'upstream' ? recipe['key-url'] : `${url}/${MIRROR_KEY_NAME}` };
   const pinned = keyFile ? undefined : normalizeFingerprint(recipe['key-fingerprint']);
   return {

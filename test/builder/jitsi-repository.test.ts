@@ -137,7 +137,7 @@ test('a bad --jitsi-source value is refused, naming the value and the choices', 
   for (const value of ['stable', 'Upstream', 'ftp://mirror.example.org/jitsi', 'mirror.example.org/jitsi', 'http://', 'https://exa mple.org', "http://x.org/'a'", '/srv/jitsi-mirror', '']) {
     const error = t.throws(() => resolveJitsiSource(value, undefined, RECIPE, 'recipes/x.yaml'), { instanceOf: UserError }, JSON.stringify(value));
     t.true(error!.message.includes(`'${value}'`), error!.message);
-    t.regex(error!.message, /upstream, none, or the http:\/\/, https:\/\/ or file: URL of a mirror/);
+    t.regex(error!.message, /expected an http:\/\/, https:\/\/ or file: URL; give upstream, none, or the URL of a mirror/);
   }
 });
 
@@ -225,8 +225,9 @@ test('checkKey refuses two keys in one file, a private key and garbage', async (
 
   await t.throwsAsync(checkKey(alice.privateKey.write(), 'secret.gpg'), { instanceOf: UserError, message: /^secret\.gpg: is a private key; give the public key only$/ });
   await t.throwsAsync(checkKey(alice.privateKey.write(), 'secret.gpg', alice.fingerprint), { instanceOf: UserError, message: /private key/ });
-  // Armored, it is refused too (as not a public key).
-  await t.throwsAsync(checkKey(Buffer.from(alice.privateKey.armor()), 'secret.asc'), { instanceOf: UserError, message: /^secret\.asc: / });
+  await t.throwsAsync(checkKey(Buffer.from(alice.privateKey.armor()), 'secret.asc'), { instanceOf: UserError, message: /^secret\.asc: is a private key; give the public key only$/ });
+  // A public block and a private one in one file.
+  await t.throwsAsync(checkKey(Buffer.from(alice.publicKey.armor() + alice.privateKey.armor()), 'both.asc', alice.fingerprint), { instanceOf: UserError, message: /^both\.asc: holds 2 keys/ });
 
   for (const garbage of [Buffer.from('<html>404 Not Found</html>\n'), Buffer.alloc(0), Buffer.from([0x99, 0x01, 0x0d, 0x04, 0xff, 0xff]), Buffer.from('-----BEGIN PGP PUBLIC KEY BLOCK-----\n\nnot base64 !!\n-----END PGP PUBLIC KEY BLOCK-----\n')]) {
     await t.throwsAsync(checkKey(garbage, 'junk'), { instanceOf: UserError, message: /^junk: (not an OpenPGP public key|holds 0 keys)/ }, garbage.toString('latin1'));
@@ -309,4 +310,15 @@ test('fetchKey: a refused connection is a UserError naming the URL; an abort rej
   while (requests.length === 0) await new Promise((resolve) => setTimeout(resolve, 10));
   controller.abort(reason);
   t.is(await t.throwsAsync(pending), reason);
+});
+
+test('a file: mirror URL with a host part (file://srv/mirror for file:///srv/mirror) is a UserError, not a crash', async (t) => {
+  // resolveJitsiSource accepts it (URL.canParse: host "srv"), and fetchKey's fileURLToPath then
+  // throws a TypeError (ERR_INVALID_FILE_URL_HOST) outside its catch: the CLI prints
+  // "unexpected failure" with a stack trace instead of saying what to pass.
+  const attempt = async () => {
+    const source = resolveJitsiSource('file://srv/jitsi-mirror', undefined, RECIPE, 'recipes/x.yaml');
+    await fetchKey(source!.key);
+  };
+  await t.throwsAsync(attempt(), { instanceOf: UserError });
 });

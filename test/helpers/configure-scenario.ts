@@ -43,11 +43,15 @@ export class Scenario {
   scratch!: string;
   private readonly cleanups: Array<() => Promise<unknown>> = [];
 
-  constructor(readonly init: InitSystem) {}
+  /** `image`: boot this tarball and settings file instead of the cached test image of `init`. */
+  constructor(
+    readonly init: InitSystem,
+    private readonly image?: { tarball: string; nspawn: string },
+  ) {}
 
   /** Boots the image in its own namespace. Call `dispose` in `test.after.always`. */
   async start(): Promise<void> {
-    const image = await testImage(this.init);
+    const image = this.image ?? (await testImage(this.init));
     this.scratch = await scratchDir(`configure-${this.init}-`);
     this.ns = await createNetns(`cfg-${this.init === 'systemd' ? 'sd' : 'rc'}`);
     this.cleanups.push(() => this.ns.delete());

@@ -9,6 +9,8 @@
  *   init systems build: the four packages installed (systemd: a recipe pinning the v1 set;
  *   OpenRC: the newest), none of their per-host side effects in the tarball, inspect clean,
  *   the apt source and key kept, the services off;
+ * - the systemd image so built boots and configures (LAN-only answers): jicofo and the bridge
+ *   run as their users and are healthy, i.e. both in the brewery;
  * - a repository signed by another key than the trusted one fails with apt's reason.
  *
  * Requires root, mmdebstrap, the Debian mirror, gpg, dpkg-deb and a JDK (the stand-in).
@@ -21,11 +23,14 @@ import { formatFingerprint, JITSI_PLACEHOLDER_HOSTNAME } from '../../src/builder
 import type { InitSystem } from '../../src/lib/init-systems.js';
 import { buildStandinRepo, createSigningKey, serveRepo, VERSIONS, type ServedRepo, type SigningKey, type StandinVersion } from '../helpers/jitsi-standin/index.js';
 import { PROJECT_ROOT } from '../helpers/images.js';
+import { ADDRESS, HOST, Scenario } from '../helpers/configure-scenario.js';
 import { scratchDir } from '../helpers/scratch.js';
 
 const PINNED = 'FFD65A0DA2BEBDEB73D44C8BB4D2D216F1FD7806';
 const JITSI_PACKAGES = ['jicofo', 'jitsi-videobridge2', 'jitsi-meet-web', 'jitsi-meet-prosody'] as const;
 
+/** The systemd image built against the stand-in, for the boot test after it. */
+let builtSystemd: { tarball: string; nspawn: string } | undefined;
 let key: SigningKey;
 let otherKey: SigningKey;
 let served: ServedRepo;
@@ -179,12 +184,57 @@ for (const init of ['systemd', 'openrc'] as const) {
     if (init === 'systemd') {
       t.false(entries.some((entry) => /etc\/systemd\/system\/.*\.wants\/jitsi-videobridge2\.service$/.test(entry)), 'the bridge unit is not enabled');
       t.false(entries.some((entry) => /etc\/rc[2-5]\.d\/S\d\djicofo$/.test(entry)), 'jicofo is in no runlevel');
+      const nspawn = (await readdir(run.out)).find((f) => f.endsWith('.nspawn'))!;
+      builtSystemd = { tarball: archive, nspawn: join(run.out, nspawn) };
     } else {
       t.false(entries.some((entry) => /etc\/runlevels\/[^/]+\/(jicofo|jitsi-videobridge2)$/.test(entry)), 'neither is in a runlevel');
       t.true(entries.includes('./etc/init.d/jitsi-videobridge2'), 'the bridge has an OpenRC service');
     }
   });
 }
+
+async function healthStatus(scenario: Scenario, port: number): Promise<number> {
+  const script = `fetch('http://127.0.0.1:${port}/about/health').then((r) => console.log(r.status), () => console.log(0))`;
+  const { stdout } = await scenario.ns.exec([process.execPath, '-e', script], { reject: false });
+  return Number(stdout.trim()) || 0;
+}
+
+test.serial('the systemd image so built boots and configures: jicofo and the bridge run as their users, both in the brewery', async (t) => {
+  if (!builtSystemd) {
+    t.fail('needs the systemd image the build test made');
+    return;
+  }
+  const scenario = new Scenario('systemd', builtSystemd);
+  try {
+    await scenario.start();
+    const result = await scenario.configure({
+      hostname: HOST,
+      external_ip: ADDRESS,
+      internal_ip: ADDRESS,
+      jvb_max_memory: '512m',
+      convener: { username: 'admin' },
+      tls: { mode: 'self-signed' },
+    });
+    t.regex(result.stdout, /SUCCESS/);
+    // The stand-in daemons answer /about/health: the bridge once logged in and in the brewery,
+    // jicofo only once it sees a bridge there (as the real ones).
+    const deadline = Date.now() + 90_000;
+    let bridge = 0;
+    let jicofo = 0;
+    while (Date.now() < deadline && (bridge !== 200 || jicofo !== 200)) {
+      [bridge, jicofo] = [await healthStatus(scenario, 8080), await healthStatus(scenario, 8888)];
+      if (bridge !== 200 || jicofo !== 200) await new Promise((resolve) => setTimeout(resolve, 1000));
+    }
+    const ps = await scenario.container.exec(['ps', '-eo', 'user:12,args'], { reject: false });
+    t.is(bridge, 200, `the bridge is healthy\n${ps.stdout}\n${await scenario.container.logTail(30)}`);
+    t.is(jicofo, 200, 'jicofo is healthy: it sees the bridge in the brewery');
+    const java = ps.stdout.split('\n').filter((line) => line.includes(' java '));
+    t.truthy(java.find((line) => /^jvb\s/.test(line)), ps.stdout);
+    t.truthy(java.find((line) => /^jicofo\s/.test(line)), ps.stdout);
+  } finally {
+    await scenario.dispose();
+  }
+});
 
 test.serial('a repository signed by another key than the trusted one fails with apt\'s reason', async (t) => {
   const keyFile = join(await scratchDir('build-jitsi-key-'), 'wrong-key.gpg');

@@ -9,6 +9,7 @@
  */
 import { fallbackOf, integer, list, object, oneOf, optional, string, type Infer } from '../../lib/schema.js';
 import { INIT_SYSTEMS, type InitSystem } from '../../lib/init-systems.js';
+import { repositoryUrlProblem } from '../jitsi-repository.js';
 
 /**
  * Cleanup steps the cleanup stage knows, in the order it runs them. Each removes one kind
@@ -69,7 +70,10 @@ export const RETIRED_JITSI_KEYS = ['66A9CD0595D6AFA247290D3BEF8B479E2DC1389C'];
 const urlField = (doc: string) =>
   string({
     doc,
-    check: (url) => (/^(https?|file):\/\/?[^\s'"\\]+$/.test(url) && URL.canParse(url) ? undefined : `${JSON.stringify(url)} is not an http(s):// or file: URL`),
+    check: (url) => {
+      const problem = repositoryUrlProblem(url);
+      return problem ? `${JSON.stringify(url)}: ${problem}` : undefined;
+    },
   });
 
 const jitsiField = optional(

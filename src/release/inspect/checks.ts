@@ -84,10 +84,16 @@ export function describeCapabilities(value: Buffer): { text: string; names: stri
   return { text: [...groups].map(([flags, list]) => `${list.join(',')}=${flags}`).join(' '), names };
 }
 
-/** Files whose contents inspect reads (small ones only). */
-/** Configs that hold a password when Jitsi's scripts generate them; never in a built image. */
-const GENERATED_JITSI_CONFIGS = ['etc/jitsi/jicofo/jicofo.conf', 'etc/jitsi/jicofo/config', 'etc/jitsi/videobridge/jvb.conf', 'etc/jitsi/videobridge/config'];
+/** Configs that hold a password when Jitsi's scripts generate them (older bridges kept theirs in sip-communicator.properties); never in a built image. */
+const GENERATED_JITSI_CONFIGS = [
+  'etc/jitsi/jicofo/jicofo.conf',
+  'etc/jitsi/jicofo/config',
+  'etc/jitsi/videobridge/jvb.conf',
+  'etc/jitsi/videobridge/config',
+  'etc/jitsi/videobridge/sip-communicator.properties',
+];
 
+/** Files whose contents inspect reads (small ones only). */
 const CONTENT_FILES = new Set([
   'var/cache/debconf/passwords.dat',
   'etc/os-release',

@@ -92,10 +92,15 @@ test('a malformed fingerprint is refused with file:line', async (t) => {
 test('a bad repository or key URL is refused with file:line', async (t) => {
   for (const url of ['ftp://download.jitsi.org', 'download.jitsi.org', '"https://download.jitsi.org stable/"', '"https://download.jitsi.org\\nhttps://evil.example.org"', '"http://"', '"file:srv/mirror"']) {
     const repo = await recipeError(t, { 'recipes/top.yaml': jitsiSection({ repository: url }) });
-    t.regex(repo, /^recipes\/top\.yaml:3: jitsi\.repository: .* is not an http\(s\):\/\/ or file: URL$/, url);
+    t.regex(repo, /^recipes\/top\.yaml:3: jitsi\.repository: .*: expected an http:\/\/, https:\/\/ or file: URL$/, url);
     const key = await recipeError(t, { 'recipes/top.yaml': jitsiSection({ 'key-url': url }) });
-    t.regex(key, /^recipes\/top\.yaml:5: jitsi\.key-url: .* is not an http\(s\):\/\/ or file: URL$/, url);
+    t.regex(key, /^recipes\/top\.yaml:5: jitsi\.key-url: .*: expected an http:\/\/, https:\/\/ or file: URL$/, url);
   }
+  // URLs that parse but cannot be a repository: a query (paths are appended), a file: host.
+  const query = await recipeError(t, { 'recipes/top.yaml': jitsiSection({ repository: '"https://m.example/jitsi?token=a"' }) });
+  t.regex(query, /^recipes\/top\.yaml:3: jitsi\.repository: .*takes no query or fragment/);
+  const fileHost = await recipeError(t, { 'recipes/top.yaml': jitsiSection({ repository: '"file://srv/mirror"' }) });
+  t.regex(fileHost, /^recipes\/top\.yaml:3: jitsi\.repository: .*file:\/\/\/srv\/mirror, not file:\/\/srv\/mirror$/);
 });
 
 test('bad package names and versions in the jitsi section are refused with file:line', async (t) => {
