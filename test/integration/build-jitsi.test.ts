@@ -231,6 +231,30 @@ test.serial('the systemd image so built boots and configures: jicofo and the bri
     const java = ps.stdout.split('\n').filter((line) => line.includes(' java '));
     t.truthy(java.find((line) => /^jvb\s/.test(line)), ps.stdout);
     t.truthy(java.find((line) => /^jicofo\s/.test(line)), ps.stdout);
+
+    // jitsi-meet-config --check sees the same: the checks of jicofo and the bridge apply and pass.
+    const JITSI_CHECKS = ['service:jicofo', 'service:jitsi-videobridge2', 'listen:jicofo', 'listen:videobridge', 'xmpp:brewery', 'health:videobridge', 'health:jicofo'];
+    const check = async () => {
+      const run = await scenario.container.exec(['jitsi-meet-config', '--check', '--json'], { reject: false, timeoutMs: 60_000 });
+      return { code: run.exitCode, checks: (JSON.parse(run.stdout) as { checks: Array<{ name: string; status: string; detail: string; fix?: string }> }).checks };
+    };
+    const text = await scenario.container.exec(['jitsi-meet-config', '--check'], { reject: false, timeoutMs: 60_000 });
+    t.log(text.stdout);
+    const healthy = await check();
+    for (const name of JITSI_CHECKS) t.like(healthy.checks.find((c) => c.name === name), { status: 'pass' }, name);
+    t.regex(healthy.checks.find((c) => c.name === 'xmpp:brewery')!.detail, new RegExp(`^the bridge jvb-${HOST.replace(/\./g, '\\.')} is in JvbBrewery@internal\\.auth\\.`));
+    // The bridge stopped: its check fails, and exactly what needs it is skipped.
+    await scenario.container.exec(['systemctl', 'stop', 'jitsi-videobridge2']);
+    const stopped = await check();
+    t.is(stopped.code, 1);
+    t.like(stopped.checks.find((c) => c.name === 'service:jitsi-videobridge2'), { status: 'fail', detail: 'jitsi-videobridge2 is not running', fix: 'systemctl restart jitsi-videobridge2; if it stops again, read journalctl -u jitsi-videobridge2' });
+    t.deepEqual(stopped.checks.filter((c) => c.status === 'skipped').map((c) => c.name), ['listen:videobridge', 'xmpp:brewery', 'health:videobridge', 'health:jicofo']);
+    t.deepEqual(
+      stopped.checks.filter((c) => c.status === 'fail').map((c) => c.name),
+      ['service:jitsi-videobridge2', ...healthy.checks.filter((c) => c.status === 'fail').map((c) => c.name)],
+      'nothing else fails than before',
+    );
+    await scenario.container.exec(['systemctl', 'start', 'jitsi-videobridge2']);
   } finally {
     await scenario.dispose();
   }

@@ -170,8 +170,13 @@ async function serviceFacts(ctx: CheckContext, spec: ServiceSpec): Promise<Servi
   return { initRunning, processes: ours.map((p) => ({ pid: p.pid, ppid: p.ppid, user: passwd.get(p.uid) ?? String(p.uid) })) };
 }
 
+/**
+ * Whether the service is installed: its unit or init script, and under systemd also a sysv
+ * script alone (jicofo's package ships only /etc/init.d/jicofo; systemd-sysv-generator makes
+ * its unit).
+ */
 async function installed(ctx: CheckContext, service: string): Promise<boolean> {
-  return ctx.once(`installed:${service}`, () => isInstalled(ctx.root, ctx.init, service));
+  return ctx.once(`installed:${service}`, async () => (await isInstalled(ctx.root, ctx.init, service)) || exists(join(ctx.root, 'etc/init.d', service)));
 }
 
 async function notInstalled(ctx: CheckContext, service: string): Promise<string | undefined> {
