@@ -226,7 +226,8 @@ test.serial('the systemd image so built boots and configures: jicofo and the bri
       if (bridge !== 200 || jicofo !== 200) await new Promise((resolve) => setTimeout(resolve, 1000));
     }
     const ps = await scenario.container.exec(['ps', '-eo', 'user:12,args'], { reject: false });
-    t.is(bridge, 200, `the bridge is healthy\n${ps.stdout}\n${await scenario.container.logTail(30)}`);
+    const logs = bridge === 200 && jicofo === 200 ? '' : (await scenario.container.exec(['sh', '-c', 'tail -n 20 /var/log/jitsi/*.log; journalctl -n 30 --no-pager -u jitsi-videobridge2 -u jicofo'], { reject: false })).stdout;
+    t.is(bridge, 200, `the bridge is healthy\n${ps.stdout}\n${logs}\n--- configure:\n${result.stdout}`);
     t.is(jicofo, 200, 'jicofo is healthy: it sees the bridge in the brewery');
     const java = ps.stdout.split('\n').filter((line) => line.includes(' java '));
     t.truthy(java.find((line) => /^jvb\s/.test(line)), ps.stdout);
