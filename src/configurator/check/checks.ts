@@ -456,13 +456,17 @@ export interface RenewalFacts {
   log?: string;
 }
 
-/** The outcome of the last renewal run in certbot's log, if there is one. */
+/**
+ * The outcome of the last renewal run in certbot's log, if there is one: the summary lines of
+ * certbot's renewal (certbot/_internal/renewal.py, 2.x). "no renewal failures" is certbot's
+ * debug line after a run without failures, so it must not read as a failure.
+ */
 export function lastRenewal(log: string): 'succeeded' | 'not-due' | 'failed' | undefined {
   let last: 'succeeded' | 'not-due' | 'failed' | undefined;
   for (const line of log.split('\n')) {
-    if (/All renewals? failed|renewal failure|Failed to renew/i.test(line)) last = 'failed';
-    else if (/renewals? succeeded|Congratulations, all renewals succeeded|Successfully received certificate/i.test(line)) last = 'succeeded';
-    else if (/not yet due for renewal|No renewals were attempted/i.test(line)) last = 'not-due';
+    if (/no renewal failures|all (simulated )?renewals succeeded/i.test(line)) last = 'succeeded';
+    else if (/All (simulated )?renewals failed|following (simulated )?renewals failed|\d+ renew failure\(s\)/.test(line)) last = 'failed';
+    else if (/not (yet )?due for renewal|No (simulated )?renewals were attempted/.test(line)) last = 'not-due';
   }
   return last;
 }

@@ -229,6 +229,11 @@ test("Let's Encrypt: no timer or cron fails with the command; the last attempt i
   const failedLog = '2026-11-01 ... Certificate not yet due for renewal\n2026-11-30 ... All renewals failed. The following certificates could not be renewed:\n';
   t.is(lastRenewal(failedLog), 'failed');
   t.is(lastRenewal(`${failedLog}2026-12-01 ... Congratulations, all renewals succeeded:\n`), 'succeeded');
+  // certbot's own debug line after a successful run (a test against pebble read it as a failure).
+  t.is(lastRenewal('2026-12-01 18:46:20,113:DEBUG:certbot._internal.renewal:no renewal failures\n'), 'succeeded');
+  t.is(lastRenewal('Congratulations, all renewals succeeded:\nThe following renewals failed:\n'), 'failed');
+  t.is(lastRenewal('certbot.errors.Error: 1 renew failure(s), 0 parse failure(s)\n'), 'failed');
+  t.is(lastRenewal('No renewals were attempted.\n'), 'not-due');
   t.like(decideLetsEncrypt('systemd', { scheduled: true, log: failedLog }), { status: 'fail', detail: 'the last renewal attempt failed' });
   t.like(decideLetsEncrypt('openrc', { scheduled: true, log: 'Certificate not yet due for renewal' }), { status: 'pass', detail: 'renewal is scheduled (cron, /etc/cron.d/certbot); the last attempt found nothing due' });
 });
