@@ -38,7 +38,7 @@ export const masterConfigSchema = object(
     localhost_alias: boolean({ doc: 'Add the hostname as an alias of 127.0.0.1 in /etc/hosts.', default: true }),
     write_etc_hostname: boolean({ doc: 'Write the hostname to /etc/hostname.', default: true }),
     jvb_max_memory: string({
-      doc: 'Maximum Java heap of the videobridge: a number with k, m or g, at least 256m.',
+      doc: 'Maximum Java heap of the videobridge, and of jicofo: a number with k, m or g, at least 256m.',
       default: '1024m',
       check: checkMemory,
     }),

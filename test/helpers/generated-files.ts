@@ -27,6 +27,8 @@ export const PLUGINS_DIR = '/usr/share/jitsi-meet/prosody-plugins';
 export const FACT_VARIANTS: ReadonlyArray<{ label: string; facts: HostFacts }> = [
   { label: 'without Jitsi plugins', facts: { init: 'systemd' } },
   { label: 'with Jitsi plugins', facts: { init: 'openrc', prosodyPluginsDir: PLUGINS_DIR } },
+  // trixie's prosody: admins are no longer room owners by themselves.
+  { label: 'with Jitsi plugins on prosody 13', facts: { init: 'systemd', prosodyPluginsDir: PLUGINS_DIR, prosodyVersion: '13.0.1-1' } },
 ];
 
 export async function loadFixture(name: FixtureName): Promise<MasterConfig> {
@@ -309,4 +311,25 @@ export async function selfSignedPair(dir: string, name: string): Promise<{ cert:
     '-keyout', key, '-out', cert, '-days', '2', '-subj', `/CN=${name}`, '-addext', `subjectAltName=DNS:${name}`,
   ]);
   return { cert, key };
+}
+
+/**
+ * Keys of a parsed HOCON document that `reference` does not list (see
+ * test/fixtures/jitsi-reference-keys.ts): leaves by their dotted path, arrays counting as leaves;
+ * anything below a reference key marked ` {}` (an object of free keys) is known.
+ */
+export function unknownHoconKeys(document: Record<string, any>, reference: readonly string[]): string[] {
+  const known = new Set(reference.filter((key) => !key.endsWith(' {}')));
+  const open = reference.filter((key) => key.endsWith(' {}')).map((key) => key.slice(0, -' {}'.length));
+  const unknown: string[] = [];
+  const walk = (prefix: string, value: unknown): void => {
+    if (open.some((key) => prefix.startsWith(`${key}.`))) return;
+    if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
+      for (const [key, child] of Object.entries(value)) walk(prefix ? `${prefix}.${key}` : key, child);
+      return;
+    }
+    if (!known.has(prefix)) unknown.push(prefix);
+  };
+  walk('', document);
+  return unknown;
 }

@@ -9,7 +9,7 @@
  * disable`, which takes the service out of every runlevel and keeps it out on upgrades.
  * Afterwards the stage checks that no service is still wired to start.
  */
-import { access, mkdir, readdir, readlink, writeFile } from 'node:fs/promises';
+import { access, mkdir, readdir, readFile, readlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { runLogged } from '../run-program.js';
 import type { InitSystem } from '../../lib/init-systems.js';
@@ -52,9 +52,11 @@ export async function startLinks(rootfs: string, init: InitSystem, service: stri
   if (init === 'systemd') {
     const unit = unitName(service);
     await scan('etc/systemd/system', (name, target) => name === unit && !target.startsWith('/dev/null'));
-    // A service with only a sysv script (jicofo): systemd's sysv generator starts it when a
-    // runlevel directory has its S link.
-    for (const level of ['2', '3', '4', '5']) {
+    // A service with only a sysv script: systemd's sysv generator starts it when a runlevel
+    // directory has its S link. A native unit of the same name (ours for jicofo) hides the
+    // script from the generator, so then only the unit's links count.
+    const native = await Promise.all(['etc/systemd/system', 'lib/systemd/system', 'usr/lib/systemd/system'].map((dir) => exists(join(rootfs, dir, unit))));
+    if (!native.includes(true)) for (const level of ['2', '3', '4', '5']) {
       for (const name of await readdir(join(rootfs, `etc/rc${level}.d`)).catch(() => [] as string[])) {
         if (/^S\d\d/.test(name) && name.slice(3) === service) found.push(`etc/rc${level}.d/${name}`);
       }
@@ -91,7 +93,13 @@ export const disableServices: Stage = {
       await mkdir(join(ctx.rootfs, 'usr/lib/systemd/system-preset'), { recursive: true });
       await writeFile(join(ctx.rootfs, PRESET_FILE), presetText(services));
     } else {
-      for (const service of services) await runLogged(ctx, 'chroot', [ctx.rootfs, 'update-rc.d', service, 'disable']);
+      for (const service of services) {
+        // update-rc.d manages scripts with an LSB header (Debian's). A native OpenRC script
+        // without one (ours for the bridge) is in no runlevel unless someone added it: off.
+        const script = await readFile(join(ctx.rootfs, 'etc/init.d', service), 'utf8');
+        if (!script.includes('### BEGIN INIT INFO') && (await startLinks(ctx.rootfs, ctx.init, service)).length === 0) continue;
+        await runLogged(ctx, 'chroot', [ctx.rootfs, 'update-rc.d', service, 'disable']);
+      }
     }
     for (const service of services) {
       const left = await startLinks(ctx.rootfs, ctx.init, service);

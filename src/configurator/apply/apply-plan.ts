@@ -14,6 +14,8 @@ import { writeFileAtomic, type WriteOutcome } from './files.js';
 import { removeWithBackup, writeSymlinkAtomic } from './links.js';
 import { readOwnerDatabase, type OwnerDatabase } from './owners.js';
 import { ensureProsodyAccounts } from './prosody-accounts.js';
+import { ensureRosterSubscriptions } from './prosody-rosters.js';
+import { kernelSettingWarnings, readKernelSettings } from './kernel-settings.js';
 import type { InitSystem } from '../../lib/init-systems.js';
 import { affectedServices, bringUp, isInstalled } from './services.js';
 import { ensureSelfSigned, hasAnyPair, installOwnPair, installPair, type KeyAccess, type PairOutcome } from './tls.js';
@@ -202,10 +204,13 @@ export async function applyPlan(plan: ServerPlan, previousPlans: readonly Server
     if (plan.accountStoreConfig) {
       const changedAccounts = await ensureProsodyAccounts(options.root, plan.accountStoreConfig, plan.accounts, options.log);
       pseudoChanges.push(...changedAccounts.map((jid) => `account:${jid}`));
+      const changedRosters = await ensureRosterSubscriptions(options.root, plan.accountStoreConfig, plan.rosterSubscriptions, options.log);
+      pseudoChanges.push(...changedRosters.map((jid) => `roster:${jid}`));
     }
+    for (const warning of kernelSettingWarnings(await readKernelSettings(options.root, plan.kernelSettings))) options.log(warning);
 
     const installed: PlannedService[] = [];
-    for (const service of plan.services) if (await isInstalled(options.root, init, service.name)) installed.push(service);
+    for (const service of plan.services) if (await isInstalled(options.root, init, service.name, service.program)) installed.push(service);
     const touched = [...run.report.changed, ...run.report.removed, ...pseudoChanges];
     run.report.restarted.push(...(await bringUp(init, installed, affectedServices(installed, touched), options.log)));
 

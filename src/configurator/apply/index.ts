@@ -4,7 +4,7 @@
  * accounts, brings the services up through the one `jitsi-meet-server` unit/service and
  * tells Jitsi's packages the hostname and secrets through debconf (debconf.ts).
  */
-import { access } from 'node:fs/promises';
+import { access, readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { MasterConfig } from '../master-config.js';
 import { planServer } from '../components/index.js';
@@ -28,12 +28,25 @@ async function exists(path: string): Promise<boolean> {
   );
 }
 
+/** Version of an installed Debian package, from dpkg's status file under `root`. */
+export async function installedPackageVersion(root: string, name: string): Promise<string | undefined> {
+  const status = await readFile(join(root, 'var/lib/dpkg/status'), 'utf8').catch(() => '');
+  for (const stanza of status.split(/\n\n+/)) {
+    if (!new RegExp(`^Package: ${name.replace(/[.+]/g, '\\$&')}$`, 'm').test(stanza)) continue;
+    if (!/^Status: install ok installed$/m.test(stanza)) return undefined;
+    return /^Version: (\S+)$/m.exec(stanza)?.[1];
+  }
+  return undefined;
+}
+
 /** Facts the generators need, read from the image under `root`. */
 export async function gatherFacts(root: string, init: ApplyInit): Promise<HostFacts> {
   const openrc = init === 'openrc' || (init === 'none' && (await exists(join(root, 'sbin/openrc-run'))));
   const facts: HostFacts = { init: openrc ? 'openrc' : 'systemd' };
   if (await exists(join(root, PROSODY_PLUGINS_DIR))) facts.prosodyPluginsDir = PROSODY_PLUGINS_DIR;
   if ((await readOwnerDatabase(root)).group(KEY_GROUP) !== undefined) facts.keyGroup = KEY_GROUP;
+  const prosodyVersion = await installedPackageVersion(root, 'prosody');
+  if (prosodyVersion) facts.prosodyVersion = prosodyVersion;
   return facts;
 }
 

@@ -20,12 +20,15 @@ async function exists(path: string): Promise<boolean> {
   );
 }
 
-export async function isInstalled(root: string, init: InitSystem, service: string): Promise<boolean> {
+/** Whether the init system can run `service`: its script or unit, and its `program` when given, exist. */
+export async function isInstalled(root: string, init: InitSystem, service: string, program?: string): Promise<boolean> {
+  if (program !== undefined && !(await exists(join(root, program)))) return false;
   if (init === 'openrc') return exists(join(root, 'etc/init.d', service));
   for (const dir of ['etc/systemd/system', 'usr/lib/systemd/system', 'lib/systemd/system']) {
     if (await exists(join(root, dir, `${service}.service`))) return true;
   }
-  return false;
+  // A package that ships only a sysv script (jicofo): systemd-sysv-generator makes its unit at boot.
+  return exists(join(root, 'etc/init.d', service));
 }
 
 /** Services among `services` whose inputs are among `changedPaths`. */
@@ -103,6 +106,24 @@ export async function serviceCommand(init: InitSystem, name: string, program: st
 }
 
 /**
+ * How long services may take to be running after they were started: a service that logs in to
+ * prosody at start may find it not listening yet (its unit only orders it after prosody's start)
+ * and is started again by its init a few seconds later.
+ */
+const SETTLE_MS = 20_000;
+
+/** The services among `services` that are still not running after up to `settleMs`. */
+async function notRunningAfter(init: InitSystem, services: readonly PlannedService[], settleMs: number): Promise<string[]> {
+  const deadline = Date.now() + settleMs;
+  for (;;) {
+    const notRunning: string[] = [];
+    for (const service of services) if (!(await isRunning(init, service.name))) notRunning.push(service.name);
+    if (notRunning.length === 0 || Date.now() >= deadline) return notRunning;
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+  }
+}
+
+/**
  * Restarts (or reloads) the running services among `restart`, enables `jitsi-meet-server`
  * at boot and starts it, which starts whatever is not running yet. Fails with the names of
  * services that are not running afterwards and where to look.
@@ -141,8 +162,7 @@ export async function bringUp(
       if (!restarted.includes(service.name)) restarted.push(service.name);
     }
   }
-  const notRunning: string[] = [];
-  for (const service of installed) if (!(await isRunning(init, service.name))) notRunning.push(service.name);
+  const notRunning = await notRunningAfter(init, installed, SETTLE_MS);
   if (notRunning.length > 0) {
     const where = notRunning.map((name) => whereToLook(init, name)).join(', ');
     throw new UserError(`not running after configuration: ${notRunning.join(', ')}; look at ${where}`);

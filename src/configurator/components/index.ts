@@ -10,7 +10,17 @@ import { jicofoComponent } from './jicofo/index.js';
 import { tlsComponent } from './tls/index.js';
 import { nginxComponent } from './nginx/index.js';
 import { prosodyComponent } from './prosody/index.js';
-import type { Component, GeneratedFile, HostFacts, PlannedCertificate, PlannedDirectory, PlannedService, XmppAccount } from './types.js';
+import type {
+  Component,
+  GeneratedFile,
+  HostFacts,
+  KernelSettingMinimum,
+  PlannedCertificate,
+  PlannedDirectory,
+  PlannedService,
+  RosterSubscription,
+  XmppAccount,
+} from './types.js';
 import { videobridgeComponent } from './videobridge/index.js';
 import { webComponent } from './web/index.js';
 
@@ -39,6 +49,10 @@ export interface ServerPlan {
   /** In component order: the order they are made in. */
   certificates: PlannedCertificate[];
   packageFiles: string[];
+  /** Made after the accounts (a roster belongs to an account). */
+  rosterSubscriptions: RosterSubscription[];
+  /** Checked, never set: the apply step warns about lower values. */
+  kernelSettings: KernelSettingMinimum[];
 }
 
 /**
@@ -48,7 +62,7 @@ export interface ServerPlan {
 export function planServer(config: MasterConfig, facts: HostFacts, components: readonly Component[] = COMPONENTS): ServerPlan {
   const fileOwner = new Map<string, string>();
   const serviceOwner = new Map<string, string>();
-  const plan: ServerPlan = { files: [], services: [], accounts: [], directories: [], keyReaders: [], certificates: [], packageFiles: [] };
+  const plan: ServerPlan = { files: [], services: [], accounts: [], directories: [], keyReaders: [], certificates: [], packageFiles: [], rosterSubscriptions: [], kernelSettings: [] };
   for (const component of components) {
     const part = component.plan(config, facts);
     for (const file of part.files) {
@@ -69,9 +83,13 @@ export function planServer(config: MasterConfig, facts: HostFacts, components: r
     plan.keyReaders.push(...(part.keyReaders ?? []));
     plan.certificates.push(...(part.certificates ?? []));
     plan.packageFiles.push(...(part.packageFiles ?? []));
+    plan.rosterSubscriptions.push(...(part.rosterSubscriptions ?? []));
+    plan.kernelSettings.push(...(part.kernelSettings ?? []));
     if (part.accountStoreConfig) plan.accountStoreConfig = part.accountStoreConfig;
   }
-  if (plan.accounts.length > 0 && !plan.accountStoreConfig) throw new Error('components plan XMPP accounts, but none is the XMPP server');
+  if ((plan.accounts.length > 0 || plan.rosterSubscriptions.length > 0) && !plan.accountStoreConfig) {
+    throw new Error('components plan XMPP accounts or rosters, but none is the XMPP server');
+  }
   plan.files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   return plan;
 }

@@ -16,6 +16,8 @@ export interface HostFacts {
   init: InitSystem;
   /** The group that may read TLS private keys (KEY_GROUP), when the image has it. */
   keyGroup?: string;
+  /** Debian version of the installed prosody package (`0.12.3-1+deb12u1`, `13.0.1-1`), when installed. */
+  prosodyVersion?: string;
 }
 
 export interface GeneratedFile {
@@ -43,10 +45,17 @@ export interface PlannedService {
   reload?: boolean;
   /**
    * What makes it restart when it changed on a run: absolute path prefixes inside the image
-   * (a trailing `/` means everything below), `group:<user>` (the user joined a group) and
-   * `account:<jid>` (an XMPP account's password was set).
+   * (a trailing `/` means everything below), `group:<user>` (the user joined a group),
+   * `account:<jid>` (an XMPP account's password was set) and `roster:<jid>` (a subscription
+   * was added to the account's roster: a logged-in session keeps the roster it loaded).
    */
   reads: readonly string[];
+  /**
+   * A file the service's package installs (its program). When it is missing the service is not
+   * installed, whatever init scripts exist: our OpenRC script for a package that ships only a
+   * systemd unit is in every OpenRC image, the package may not be.
+   */
+  program?: string;
 }
 
 /** An XMPP account in prosody's store; its password must equal the one the component logs in with. */
@@ -54,6 +63,36 @@ export interface XmppAccount {
   username: string;
   host: string;
   password: string;
+}
+
+/**
+ * A mutual presence subscription between an account and a contact, kept in the account's
+ * roster in prosody's store: focus@auth.<H> and the focus.<H> client proxy, which only learns
+ * where jicofo is from jicofo's presence. Made with Jitsi's mod_roster_command, so it is only
+ * planned when Jitsi's prosody plugins are installed.
+ */
+export interface RosterSubscription {
+  /** Bare JID of the account whose roster holds the contact (`focus@auth.<H>`). */
+  account: string;
+  /** The contact (`focus.<H>`). */
+  contact: string;
+  /**
+   * The prosody module file that provides `prosodyctl mod_roster_command` (Jitsi's plugin
+   * directory): when it is missing the apply step says so and subscribes nothing.
+   */
+  rosterCommandModule: string;
+}
+
+/**
+ * A kernel setting a service wants at least: read from /proc/sys, never written (in a
+ * container it is the host's, and read-only). The apply step warns when it is lower.
+ */
+export interface KernelSettingMinimum {
+  /** sysctl name, `net.core.rmem_max`. */
+  name: string;
+  minimum: number;
+  /** Who wants it and why, for the warning. */
+  reason: string;
 }
 
 /** A directory the component's service needs but cannot create itself. */
@@ -115,6 +154,8 @@ export interface ComponentPlan {
    * for another one (a placeholder the image was built with, an old hostname).
    */
   packageFiles?: string[];
+  rosterSubscriptions?: RosterSubscription[];
+  kernelSettings?: KernelSettingMinimum[];
 }
 
 export interface Component {

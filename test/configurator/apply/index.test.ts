@@ -8,7 +8,7 @@ import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { lstat, mkdir, readFile, readdir, readlink, stat, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { applyConfiguration, type ApplyOptions } from '../../../src/configurator/apply/index.js';
+import { applyConfiguration, gatherFacts, type ApplyOptions } from '../../../src/configurator/apply/index.js';
 import { backupStamp } from '../../../src/configurator/apply/apply-plan.js';
 import { DEPLOY_HOOK } from '../../../src/configurator/components/tls/index.js';
 import type { MasterConfig } from '../../../src/configurator/master-config.js';
@@ -118,7 +118,8 @@ test('a changed setting replaces only its files and keeps the previous version',
   await applyConfiguration(masterConfig(), options(root));
   const oldEnv = await readFile(join(root, 'etc/jitsi/videobridge/config'), 'utf8');
   const report = await applyConfiguration(masterConfig({ jvb_max_memory: '2g' }), options(root));
-  t.deepEqual(report.changed, ['/etc/jitsi/videobridge/config']);
+  // The heap limit of both Java components comes from jvb_max_memory.
+  t.deepEqual(report.changed, ['/etc/jitsi/jicofo/config', '/etc/jitsi/videobridge/config']);
   t.is(await readFile(join(root, report.backupDir!, 'etc/jitsi/videobridge/config'), 'utf8'), oldEnv);
   t.not(await readFile(join(root, 'etc/jitsi/videobridge/config'), 'utf8'), oldEnv);
 });
@@ -286,4 +287,18 @@ test("Let's Encrypt mode writes the deploy hook and a temporary certificate; lea
   t.true(report.removed.includes(DEPLOY_HOOK));
   await t.throwsAsync(stat(join(root, DEPLOY_HOOK)), { code: 'ENOENT' });
   await t.notThrowsAsync(stat(join(root, report.backupDir!, DEPLOY_HOOK)));
+});
+
+test("prosody's Debian version is a fact, read from dpkg's status (only an installed package counts)", async (t) => {
+  const root = await imageRoot();
+  t.is((await gatherFacts(root, 'none')).prosodyVersion, undefined, 'no dpkg status');
+  await mkdir(join(root, 'var/lib/dpkg'), { recursive: true });
+  const stanza = (name: string, status: string, version: string) => `Package: ${name}\nStatus: ${status}\nPriority: optional\nVersion: ${version}\n`;
+  await writeFile(
+    join(root, 'var/lib/dpkg/status'),
+    [stanza('prosody-modules', 'install ok installed', '0.0~hg20230208-1'), stanza('prosody', 'install ok installed', '13.0.1-1')].join('\n'),
+  );
+  t.is((await gatherFacts(root, 'none')).prosodyVersion, '13.0.1-1', 'the package itself, not one whose name starts with it');
+  await writeFile(join(root, 'var/lib/dpkg/status'), stanza('prosody', 'deinstall ok config-files', '0.12.3-1+deb12u1'));
+  t.is((await gatherFacts(root, 'none')).prosodyVersion, undefined, 'removed, config files left');
 });

@@ -1,7 +1,7 @@
 /**
  * The component list is spelled in a few places outside the configurator: the systemd target
- * and the OpenRC service that start the whole server, the recipe part that installs and
- * disables the Debian packages, and the packages `inspect` reports. They must agree with
+ * and the OpenRC service that start the whole server, the recipe parts that install and
+ * disable the packages (Debian's and Jitsi's), and the packages `inspect` reports. They must agree with
  * COMPONENTS, so adding a component without them (or them without a component) fails here.
  */
 import test from 'ava';
@@ -22,13 +22,20 @@ async function facts() {
   const services = plan.services.map((service) => service.name);
   const recipe = yaml.load(await read('recipes/include/jitsi-components.yaml')) as { packages: { name: string }[]; 'services-off': string[] };
   const fromDebian = new Set(recipe.packages.map((entry) => entry.name));
+  const jitsi = (yaml.load(await read('recipes/include/jitsi-packages.yaml')) as { jitsi: { packages: { name: string }[]; 'services-off': string[] } }).jitsi;
+  const fromJitsi = new Set(jitsi.packages.map((entry) => entry.name));
   // A component's service comes from Debian when the recipe installs the component's packages.
   const serviceFromDebian = new Map<string, boolean>();
+  const serviceFromJitsi = new Map<string, boolean>();
   for (const component of COMPONENTS) {
     const own = component.plan(await loadFixture('public-nat'), { init: 'systemd' }).services ?? [];
-    for (const service of own) serviceFromDebian.set(service.name, component.packages.some((name) => fromDebian.has(name)));
+    for (const service of own) {
+      serviceFromDebian.set(service.name, component.packages.some((name) => fromDebian.has(name)));
+      // prosody's component also has Jitsi's plugins package, but its service is Debian's.
+      serviceFromJitsi.set(service.name, !serviceFromDebian.get(service.name) && component.packages.some((name) => fromJitsi.has(name)));
+    }
   }
-  return { services, recipe, serviceFromDebian };
+  return { services, recipe, jitsi, serviceFromDebian, serviceFromJitsi };
 }
 
 test('the systemd target wants and orders after every service of a component, and nothing else', async (t) => {
@@ -39,18 +46,20 @@ test('the systemd target wants and orders after every service of a component, an
   t.deepEqual(sorted(units('After')), sorted(services));
 });
 
-test('the OpenRC service needs the services Debian installs and uses the others', async (t) => {
-  const { services, serviceFromDebian } = await facts();
+test("the OpenRC service needs the services Debian installs and wants Jitsi's (absent from images built without them)", async (t) => {
+  const { services, serviceFromDebian, serviceFromJitsi } = await facts();
   const script = await read('overlays/openrc/etc/init.d/jitsi-meet-server');
   const need = words(/^\s*need (.*)$/m.exec(script)?.[1]);
-  const use = words(/^\s*use (.*)$/m.exec(script)?.[1]);
-  t.deepEqual(sorted([...need, ...use]), sorted(services));
+  const want = words(/^\s*want (.*)$/m.exec(script)?.[1]);
+  t.deepEqual(sorted([...need, ...want]), sorted(services));
   t.deepEqual(sorted(need), sorted(services.filter((name) => serviceFromDebian.get(name))));
+  t.deepEqual(sorted(want), sorted(services.filter((name) => serviceFromJitsi.get(name))));
 });
 
-test('the recipe leaves off exactly the component services it installs', async (t) => {
-  const { services, recipe, serviceFromDebian } = await facts();
+test('the recipe parts leave off exactly the component services they install', async (t) => {
+  const { services, recipe, jitsi, serviceFromDebian, serviceFromJitsi } = await facts();
   t.deepEqual(sorted(recipe['services-off']), sorted(services.filter((name) => serviceFromDebian.get(name))));
+  t.deepEqual(sorted(jitsi['services-off']), sorted(services.filter((name) => serviceFromJitsi.get(name))));
 });
 
 test('inspect reports every package that runs a component service, and only packages of components', async (t) => {
@@ -62,4 +71,15 @@ test('inspect reports every package that runs a component service, and only pack
     if ((component.plan(config, { init: 'systemd' }).services ?? []).length === 0) continue;
     for (const name of component.packages) t.true(listed.has(name), `${component.name}'s package ${name} is not reported by inspect`);
   }
+});
+
+test("OpenRC runs the bridge with our script (the package ships only a systemd unit), as jvb with the package's launcher", async (t) => {
+  const plan = planServer(await loadFixture('public-nat'), { init: 'openrc' });
+  const bridge = plan.services.find((service) => service.name === 'jitsi-videobridge2');
+  const script = await read('overlays/openrc/etc/init.d/jitsi-videobridge2');
+  t.is(/^command=(\S+)$/m.exec(script)?.[1], bridge?.program, 'the script runs the program whose presence means "installed"');
+  t.regex(script, /^command_user="jvb:jitsi"$/m);
+  t.regex(script, /^supervisor=supervise-daemon$/m);
+  // It reads the environment file the videobridge component writes.
+  t.true(plan.files.some((file) => file.path === /^config_file=(\S+)$/m.exec(script)?.[1]));
 });

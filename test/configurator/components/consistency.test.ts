@@ -133,7 +133,7 @@ for (const fixture of FIXTURES) {
         t.deepEqual(directiveArgs(location(tlsServer, '=', '/config.js'), 'alias'), [[`/etc/jitsi/meet/${H}-config.js`]]);
 
         // Colibri websockets: jvb's public domain is nginx's, and nginx proxies its server id to jvb's HTTP port.
-        t.is(jvb.websockets.domain, `${web.hosts.domain}:443`);
+        t.deepEqual(jvb.websockets.domains, [`${web.hosts.domain}:443`]);
         const colibri = location(tlsServer, '~', `^/colibri-ws/${jvb.websockets['server-id']}/(.*)`);
         t.true(directiveArgs(colibri, 'proxy_pass')[0]![0]!.startsWith(`http://${jvb['http-servers'].public.host}:${jvb['http-servers'].public.port}/`));
 

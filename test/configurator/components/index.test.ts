@@ -1,7 +1,7 @@
 import test from 'ava';
 import { COMPONENTS, generateAll, planServer } from '../../../src/configurator/components/index.js';
 import type { Component, GeneratedFile, PlannedService } from '../../../src/configurator/components/types.js';
-import { FACT_VARIANTS, FIXTURES, loadFixture } from '../../helpers/generated-files.js';
+import { FACT_VARIANTS, FIXTURES, loadFixture, PLUGINS_DIR } from '../../helpers/generated-files.js';
 
 function deepFreeze<T>(value: T): T {
   if (value && typeof value === 'object') {
@@ -73,8 +73,19 @@ test('the plan carries each component\'s services, accounts, directories and key
     `jvb@auth.${config.hostname}`,
   ].sort());
   t.is(plan.accountStoreConfig, '/etc/prosody/prosody.cfg.lua');
-  t.deepEqual(plan.directories.map((directory) => directory.path).sort(), ['/var/lib/jitsi-meet-config/acme', '/var/log/turnserver']);
+  t.deepEqual(plan.directories.map((directory) => directory.path).sort(), [
+    '/etc/jitsi/jicofo',
+    '/etc/jitsi/videobridge',
+    '/var/lib/jitsi-meet-config/acme',
+    '/var/log/turnserver',
+  ]);
   t.deepEqual(plan.keyReaders, ['prosody', 'turnserver']);
+  t.deepEqual(plan.rosterSubscriptions, [], "no roster subscription without Jitsi's plugins (mod_roster_command)");
+  t.deepEqual(plan.kernelSettings.map((setting) => setting.name), ['net.core.rmem_max', 'net.core.netdev_max_backlog']);
+  const withPlugins = planServer(config, FACT_VARIANTS[1]!.facts);
+  t.deepEqual(withPlugins.rosterSubscriptions, [
+    { account: `focus@auth.${config.hostname}`, contact: `focus.${config.hostname}`, rosterCommandModule: `${PLUGINS_DIR}/mod_roster_command.lua` },
+  ]);
 });
 
 test('files holding a secret are never world-readable and say who reads them', async (t) => {

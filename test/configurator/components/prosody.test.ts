@@ -2,7 +2,15 @@ import test from 'ava';
 import { chmod, lstat, mkdir, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { prosodyComponent, luaString, PROSODY_CONFIG, PROSODY_MODULES_DIR, prosodyHostFiles } from '../../../src/configurator/components/prosody/index.js';
+import {
+  prosodyComponent,
+  prosodyMajorVersion,
+  luaString,
+  PROSODY_CONFIG,
+  PROSODY_MODULES_DIR,
+  prosodyHostFiles,
+} from '../../../src/configurator/components/prosody/index.js';
+import { LOAD_ONLY_PLUGINS, FUNCTIONAL_PLUGINS } from '../../helpers/jitsi-standin/index.js';
 import { authTls, webTls } from '../../../src/configurator/paths.js';
 import { FACT_VARIANTS, FIXTURES, loadFixture, materialize, PLUGINS_DIR, readProsodyConfig } from '../../helpers/generated-files.js';
 import { withScratchDir } from '../../helpers/scratch.js';
@@ -191,4 +199,102 @@ test('failed logins are throttled by our own module, loaded globally from our mo
       t.is(g.login_throttle_window, 300);
     });
   }
+});
+
+test("prosody's major version is read from Debian's version string", (t) => {
+  t.is(prosodyMajorVersion('0.12.3-1+deb12u1'), 0);
+  t.is(prosodyMajorVersion('13.0.1-1'), 13);
+  t.is(prosodyMajorVersion('1:13.0.2-1'), 13, 'with an epoch');
+  t.is(prosodyMajorVersion(undefined), undefined);
+  t.is(prosodyMajorVersion('trunk'), undefined);
+});
+
+test('component admins are room owners only where prosody 13 needs it said; smacks is tuned as upstream everywhere', async (t) => {
+  const config = await loadFixture('public-nat');
+  for (const { label, facts } of [...FACT_VARIANTS, { label: 'bookworm prosody', facts: { init: 'systemd' as const, prosodyVersion: '0.12.3-1+deb12u1' } }]) {
+    await withScratchDir('prosody-13-', async (root) => {
+      await materialize(prosodyComponent.plan(config, facts).files, root);
+      const g = (await readProsodyConfig(root)).global;
+      t.is(g.component_admins_as_room_owners, facts.prosodyVersion?.startsWith('13') ? true : undefined, label);
+      t.is(g.smacks_max_unacked_stanzas, 5, label);
+      t.is(g.smacks_hibernation_time, 60, label);
+      t.is(g.smacks_max_old_sessions, 1, label);
+      t.true((g.modules_enabled as string[]).includes('smacks'), label);
+    });
+  }
+});
+
+test("with Jitsi's plugins: upstream's current components and modules, each on the host that needs it", async (t) => {
+  const config = await loadFixture('public-nat');
+  const H = config.hostname;
+  await withScratchDir('prosody-upstream-', async (root) => {
+    await materialize(prosodyComponent.plan(config, FACT_VARIANTS[1]!.facts).files, root);
+    const prosody = await readProsodyConfig(root);
+    t.is(prosody.global.muc_mapper_domain_base, H);
+    const main = prosody.hosts[H]!.options;
+    t.deepEqual(
+      [...(main.modules_enabled as string[])].sort(),
+      ['bosh', 'websocket', 'external_services', 'features_identity', 'conference_duration', 'end_conference', 'muc_lobby_rooms', 'muc_breakout_rooms', 'av_moderation', 'room_metadata', 'speakerstats'].sort(),
+    );
+    t.like(main, {
+      main_muc: `conference.${H}`,
+      lobby_muc: `lobby.${H}`,
+      breakout_rooms_muc: `breakout.${H}`,
+      speakerstats_component: `speakerstats.${H}`,
+      conference_duration_component: `conferenceduration.${H}`,
+      end_conference_component: `endconference.${H}`,
+      av_moderation_component: `avmoderation.${H}`,
+      room_metadata_component: `metadata.${H}`,
+    });
+    t.is(prosody.hosts[`guest.${H}`]!.options.authentication, 'jitsi-anonymous');
+    const auth = prosody.hosts[`auth.${H}`]!.options;
+    t.deepEqual(auth.modules_enabled, ['limits_exception']);
+    t.is(auth.smacks_hibernation_time, 15);
+
+    const conference = prosody.hosts[`conference.${H}`]!.options;
+    t.deepEqual(conference.modules_enabled, ['muc_hide_all', 'muc_meeting_id', 'muc_domain_mapper', 'polls', 'muc_rate_limit', 'muc_password_whitelist']);
+    t.deepEqual(conference.muc_password_whitelist, [`focus@auth.${H}`]);
+    t.is(conference.restrict_room_creation, 'local', 'still only the convener opens rooms');
+    t.deepEqual(prosody.hosts[`internal.auth.${H}`]!.options.modules_enabled, ['ping', 'muc_hide_all']);
+
+    for (const [domain, module] of [
+      [`breakout.${H}`, 'muc'],
+      [`lobby.${H}`, 'muc'],
+      [`speakerstats.${H}`, 'speakerstats_component'],
+      [`conferenceduration.${H}`, 'conference_duration_component'],
+      [`endconference.${H}`, 'end_conference'],
+      [`avmoderation.${H}`, 'av_moderation_component'],
+      [`metadata.${H}`, 'room_metadata_component'],
+      [`focus.${H}`, 'client_proxy'],
+    ] as const) {
+      const component = prosody.hosts[domain];
+      t.is(component?.kind, 'Component', domain);
+      t.is(component?.module, module, domain);
+      if (module !== 'muc' && module !== 'client_proxy') t.is(component?.options.muc_component, `conference.${H}`, domain);
+    }
+    t.is(prosody.hosts[`metadata.${H}`]!.options.breakout_rooms_component, `breakout.${H}`);
+    for (const muc of [`breakout.${H}`, `lobby.${H}`]) t.is(prosody.hosts[muc]!.options.restrict_room_creation, true, `${muc}: only the modules create rooms`);
+
+    // Every Jitsi module named is one the stand-in of jitsi-meet-prosody provides (or prosody's own).
+    const provided = new Set([...Object.keys(LOAD_ONLY_PLUGINS), ...FUNCTIONAL_PLUGINS.map((name) => name.replace(/^auth_/, ''))]);
+    const prosodyOwn = new Set(['bosh', 'websocket', 'external_services', 'ping', 'muc', 'smacks', 'limits', 'roster', 'saslauth', 'tls', 'disco', 'posix', 'login_throttle']);
+    for (const host of Object.values(prosody.hosts)) {
+      for (const name of [...((host.options.modules_enabled as string[] | undefined) ?? []), ...(host.module ? [host.module] : [])]) {
+        t.true(provided.has(name) || prosodyOwn.has(name), `module ${name} is provided`);
+      }
+    }
+  });
+});
+
+test('without the plugins none of the plugin components or options appear', async (t) => {
+  const config = await loadFixture('public-nat');
+  const H = config.hostname;
+  await withScratchDir('prosody-plain-', async (root) => {
+    await materialize(prosodyComponent.plan(config, FACT_VARIANTS[0]!.facts).files, root);
+    const prosody = await readProsodyConfig(root);
+    t.is(prosody.global.muc_mapper_domain_base, undefined);
+    t.deepEqual(Object.keys(prosody.hosts).sort(), [H, `guest.${H}`, `auth.${H}`, `conference.${H}`, `internal.auth.${H}`].sort());
+    t.deepEqual(prosody.hosts[`internal.auth.${H}`]!.options.modules_enabled, ['ping']);
+  });
+  t.deepEqual(prosodyComponent.plan(config, FACT_VARIANTS[0]!.facts).rosterSubscriptions, []);
 });

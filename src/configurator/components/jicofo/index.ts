@@ -1,6 +1,11 @@
 /**
  * jicofo, the conference focus: it logs in to prosody as focus@auth.<H> on loopback, finds
  * videobridges in the brewery MUC and answers conference requests forwarded by focus.<H>.
+ *
+ * Its environment file (/etc/jitsi/jicofo/config) defines JICOFO_HOSTNAME, JICOFO_AUTH_DOMAIN,
+ * JICOFO_AUTH_USER and JICOFO_AUTH_PASSWORD: the jicofo package's postinst keeps a config that
+ * defines all four for the hostname it is configured for, and writes its own (without our heap
+ * limit and config file) over one that does not, on every upgrade.
  */
 import { hoconDocument } from '../hocon.js';
 import { javaSysPropsLine } from '../java.js';
@@ -10,6 +15,11 @@ import type { Component, GeneratedFile } from '../types.js';
 
 export const JICOFO_CONF = '/etc/jitsi/jicofo/jicofo.conf';
 export const JICOFO_ENV = '/etc/jitsi/jicofo/config';
+export const JICOFO_DIR = '/etc/jitsi/jicofo';
+/** jicofo's launcher (jicofo package); the sysv script runs it as user jicofo. */
+export const JICOFO_PROGRAM = '/usr/share/jicofo/jicofo.sh';
+/** Owner of jicofo's config files: the package's user and group. */
+export const JICOFO_OWNER = 'jicofo:jitsi';
 
 export const jicofoComponent: Component = {
   name: 'jicofo',
@@ -50,21 +60,37 @@ export const jicofoComponent: Component = {
     );
     const env = [
       '# Environment of the jicofo service. Written by jitsi-meet-config; edits here are replaced.',
+      '# The JICOFO_AUTH_* lines are what the jicofo package looks for to keep this file on upgrades;',
+      '# jicofo itself reads its login from jicofo.conf.',
       `JICOFO_HOST=${LOOPBACK}`,
       `JICOFO_HOSTNAME=${names.domain}`,
+      `JICOFO_AUTH_DOMAIN=${names.authDomain}`,
+      `JICOFO_AUTH_USER=${names.focusUser}`,
+      `JICOFO_AUTH_PASSWORD=${secret(config, 'focus_password')}`,
+      // The one memory answer bounds both Java heaps: the launcher's default of 3 GiB is more
+      // than many hosts of a small server have, and jicofo needs less than the bridge.
+      `JICOFO_MAX_MEMORY=${config.jvb_max_memory}`,
       'JICOFO_OPTS=""',
       javaSysPropsLine('jicofo', JICOFO_CONF),
       '',
     ].join('\n');
     const files: GeneratedFile[] = [
-      // Holds the focus password. jicofo is not installed in the images yet, so there is no
-      // jicofo user or jitsi group to own it: root only until the package brings them.
-      { path: JICOFO_CONF, content: conf, mode: 0o600, owner: 'root:root' },
-      { path: JICOFO_ENV, content: env, mode: 0o644, owner: 'root:root' },
+      // Both hold the focus password: readable by jicofo (and its group), nobody else. Before the
+      // package brings the user and group the apply step leaves them to root.
+      { path: JICOFO_CONF, content: conf, mode: 0o640, owner: JICOFO_OWNER },
+      { path: JICOFO_ENV, content: env, mode: 0o640, owner: JICOFO_OWNER },
     ];
     return {
       files,
-      services: [{ name: 'jicofo', reads: ['/etc/jitsi/jicofo/', caStoreCopy(config.hostname), `account:${names.focusJid}`] }],
+      // As the package leaves it: jicofo reads its directory, others do not look in.
+      directories: [{ path: JICOFO_DIR, owner: JICOFO_OWNER, mode: 0o750 }],
+      services: [
+        {
+          name: 'jicofo',
+          reads: [`${JICOFO_DIR}/`, caStoreCopy(config.hostname), `account:${names.focusJid}`, `roster:${names.focusJid}`],
+          program: JICOFO_PROGRAM,
+        },
+      ],
       accounts: [{ username: names.focusUser, host: names.authDomain, password: secret(config, 'focus_password') }],
     };
   },

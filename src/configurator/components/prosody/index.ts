@@ -9,11 +9,18 @@
  * - `auth.<H>` holds the component accounts focus and jvb;
  * - `conference.<H>` is the conference MUC, `internal.auth.<H>` the bridges' brewery MUC;
  * - `focus.<H>` forwards conference requests to focus@auth.<H> (needs Jitsi's plugins).
+ *
+ * With Jitsi's prosody plugins installed (jitsi-meet-prosody) the file also carries what
+ * current upstream Jitsi loads: lobby and breakout-room MUCs, the speaker-stats, conference
+ * duration, end-conference, A/V moderation and room-metadata components, polls, rate limits on
+ * MUC joins, and focus's roster subscription to focus.<H> (a plan entry, made with
+ * mod_roster_command by the apply step). Without the plugins it is plain prosody: each of those
+ * would fail to load.
  */
 import { authTls, webTls } from '../../paths.js';
 import type { MasterConfig } from '../../master-config.js';
 import { LOOPBACK, PORTS, secret, xmppNames } from '../names.js';
-import type { Component, GeneratedFile, HostFacts } from '../types.js';
+import type { Component, GeneratedFile, HostFacts, RosterSubscription } from '../types.js';
 import { LOGIN_THROTTLE, LOGIN_THROTTLE_MODULE } from './login-throttle.js';
 
 export const PROSODY_CONFIG = '/etc/prosody/prosody.cfg.lua';
@@ -23,6 +30,31 @@ export const PROSODY_PLUGINS_DIR = '/usr/share/jitsi-meet/prosody-plugins';
 export const PROSODY_MODULES_DIR = '/usr/local/lib/jitsi-meet-config/prosody-modules';
 /** What one client connection may send: prosody's own default, written out so it cannot drift. */
 export const C2S_STANZA_SIZE_LIMIT = 256 * 1024;
+
+/**
+ * The major version of a Debian prosody version (`0.12.3-1+deb12u1` is 0, `13.0.1-1` is 13);
+ * undefined when unknown. prosody went from 0.12 to 13.
+ */
+export function prosodyMajorVersion(version: string | undefined): number | undefined {
+  const major = /^(?:\d+:)?(\d+)\./.exec(version ?? '')?.[1];
+  return major === undefined ? undefined : Number(major);
+}
+
+/** Domains of the MUCs and components that only prosody's config names (clients find them through disco). */
+export function jitsiComponentDomains(hostname: string) {
+  return {
+    lobbyMuc: `lobby.${hostname}`,
+    breakoutMuc: `breakout.${hostname}`,
+    speakerstats: `speakerstats.${hostname}`,
+    conferenceDuration: `conferenceduration.${hostname}`,
+    endConference: `endconference.${hostname}`,
+    avModeration: `avmoderation.${hostname}`,
+    roomMetadata: `metadata.${hostname}`,
+  };
+}
+
+/** Stream management (XEP-0198), tuned as upstream Jitsi tunes it: short hibernation, one old session. */
+export const SMACKS = { maxUnackedStanzas: 5, hibernationSeconds: 60, maxOldSessions: 1, componentHibernationSeconds: 15 } as const;
 
 export function prosodyHostFiles(hostname: string): { available: string; enabled: string } {
   return {
@@ -92,6 +124,15 @@ function mainConfig(config: MasterConfig, facts: HostFacts): string {
     'admins = { }',
     '',
   ];
+  const major = prosodyMajorVersion(facts.prosodyVersion);
+  if (major !== undefined && major >= 13) {
+    lines.push(
+      `-- prosody ${facts.prosodyVersion}: since 13 a component's admins (focus on the MUCs) are no longer room`,
+      '-- owners by themselves; jicofo must own the rooms it runs.',
+      'component_admins_as_room_owners = true',
+      '',
+    );
+  }
   if (facts.prosodyPluginsDir) {
     lines.push("-- Our own modules (login_throttle), then Jitsi's prosody plugins (jitsi-meet-prosody):");
     lines.push('-- client_proxy, jitsi-anonymous auth, MUC helpers.');
@@ -121,6 +162,12 @@ function mainConfig(config: MasterConfig, facts: HostFacts): string {
     '-- included, could otherwise fill the disk with messages to an account that is not online.',
     '-- Such messages are refused (service-unavailable) instead, as upstream Jitsi configures prosody.',
     'modules_disabled = { "s2s", "offline" }',
+    '',
+    '-- Stream management (mod_smacks), as upstream Jitsi tunes it: a client that lost its connection',
+    '-- may resume within a minute; one hibernated session per user, acknowledged every 5 stanzas.',
+    `smacks_max_unacked_stanzas = ${SMACKS.maxUnackedStanzas}`,
+    `smacks_hibernation_time = ${SMACKS.hibernationSeconds}`,
+    `smacks_max_old_sessions = ${SMACKS.maxOldSessions}`,
     '',
     "-- What a client may send: 10 kB/s per connection (upstream Jitsi's rate; the components' accounts",
     '-- are exempt, see unlimited_jids in the host file) and at most 256 KiB per stanza.',
@@ -171,6 +218,7 @@ function mainConfig(config: MasterConfig, facts: HostFacts): string {
 
 function hostConfig(config: MasterConfig, facts: HostFacts): string {
   const names = xmppNames(config.hostname);
+  const extra = jitsiComponentDomains(config.hostname);
   const web = webTls(config.hostname);
   const auth = authTls(config.hostname);
   const turnSecret = secret(config, 'turn_secret');
@@ -178,6 +226,16 @@ function hostConfig(config: MasterConfig, facts: HostFacts): string {
   const ssl = (pair: { cert: string; key: string }) =>
     ['    ssl = {', `        certificate = ${luaString(pair.cert)};`, `        key = ${luaString(pair.key)};`, '    }'].join('\n');
   const clientModules = ['bosh', 'websocket', 'external_services'];
+  const modules = (list: readonly string[]) => `    modules_enabled = ${moduleList('    ', list)}`;
+  // What every MUC of the server shares: rooms in memory, open at once (no locking until
+  // configured), occupants see each other's real JIDs (jicofo needs them), none kept or listed.
+  const mucBasics = [
+    '    storage = "memory"',
+    '    muc_room_locking = false',
+    '    muc_room_default_public = false',
+    '    muc_room_default_public_jids = true',
+    '    muc_tombstones = false',
+  ];
 
   const lines = [
     `-- Jitsi Meet on ${names.domain}. Written by jitsi-meet-config from /etc/jitsi/master-config.yaml;`,
@@ -190,6 +248,15 @@ function hostConfig(config: MasterConfig, facts: HostFacts): string {
     "-- mod_limits lifts its rate limit for these accounts once they have logged in.",
     `unlimited_jids = ${luaList([names.focusJid, names.jvbJid])}`,
     '',
+  ];
+  if (plugins) {
+    lines.push(
+      "-- Jitsi's component plugins find the conference MUC of a room (and of tenant subdomains) from this base.",
+      `muc_mapper_domain_base = ${luaString(names.domain)}`,
+      '',
+    );
+  }
+  lines.push(
     '-- STUN/TURN for clients (XEP-0215), served by coturn on this machine. TURN credentials are',
     '-- derived from the shared secret that coturn checks (coturn: use-auth-secret, static-auth-secret).',
     `external_service_secret = ${luaString(turnSecret)}`,
@@ -205,65 +272,88 @@ function hostConfig(config: MasterConfig, facts: HostFacts): string {
     `VirtualHost ${luaString(names.domain)}`,
     '    authentication = "internal_hashed"',
     ssl(web),
-    `    modules_enabled = ${moduleList('    ', clientModules)}`,
+  );
+  if (plugins) {
+    lines.push(
+      "    -- Jitsi's meeting features. The host modules announce their components to clients (disco),",
+      '    -- which is how the web app finds them; guests of guest.<H> ask this host too.',
+      modules([
+        ...clientModules,
+        'features_identity',
+        'conference_duration',
+        'end_conference',
+        'muc_lobby_rooms',
+        'muc_breakout_rooms',
+        'av_moderation',
+        'room_metadata',
+        'speakerstats',
+      ]),
+      `    main_muc = ${luaString(names.conferenceMuc)}`,
+      `    lobby_muc = ${luaString(extra.lobbyMuc)}`,
+      `    breakout_rooms_muc = ${luaString(extra.breakoutMuc)}`,
+      `    speakerstats_component = ${luaString(extra.speakerstats)}`,
+      `    conference_duration_component = ${luaString(extra.conferenceDuration)}`,
+      `    end_conference_component = ${luaString(extra.endConference)}`,
+      `    av_moderation_component = ${luaString(extra.avModeration)}`,
+      `    room_metadata_component = ${luaString(extra.roomMetadata)}`,
+    );
+  } else {
+    lines.push(modules(clientModules));
+  }
+  lines.push(
     '',
     '-- Guests: anonymous logins, as config.js hosts.anonymousdomain says. They may join rooms, not open them.',
     `VirtualHost ${luaString(names.guestDomain)}`,
     `    authentication = ${luaString(plugins ? 'jitsi-anonymous' : 'anonymous')}`,
     // No ssl: guests arrive over BOSH/websocket, whose TLS is nginx's; c2s is loopback only.
-    `    modules_enabled = ${moduleList('    ', clientModules)}`,
+    modules(clientModules),
     '',
     '-- Accounts of Jitsi\'s own components (focus for jicofo, jvb for the videobridge).',
     `VirtualHost ${luaString(names.authDomain)}`,
     '    authentication = "internal_hashed"',
     ssl(auth),
+    '    -- jicofo and the bridge reconnect at once; a dead session need not wait long for them.',
+    `    smacks_hibernation_time = ${SMACKS.componentHibernationSeconds}`,
+  );
+  if (plugins) lines.push(modules(['limits_exception']));
+  lines.push(
     '',
     '-- Conference rooms. Only admins (focus) and users of the parent domain (the convener) create',
-    '-- rooms; guests of guest.<H> may only join existing ones. A new room is open at once',
-    '-- (no locking until configured), and its occupants see each other\'s real JIDs, which jicofo needs.',
+    '-- rooms; guests of guest.<H> may only join existing ones.',
     `Component ${luaString(names.conferenceMuc)} "muc"`,
-    '    storage = "memory"',
+    ...mucBasics,
     `    admins = ${luaList([names.focusJid])}`,
     '    restrict_room_creation = "local"',
-    '    muc_room_locking = false',
-    '    muc_room_default_public = false',
-    '    muc_room_default_public_jids = true',
     '    muc_room_default_persistent = false',
     '    muc_room_allow_persistent = false',
-    '    muc_tombstones = false',
     '    muc_room_cache_size = 1000',
-  ];
+  );
   if (plugins) {
-    lines.push(`    modules_enabled = ${moduleList('    ', ['muc_meeting_id', 'muc_hide_all'])}`);
+    lines.push(
+      modules(['muc_hide_all', 'muc_meeting_id', 'muc_domain_mapper', 'polls', 'muc_rate_limit', 'muc_password_whitelist']),
+      '    -- jicofo enters rooms that a moderator protected with a password.',
+      `    muc_password_whitelist = ${luaList([names.focusJid])}`,
+    );
   } else {
-    lines.push("    -- Jitsi's MUC plugins (meeting ids, hidden rooms) are not installed: plain prosody MUC.");
+    lines.push("    -- Jitsi's MUC plugins (meeting ids, hidden rooms, polls, join rate limits) are not installed: plain prosody MUC.");
   }
   lines.push(
     '',
     '-- The brewery, where jicofo finds the videobridges. Only focus and jvb (admins, hence room',
     '-- owners) may enter: rooms are members-only, so a guest cannot pose as a bridge.',
     `Component ${luaString(names.internalMuc)} "muc"`,
-    '    storage = "memory"',
+    ...mucBasics,
     `    admins = ${luaList([names.focusJid, names.jvbJid])}`,
     '    restrict_room_creation = true',
-    '    muc_room_locking = false',
-    '    muc_room_default_public = false',
-    '    muc_room_default_public_jids = true',
     '    muc_room_default_members_only = true',
-    '    muc_tombstones = false',
+    modules(plugins ? ['ping', 'muc_hide_all'] : ['ping']),
     '',
   );
   const proxy = [
     `Component ${luaString(names.focusComponent)} "client_proxy"`,
     `    target_address = ${luaString(names.focusJid)}`,
   ];
-  if (plugins) {
-    lines.push(
-      '-- Clients send conference requests to focus.<H>; the proxy hands them to jicofo\'s account.',
-      ...proxy,
-      '',
-    );
-  } else {
+  if (!plugins) {
     lines.push(
       "-- Clients send conference requests to focus.<H>, which mod_client_proxy (part of Jitsi's prosody",
       '-- plugins, not installed in this image) hands to focus@auth.<H>. Without the module prosody would',
@@ -271,8 +361,48 @@ function hostConfig(config: MasterConfig, facts: HostFacts): string {
       ...proxy.map((line) => `-- ${line}`),
       '',
     );
+    return lines.join('\n');
   }
+  const helper = (domain: string, module: string, what: string, more: string[] = []) => [
+    `-- ${what}`,
+    `Component ${luaString(domain)} ${luaString(module)}`,
+    `    muc_component = ${luaString(names.conferenceMuc)}`,
+    ...more,
+    '',
+  ];
+  lines.push(
+    "-- Clients send conference requests to focus.<H>; the proxy hands them to jicofo's account, whose",
+    '-- session it learns from jicofo\'s presence (focus\'s roster is subscribed to focus.<H>).',
+    ...proxy,
+    '',
+    '-- Breakout rooms: created by the breakout-rooms module for a conference\'s moderator, never by clients.',
+    `Component ${luaString(extra.breakoutMuc)} "muc"`,
+    ...mucBasics,
+    `    admins = ${luaList([names.focusJid])}`,
+    '    restrict_room_creation = true',
+    modules(['muc_hide_all', 'muc_meeting_id', 'muc_domain_mapper', 'muc_rate_limit', 'polls']),
+    '',
+    '-- Lobbies (knocking before entering a locked conference): created by the lobby module.',
+    `Component ${luaString(extra.lobbyMuc)} "muc"`,
+    ...mucBasics,
+    '    restrict_room_creation = true',
+    modules(['muc_hide_all', 'muc_rate_limit', 'polls']),
+    '',
+    ...helper(extra.speakerstats, 'speakerstats_component', 'Who spoke how long.'),
+    ...helper(extra.conferenceDuration, 'conference_duration_component', 'When a conference started.'),
+    ...helper(extra.endConference, 'end_conference', 'A moderator ends the conference for everyone.'),
+    ...helper(extra.avModeration, 'av_moderation_component', 'Audio/video moderation.'),
+    ...helper(extra.roomMetadata, 'room_metadata_component', 'Room metadata (shared by a conference and its breakout rooms).', [
+      `    breakout_rooms_component = ${luaString(extra.breakoutMuc)}`,
+    ]),
+  );
   return lines.join('\n');
+}
+
+/** focus@auth.<H> subscribed to focus.<H> (and back): only then does the client proxy see jicofo's presence. */
+function focusSubscription(hostname: string, pluginsDir: string): RosterSubscription {
+  const names = xmppNames(hostname);
+  return { account: names.focusJid, contact: names.focusComponent, rosterCommandModule: `${pluginsDir}/mod_roster_command.lua` };
 }
 
 export const prosodyComponent: Component = {
@@ -298,6 +428,8 @@ export const prosodyComponent: Component = {
       accountStoreConfig: PROSODY_CONFIG,
       keyReaders: ['prosody'],
       packageFiles: jitsiPackageHostFiles(config.hostname),
+      // Made with Jitsi's mod_roster_command: only with the plugins (as is the client proxy itself).
+      rosterSubscriptions: facts.prosodyPluginsDir ? [focusSubscription(config.hostname, facts.prosodyPluginsDir)] : [],
     };
   },
 };

@@ -3,18 +3,48 @@
  * it, and carries the media on UDP 10000. Behind NAT it must announce the external address
  * (a static mapping from the internal one); it never depends on an outside STUN server, so a
  * LAN-only host works.
+ *
+ * Its environment file (/etc/jitsi/videobridge/config) defines JVB_HOSTNAME and JVB_SECRET
+ * and a JAVA_SYS_PROPS with -Dconfig.file: the jitsi-videobridge2 package's postinst treats such
+ * a file as existing configuration and leaves it alone.
  */
 import type { HoconObject } from '../hocon.js';
 import { hoconDocument } from '../hocon.js';
 import { javaSysPropsLine } from '../java.js';
 import { caStoreCopy } from '../../paths.js';
+import { isLocalHostname, isPublicAddress } from '../../addresses.js';
+import type { MasterConfig } from '../../master-config.js';
 import { behindNat, JVB_SERVER_ID, LOOPBACK, PORTS, publicUrls, secret, xmppNames } from '../names.js';
-import type { Component, GeneratedFile } from '../types.js';
+import type { Component, GeneratedFile, KernelSettingMinimum } from '../types.js';
 
 export const JVB_CONF = '/etc/jitsi/videobridge/jvb.conf';
 export const JVB_ENV = '/etc/jitsi/videobridge/config';
 /** Name of the one XMPP connection ("shard") of the bridge. */
 export const JVB_SHARD = 'shard';
+export const JVB_DIR = '/etc/jitsi/videobridge';
+/** The bridge's launcher (jitsi-videobridge2 package): the unit and our OpenRC script run it as jvb. */
+export const JVB_PROGRAM = '/usr/share/jitsi-videobridge/jvb.sh';
+/** Owner of the bridge's config files: the package's user and group. */
+export const JVB_OWNER = 'jvb:jitsi';
+
+/**
+ * The UDP buffer settings the jitsi-videobridge2 package puts in
+ * /etc/sysctl.d/20-jvb-udp-buffers.conf. They are the kernel's, not the container's: the host
+ * must set them.
+ */
+export const JVB_KERNEL_SETTINGS: readonly KernelSettingMinimum[] = [
+  { name: 'net.core.rmem_max', minimum: 10_485_760, reason: 'the videobridge enlarges its UDP receive buffer up to this' },
+  { name: 'net.core.netdev_max_backlog', minimum: 100_000, reason: 'media packets queued per CPU before the kernel drops them' },
+];
+
+/**
+ * Whether the bridge can have an address clients elsewhere reach: not when the server is
+ * localhost-only or its external address is private. The bridge's health check then must not
+ * ask for a public address, or it reports itself unhealthy and jicofo stops using it.
+ */
+export function hasPublicAddress(config: MasterConfig): boolean {
+  return !isLocalHostname(config.hostname) && isPublicAddress(config.external_ip);
+}
 
 export const videobridgeComponent: Component = {
   name: 'videobridge',
@@ -59,7 +89,10 @@ export const videobridgeComponent: Component = {
           },
           ice: {
             udp: { port: PORTS.jvbMedia },
-            tcp: { enabled: false },
+          },
+          health: {
+            // Only a public address counts as valid to the health check; a LAN-only server has none.
+            'require-valid-address': hasPublicAddress(config),
           },
           'http-servers': {
             public: { host: LOOPBACK, port: PORTS.jvbHttp },
@@ -68,7 +101,7 @@ export const videobridgeComponent: Component = {
           // Bridge channels over websockets, reached through nginx at wss://<H>/colibri-ws/.
           websockets: {
             enabled: true,
-            domain: publicUrls(config.hostname).colibriWebsocketDomain,
+            domains: [publicUrls(config.hostname).colibriWebsocketDomain],
             tls: true,
             'server-id': JVB_SERVER_ID,
           },
@@ -84,20 +117,30 @@ export const videobridgeComponent: Component = {
     const env = [
       '# Environment of the jitsi-videobridge service. Written by jitsi-meet-config; edits here are replaced.',
       `JVB_HOSTNAME=${names.domain}`,
+      // What the package's postinst looks for to keep this file; the bridge reads its login from jvb.conf.
+      `JVB_SECRET=${secret(config, 'jvb_password')}`,
       'JVB_OPTS="--apis=,"',
       javaSysPropsLine('videobridge', JVB_CONF),
       `VIDEOBRIDGE_MAX_MEMORY=${config.jvb_max_memory}`,
       '',
     ].join('\n');
     const files: GeneratedFile[] = [
-      // Holds the jvb password. The videobridge is not installed in the images yet, so there is
-      // no jvb user or jitsi group to own it: root only until the package brings them.
-      { path: JVB_CONF, content: conf, mode: 0o600, owner: 'root:root' },
-      { path: JVB_ENV, content: env, mode: 0o644, owner: 'root:root' },
+      // Both hold the jvb password: readable by jvb (and its group), nobody else. Before the
+      // package brings the user and group the apply step leaves them to root.
+      { path: JVB_CONF, content: conf, mode: 0o640, owner: JVB_OWNER },
+      { path: JVB_ENV, content: env, mode: 0o640, owner: JVB_OWNER },
     ];
     return {
       files,
-      services: [{ name: 'jitsi-videobridge2', reads: ['/etc/jitsi/videobridge/', caStoreCopy(config.hostname), `account:${names.jvbJid}`] }],
+      directories: [{ path: JVB_DIR, owner: JVB_OWNER, mode: 0o750 }],
+      services: [
+        {
+          name: 'jitsi-videobridge2',
+          reads: [`${JVB_DIR}/`, caStoreCopy(config.hostname), `account:${names.jvbJid}`],
+          program: JVB_PROGRAM,
+        },
+      ],
+      kernelSettings: [...JVB_KERNEL_SETTINGS],
       accounts: [{ username: names.jvbUser, host: names.authDomain, password: secret(config, 'jvb_password') }],
     };
   },
