@@ -18,6 +18,7 @@ import { join } from 'node:path';
 import { connect as tlsConnect } from 'node:tls';
 import { isPublicAddress, isPublicHostname } from '../addresses.js';
 import { isInstalled, TARGET } from '../apply/services.js';
+import { planServer } from '../components/index.js';
 import { JICOFO_CONF } from '../components/jicofo/index.js';
 import { LOOPBACK, PORTS, xmppNames } from '../components/names.js';
 import { PROSODY_PLUGINS_DIR } from '../components/prosody/index.js';
@@ -171,12 +172,14 @@ async function serviceFacts(ctx: CheckContext, spec: ServiceSpec): Promise<Servi
 }
 
 /**
- * Whether the service is installed: its unit or init script, and under systemd also a sysv
- * script alone (jicofo's package ships only /etc/init.d/jicofo; systemd-sysv-generator makes
- * its unit).
+ * Whether the service is installed, as the apply step decides it: its unit or init script and
+ * the program its component plans (the systemd images carry our jicofo unit even without jicofo).
  */
 async function installed(ctx: CheckContext, service: string): Promise<boolean> {
-  return ctx.once(`installed:${service}`, async () => (await isInstalled(ctx.root, ctx.init, service)) || exists(join(ctx.root, 'etc/init.d', service)));
+  return ctx.once(`installed:${service}`, async () => {
+    const planned = planServer(ctx.config, { init: ctx.init }).services.find((s) => s.name === service);
+    return isInstalled(ctx.root, ctx.init, service, planned?.program);
+  });
 }
 
 async function notInstalled(ctx: CheckContext, service: string): Promise<string | undefined> {
