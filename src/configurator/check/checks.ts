@@ -8,7 +8,7 @@
  * Nothing here writes a file, changes a service or talks to anything but this machine (the
  * DNS check asks the resolver, as any program here would).
  */
-import { X509Certificate, createPrivateKey } from 'node:crypto';
+import { X509Certificate, createPrivateKey, randomBytes } from 'node:crypto';
 import { lookup, resolve4, resolve6 } from 'node:dns/promises';
 import { access, stat, statfs } from 'node:fs/promises';
 import { get as httpGet } from 'node:http';
@@ -333,12 +333,20 @@ async function credentials(ctx: CheckContext, who: 'focus' | 'jvb'): Promise<str
   return who === 'focus' ? hoconString(text, 'password') : hoconString(text, 'PASSWORD');
 }
 
-async function focusSession(ctx: CheckContext): Promise<XmppSession> {
+/**
+ * A resource of its own for every session: the checks run at the same time, and two sessions
+ * of one account with one resource make prosody close the first (a `conflict`).
+ */
+function checkResource(purpose: string): string {
+  return `jitsi-meet-config-check-${purpose}-${randomBytes(4).toString('hex')}`;
+}
+
+async function focusSession(ctx: CheckContext, purpose: string): Promise<XmppSession> {
   const names = xmppNames(ctx.config.hostname);
   const password = (await credentials(ctx, 'focus')) ?? '';
   return XmppSession.login(
     { host: LOOPBACK, port: PORTS.xmppClient, domain: names.authDomain, username: names.focusUser, password, timeoutMs: ctx.timeoutMs },
-    `jitsi-meet-config-check-${process.pid}`,
+    checkResource(purpose),
   );
 }
 
@@ -357,7 +365,7 @@ function loginCheck(who: 'focus' | 'jvb'): Check {
       try {
         const session = await XmppSession.login(
           { host: LOOPBACK, port: PORTS.xmppClient, domain: names.authDomain, username: who === 'focus' ? names.focusUser : names.jvbUser, password, timeoutMs: ctx.timeoutMs },
-          `jitsi-meet-config-check-${process.pid}`,
+          checkResource('login'),
         );
         session.close();
         return decideLogin(account, file, { ok: true });
@@ -706,7 +714,7 @@ export const CHECKS: readonly Check[] = [
       return (await exists(join(ctx.root, PROSODY_PLUGINS_DIR))) ? undefined : 'jitsi-meet-prosody is not installed (no focus component to subscribe to)';
     },
     async run(ctx) {
-      const session = await focusSession(ctx);
+      const session = await focusSession(ctx, 'roster');
       try {
         return decideRoster(ctx.config.hostname, await session.roster());
       } finally {
@@ -723,9 +731,9 @@ export const CHECKS: readonly Check[] = [
     async run(ctx) {
       const names = xmppNames(ctx.config.hostname);
       const nick = hoconString((await readText(ctx.root, JVB_CONF)) ?? '', 'MUC_NICKNAME');
-      const session = await focusSession(ctx);
+      const session = await focusSession(ctx, 'brewery');
       try {
-        const occupants = await session.occupants(names.breweryJid, `jitsi-meet-config-check-${process.pid}`);
+        const occupants = await session.occupants(names.breweryJid, checkResource('brewery'));
         return decideBrewery(names.breweryJid, nick, occupants, ctx.init);
       } finally {
         session.close();
@@ -735,7 +743,8 @@ export const CHECKS: readonly Check[] = [
   {
     name: 'health:videobridge',
     what: "the bridge's health",
-    needs: ['listen:videobridge'],
+    // Its own probe of the health port: a missing media or colibri port does not keep it from answering.
+    needs: ['service:jitsi-videobridge2'],
     fix: 'read the videobridge\'s log',
     notApplicable: (ctx) => notInstalled(ctx, 'jitsi-videobridge2'),
     async run(ctx) {
@@ -746,7 +755,7 @@ export const CHECKS: readonly Check[] = [
   {
     name: 'health:jicofo',
     what: "jicofo's health",
-    needs: ['listen:jicofo', 'xmpp:brewery'],
+    needs: ['service:jicofo', 'xmpp:brewery'],
     fix: "read jicofo's log",
     notApplicable: (ctx) => notInstalled(ctx, 'jicofo'),
     async run(ctx) {
