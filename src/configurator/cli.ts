@@ -18,6 +18,8 @@ export interface ConfiguratorOptions {
   aptHook: boolean;
   show: boolean;
   rotateSecrets: boolean;
+  check: boolean;
+  json: boolean;
   root: string;
   config?: string;
   noApply: boolean;
@@ -59,6 +61,12 @@ const OPTIONS: readonly OptionSpec[] = [
     property: 'noApply',
     doc: 'Write the master config only; do not build the component configurations or touch services.',
   },
+  {
+    flag: '--check',
+    property: 'check',
+    doc: 'Check the running server and print one line per check (✔ ok, ⚠ warning, ✘ failed, with the fix). Writes nothing, restarts nothing; exit 0 when nothing failed, 1 otherwise. Every configuring run ends with it.',
+  },
+  { flag: '--json', property: 'json', doc: 'With --check: print the results as JSON, for monitoring.' },
   { flag: '--apt-hook', property: 'aptHook', doc: 'Run by apt after dpkg: re-apply when server packages changed; one line, never fails.', hidden: true },
   { flag: '--root', property: 'root', valueName: 'DIR', doc: 'Work on the system under DIR instead of /.', hidden: true },
   { flag: '--config', property: 'config', valueName: 'FILE', doc: `Master config path instead of ${MASTER_CONFIG_PATH}.`, hidden: true },
@@ -75,7 +83,7 @@ export class UsageError extends UserError {
 }
 
 export function parseConfiguratorArgs(argv: readonly string[]): ConfiguratorOptions {
-  const options: ConfiguratorOptions = { yes: false, reapply: false, aptHook: false, show: false, rotateSecrets: false, root: '/', noApply: false, help: false, version: false };
+  const options: ConfiguratorOptions = { yes: false, reapply: false, aptHook: false, show: false, rotateSecrets: false, check: false, json: false, root: '/', noApply: false, help: false, version: false };
   const values = options as unknown as Record<string, string | boolean | undefined>;
   for (let index = 0; index < argv.length; index++) {
     const word = argv[index];
@@ -99,6 +107,10 @@ export function parseConfiguratorArgs(argv: readonly string[]): ConfiguratorOpti
     values[spec.property] = value;
   }
   if (options.help || options.version) return options;
+  if (options.json && !options.check) throw new UsageError('--json is an option of --check');
+  if (options.check && (options.answers || options.yes || options.rotateSecrets || options.reapply || options.noApply || options.show || options.aptHook)) {
+    throw new UsageError('--check only looks at the running server; it takes no other option but --json');
+  }
   if (options.show && (options.answers || options.yes || options.rotateSecrets || options.reapply)) {
     throw new UsageError('--show only prints the configuration; it cannot be combined with --answers, --yes, --rotate-secrets or --reapply');
   }
@@ -137,6 +149,7 @@ export function helpText(): string {
     `Usage: ${PROGRAM} [--answers FILE | --yes] [--rotate-secrets] [--no-apply]`,
     `       ${PROGRAM} --reapply`,
     `       ${PROGRAM} --show`,
+    `       ${PROGRAM} --check [--json]`,
     '',
     'Configures this Jitsi Meet server. Without options it asks for the hostname, addresses,',
     'videobridge memory, the convener account and the TLS certificate (Enter accepts the',
@@ -152,8 +165,8 @@ export function helpText(): string {
     'Options:',
     ...optionLines,
     '',
-    'Exit status: 0 done (or nothing to do), 1 failure (stdin ended early, applying failed),',
-    '2 bad command line or invalid answers (nothing written).',
+    'Exit status: 0 done (or nothing to do), 1 failure (stdin ended early, applying failed;',
+    'with --check: a check failed), 2 bad command line or invalid answers (nothing written).',
     '',
   ].join('\n');
 }

@@ -29,6 +29,7 @@ import { removeLeftovers } from './apply/files.js';
 import { acquireRunLock, LOCK_PATH } from './run-lock.js';
 import { runAptHook } from './apt-hook.js';
 import { currentDpkgLogPosition, recordDpkgLogPosition } from './package-changes.js';
+import { checkServer, exitCode as checkExitCode, formatResults, resultsJson, runningInit, summaryLine } from './check/index.js';
 
 export interface ConfiguratorIo {
   stdin: Readable;
@@ -192,6 +193,23 @@ export async function runConfigurator(argv: readonly string[], io: ConfiguratorI
       return error.exitCode;
     }
   }
+  if (options.check) {
+    // Reads only: no run lock, no SUCCESS line (its own last line says how it went).
+    try {
+      const config = await readMasterConfig(configPath);
+      if (!config) throw new UserError(`there is no master config at ${configPath}: run ${PROGRAM} to configure first`);
+      const init = runningInit(options.root);
+      if (!init) throw new UserError('--check looks at the running server: run it inside the booted container (no systemd or OpenRC runs here)');
+      const results = await checkServer(config, init);
+      if (options.json) io.stdout.write(resultsJson(results, config.hostname, new Date()));
+      else io.stdout.write(`${formatResults(results)}${PROGRAM}: ${checkExitCode(results) === 0 ? 'OK' : 'PROBLEMS'}: ${summaryLine(results)}.\n`);
+      return checkExitCode(results);
+    } catch (error) {
+      if (!(error instanceof UserError)) throw error;
+      io.stderr.write(`${PROGRAM}: ${error.message}\n`);
+      return error.exitCode;
+    }
+  }
   /** Becomes true once the master config may have been written: from then on a failure is not "nothing changed". */
   let touched = false;
   let releaseLock: (() => void) | undefined;
@@ -233,7 +251,16 @@ export async function runConfigurator(argv: readonly string[], io: ConfiguratorI
     });
     if (dpkgLogAtStart) await recordDpkgLogPosition(options.root, dpkgLogAtStart);
     const state = init === 'none' ? 'configured (no init system here: services were not started)' : 'configured and running';
-    return finalLine(io, 0, `the server https://${planned.config.hostname}/ is ${state}; \`${PROGRAM} --show\` prints the configuration.`);
+    let checked = '';
+    if (init !== 'none') {
+      // The summary: what --check says about the server just configured. It does not change
+      // how the run ended (the configuration was applied), but the last line says what failed.
+      io.stdout.write('Checking the server (jitsi-meet-config --check):\n');
+      const results = await checkServer(planned.config, init);
+      io.stdout.write(formatResults(results));
+      checked = `; checks: ${summaryLine(results)}${checkExitCode(results) === 0 ? '' : ' (the fixes are above)'}`;
+    }
+    return finalLine(io, 0, `the server https://${planned.config.hostname}/ is ${state}${checked}; \`${PROGRAM} --show\` prints the configuration.`);
   } catch (caught) {
     const error = caught instanceof UserError ? caught : systemErrorAsUserError(caught);
     if (!error) throw caught;

@@ -187,5 +187,13 @@ export function registerConfigureTests(init: InitSystem): void {
       const entry = await scenario.container.exec(['cat', '/etc/cron.d/certbot'], { reject: false });
       t.regex(entry.stdout, /certbot -q renew/, 'renewal is scheduled');
     }
+    // jitsi-meet-config --check sees the same: renewal scheduled, the last attempt (the forced
+    // renewal above) succeeded, and the certificate is no longer self-signed.
+    const checked = await scenario.container.exec(['jitsi-meet-config', '--check', '--json'], { reject: false, timeoutMs: 60_000 });
+    const results = (JSON.parse(checked.stdout) as { checks: Array<{ name: string; status: string; detail: string }> }).checks;
+    t.like(results.find((c) => c.name === 'letsencrypt'), { status: 'pass' }, checked.stdout);
+    t.regex(results.find((c) => c.name === 'letsencrypt')?.detail ?? '', /; the last attempt succeeded$/);
+    t.like(results.find((c) => c.name === 'tls:trusted'), { status: 'pass' });
+    t.like(results.find((c) => c.name === 'tls:served'), { status: 'pass' });
   });
 }

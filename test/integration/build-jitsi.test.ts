@@ -229,11 +229,44 @@ test.serial('the systemd image so built boots and configures: jicofo and the bri
       if (bridge !== 200 || jicofo !== 200) await new Promise((resolve) => setTimeout(resolve, 1000));
     }
     const ps = await scenario.container.exec(['ps', '-eo', 'user:12,args'], { reject: false });
-    t.is(bridge, 200, `the bridge is healthy\n${ps.stdout}\n${await scenario.container.logTail(30)}`);
+    const logs = bridge === 200 && jicofo === 200 ? '' : (await scenario.container.exec(['sh', '-c', 'tail -n 20 /var/log/jitsi/*.log; journalctl -n 30 --no-pager -u jitsi-videobridge2 -u jicofo'], { reject: false })).stdout;
+    // Only the configurator's check lines: its output also holds the generated convener password.
+    const checks = result.stdout.split('\n').filter((line) => /^[✔⚠✘·-] [a-z]/.test(line)).join('\n');
+    t.is(bridge, 200, `the bridge is healthy\n${ps.stdout}\n${logs}\n--- the configurator's checks:\n${checks}`);
     t.is(jicofo, 200, 'jicofo is healthy: it sees the bridge in the brewery');
     const java = ps.stdout.split('\n').filter((line) => line.includes(' java '));
     t.truthy(java.find((line) => /^jvb\s/.test(line)), ps.stdout);
     t.truthy(java.find((line) => /^jicofo\s/.test(line)), ps.stdout);
+
+    // jitsi-meet-config --check sees the same: the checks of jicofo and the bridge apply and pass.
+    const JITSI_CHECKS = ['service:jicofo', 'service:jitsi-videobridge2', 'listen:jicofo', 'xmpp:focus-roster', 'xmpp:brewery', 'health:videobridge', 'health:jicofo'];
+    const check = async () => {
+      const run = await scenario.container.exec(['jitsi-meet-config', '--check', '--json'], { reject: false, timeoutMs: 60_000 });
+      return { code: run.exitCode, checks: (JSON.parse(run.stdout) as { checks: Array<{ name: string; status: string; detail: string; fix?: string }> }).checks };
+    };
+    const text = await scenario.container.exec(['jitsi-meet-config', '--check'], { reject: false, timeoutMs: 60_000 });
+    t.log(text.stdout);
+    const healthy = await check();
+    for (const name of JITSI_CHECKS) t.like(healthy.checks.find((c) => c.name === name), { status: 'pass' }, name);
+    // The stand-in bridge serves only its health port: no colibri websockets (9090), no media (10000/udp).
+    t.like(healthy.checks.find((c) => c.name === 'listen:videobridge'), {
+      status: 'fail',
+      detail: "nothing listens on 9090/tcp (the bridge's public HTTP (colibri websockets)); nothing listens on 10000/udp (media)",
+    });
+    t.regex(healthy.checks.find((c) => c.name === 'xmpp:brewery')!.detail, new RegExp(`^the bridge jvb-${HOST.replace(/\./g, '\\.')} is in JvbBrewery@internal\\.auth\\.`));
+    // The bridge stopped: its check fails, and exactly what needs it is skipped.
+    await scenario.container.exec(['systemctl', 'stop', 'jitsi-videobridge2']);
+    const stopped = await check();
+    t.is(stopped.code, 1);
+    t.like(stopped.checks.find((c) => c.name === 'service:jitsi-videobridge2'), { status: 'fail', detail: 'jitsi-videobridge2 is not running', fix: 'systemctl restart jitsi-videobridge2; if it stops again, read journalctl -u jitsi-videobridge2' });
+    const skipped = ['listen:videobridge', 'xmpp:brewery', 'health:videobridge', 'health:jicofo'];
+    t.deepEqual(stopped.checks.filter((c) => c.status === 'skipped').map((c) => c.name), skipped);
+    t.deepEqual(
+      stopped.checks.filter((c) => c.status === 'fail').map((c) => c.name),
+      ['service:jitsi-videobridge2', ...healthy.checks.filter((c) => c.status === 'fail' && !skipped.includes(c.name)).map((c) => c.name)],
+      'nothing else fails than before',
+    );
+    await scenario.container.exec(['systemctl', 'start', 'jitsi-videobridge2']);
   } finally {
     await scenario.dispose();
   }
