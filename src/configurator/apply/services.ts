@@ -141,6 +141,8 @@ export async function bringUp(
     log(`${action} ${service.name}`);
     if (init === 'systemd') {
       await serviceCommand(init, service.name, 'systemctl', [service.reload ? 'reload-or-restart' : 'restart', `${service.name}.service`]);
+    } else if (service.openrcRestart && !service.reload) {
+      await serviceCommand(init, service.name, service.openrcRestart[0]!, service.openrcRestart.slice(1));
     } else {
       await serviceCommand(init, service.name, 'rc-service', [service.name, action]);
     }

@@ -56,6 +56,11 @@ export interface PlannedService {
    * systemd unit is in every OpenRC image, the package may not be.
    */
   program?: string;
+  /**
+   * On OpenRC, what restarts the running service instead of `rc-service NAME restart`, for a
+   * package whose init script cannot stop what it started.
+   */
+  openrcRestart?: readonly string[];
 }
 
 /** An XMPP account in prosody's store; its password must equal the one the component logs in with. */

@@ -422,7 +422,17 @@ export const prosodyComponent: Component = {
     ];
     return {
       files,
-      services: [{ name: 'prosody', reads: ['/etc/prosody/', web.cert, web.key, auth.cert, auth.key, 'group:prosody'] }],
+      services: [
+        {
+          name: 'prosody',
+          reads: ['/etc/prosody/', web.cert, web.key, auth.cert, auth.key, 'group:prosody'],
+          // Debian's prosody init script finds its daemon by the process name lua5.2, but
+          // bookworm's prosody runs as lua5.4: `rc-service prosody restart` neither stops the
+          // old daemon nor starts a new one, so a changed config would wait for a reboot.
+          // prosodyctl finds it by its pid file.
+          openrcRestart: ['prosodyctl', 'restart'],
+        },
+      ],
       // The convener opens rooms; the components' own accounts come with their plans.
       accounts: [{ username: config.convener.username, host: xmppNames(config.hostname).domain, password: config.convener.password }],
       accountStoreConfig: PROSODY_CONFIG,
