@@ -204,3 +204,10 @@ test.serial('two runs with different answers at once: one is refused with a clea
     t.is(/^VIDEOBRIDGE_MAX_MEMORY=(\S+)$/m.exec(jvb)?.[1], master.jvb_max_memory, 'the videobridge has the heap size of the master config');
   }
 });
+
+test.serial('after all the faults the server stops cleanly within 10 s', async (t) => {
+  // A service left half-restarted by a killed run would turn the halt into a forced kill.
+  const stopped = await scenario.container.stop();
+  t.true(stopped.clean, `stop was forced after ${stopped.seconds} s`);
+  t.true(stopped.seconds < 10, `stop took ${stopped.seconds} s`);
+});
