@@ -41,6 +41,8 @@ export class Scenario {
   container!: Container;
   ns!: Netns;
   scratch!: string;
+  /** The hostname the server is configured for: what the probe, credentials and trust anchors are read for. */
+  host = HOST;
   private readonly cleanups: Array<() => Promise<unknown>> = [];
 
   /** `image`: boot this tarball and settings file instead of the cached test image of `init`. */
@@ -109,7 +111,7 @@ export class Scenario {
     const shard = shards[0]!;
     if (jicofo.xmpp.client.username !== 'focus' || shard.USERNAME !== 'jvb') throw new Error('unexpected focus/jvb user names');
     const master = yaml.load(await readFile(this.path('/etc/jitsi/master-config.yaml'), 'utf8')) as { convener: { username: string; password: string } };
-    const prosodyHost = await readFile(this.path(`/etc/prosody/conf.avail/${HOST}.cfg.lua`), 'utf8');
+    const prosodyHost = await readFile(this.path(`/etc/prosody/conf.avail/${this.host}.cfg.lua`), 'utf8');
     const turnSecret = /^external_service_secret\s*=\s*"([^"]+)"/m.exec(prosodyHost)?.[1];
     if (!turnSecret) throw new Error('no external_service_secret in the prosody config');
     return {
@@ -123,13 +125,13 @@ export class Scenario {
 
   /** config.js as a browser would evaluate it, read from the container's file (to compare with what is served). */
   async webConfigOnDisk(): Promise<Record<string, any>> {
-    return evaluateWebConfig(await readFile(this.path(`/etc/jitsi/meet/${HOST}-config.js`), 'utf8'));
+    return evaluateWebConfig(await readFile(this.path(`/etc/jitsi/meet/${this.host}-config.js`), 'utf8'));
   }
 
   /** A CA file holding the generated web and auth certificates (trust anchors for the probe). */
   async trustFile(extra: string[] = []): Promise<string> {
     const file = join(this.scratch, `ca-${Date.now()}.pem`);
-    const parts = [webTls(HOST).cert, authTls(HOST).cert].map((path) => readFile(this.path(path), 'utf8'));
+    const parts = [webTls(this.host).cert, authTls(this.host).cert].map((path) => readFile(this.path(path), 'utf8'));
     await writeFile(file, [...(await Promise.all(parts)), ...extra].join('\n'));
     return file;
   }
@@ -137,7 +139,7 @@ export class Scenario {
   /** Runs the client probe inside the namespace (outside the container). */
   async probe(request: Omit<ProbeRequest, 'host' | 'address'>, trust?: string): Promise<ProbeReport> {
     const result = await this.ns.exec([process.execPath, '--import', 'tsx', PROBE], {
-      input: JSON.stringify({ host: HOST, address: '127.0.0.1', ...request }),
+      input: JSON.stringify({ host: this.host, address: '127.0.0.1', ...request }),
       // Set explicitly: this machine presets it to the system bundle.
       env: { NODE_EXTRA_CA_CERTS: trust ?? (await this.trustFile()) },
       timeoutMs: 180_000,
@@ -178,7 +180,7 @@ export class Scenario {
 
   /** Fingerprint of the certificate nginx serves on 443 for the hostname. */
   async servedCertificate(): Promise<X509Certificate> {
-    const result = await this.ns.exec(['openssl', 's_client', '-connect', '127.0.0.1:443', '-servername', HOST, '-showcerts'], {
+    const result = await this.ns.exec(['openssl', 's_client', '-connect', '127.0.0.1:443', '-servername', this.host, '-showcerts'], {
       input: '',
       reject: false,
       timeoutMs: 30_000,

@@ -18,6 +18,7 @@ import { ensureRosterSubscriptions } from './prosody-rosters.js';
 import { kernelSettingWarnings, readKernelSettings } from './kernel-settings.js';
 import type { InitSystem } from '../../lib/init-systems.js';
 import { affectedServices, bringUp, isInstalled } from './services.js';
+import { beginApply, finishApply, servicesToRestart } from './unfinished.js';
 import { ensureSelfSigned, hasAnyPair, installOwnPair, installPair, type KeyAccess, type PairOutcome } from './tls.js';
 import { hasLineage, issueCertificate, type AcmeSource } from './letsencrypt.js';
 import type { GeneratedFile, PlannedCertificate, PlannedDirectory, PlannedService } from '../components/types.js';
@@ -181,6 +182,9 @@ export async function applyPlan(plan: ServerPlan, previousPlans: readonly Server
   }
   const run = new Run(options, await readOwnerDatabase(options.root), await freshBackupDir(options.root));
   const keyAccess: KeyAccess = { mode: 0o640, uid: 0, gid: run.owners.group(KEY_GROUP) ?? 0 };
+  // Before the first change: a run cut short from here on makes the next one restart everything.
+  const earlierUnfinished = options.init !== 'none' && (await beginApply(options.root));
+  if (earlierUnfinished) options.log('an earlier run was cut short before its services were brought up: restarting every service');
   for (const file of plan.files) await writeGenerated(run, file);
 
   for (const path of new Set(previousPlans.flatMap((previous) => obsoletePaths(previous, plan)))) {
@@ -212,7 +216,7 @@ export async function applyPlan(plan: ServerPlan, previousPlans: readonly Server
     const installed: PlannedService[] = [];
     for (const service of plan.services) if (await isInstalled(options.root, init, service.name, service.program)) installed.push(service);
     const touched = [...run.report.changed, ...run.report.removed, ...pseudoChanges];
-    run.report.restarted.push(...(await bringUp(init, installed, affectedServices(installed, touched), options.log)));
+    run.report.restarted.push(...(await bringUp(init, installed, servicesToRestart(installed, touched, earlierUnfinished), options.log)));
 
     const fromAcme = plan.certificates.flatMap((certificate) => (certificate.source.kind === 'acme' ? [{ certificate, acme: certificate.source }] : []));
     for (const { certificate, acme } of fromAcme) {
@@ -225,6 +229,7 @@ export async function applyPlan(plan: ServerPlan, previousPlans: readonly Server
       run.report.restarted.push(...reloaded.filter((name) => !run.report.restarted.includes(name)));
     }
     if (fromAcme.length > 0) await scheduleRenewal(init, options.root, options.log);
+    await finishApply(options.root);
   }
 
   // The backup directory only exists when something was replaced or removed.
