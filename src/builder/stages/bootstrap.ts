@@ -1,7 +1,9 @@
 /**
  * bootstrap: creates the root file system with mmdebstrap (root mode, into a directory in the
  * build's work directory) from the recipe's mirror, suite, variant and package list for the
- * chosen init system, in one apt solve. mmdebstrap keeps daemons from starting while
+ * chosen init system and architecture, in one apt solve. Another architecture than the host's
+ * runs under qemu-user emulation (check-host-tools checked it is set up); .deb files come from
+ * the package cache when it has them (deb-cache.ts). mmdebstrap keeps daemons from starting while
  * packages install (it puts a policy-rc.d in place), so nothing runs in the chroot.
  *
  * mmdebstrap runs inside fresh PID and mount namespaces: its mounts (/proc, /sys, /dev in the
@@ -12,6 +14,7 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { childrenOf, livePidsInNamespace, pidNamespaceOf } from '../../host/proc.js';
+import { sweepIncoming } from '../deb-cache.js';
 import { isolatedCommand, mmdebstrapArgs } from '../program-args.js';
 import { runLogged } from '../run-program.js';
 import type { BuildContext, Stage } from '../stage.js';
@@ -43,16 +46,19 @@ export const bootstrap: Stage = {
   async run(ctx: BuildContext) {
     const { recipe } = ctx;
     await mkdir(ctx.rootfs, { recursive: true });
-    ctx.log(`${recipe.distro} ${recipe.suite} (${recipe.variant}) from ${recipe.mirror}, ${recipe.packages.length} packages`);
+    const emulated = ctx.architecture !== ctx.hostArchitecture ? `, under qemu-user emulation on ${ctx.hostArchitecture}` : '';
+    ctx.log(`${recipe.distro} ${recipe.suite} ${ctx.architecture} (${recipe.variant}) from ${recipe.mirror}, ${recipe.packages.length} packages${emulated}`);
+    if (ctx.cacheDir) await sweepIncoming(ctx.cacheDir);
     const args = mmdebstrapArgs({
       suite: recipe.suite,
       mirror: recipe.mirror,
       variant: recipe.variant,
       components: recipe.components,
-      architecture: recipe.architecture,
+      architecture: ctx.architecture,
       packages: recipe.packages,
       target: ctx.rootfs,
       verbose: ctx.verbose,
+      cacheDir: ctx.cacheDir,
     });
     const command = isolatedCommand('mmdebstrap', args);
     // mmdebstrap's own temporary files (its gpghome, apt's lists before the chroot exists) go
