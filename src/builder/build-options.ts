@@ -27,10 +27,11 @@ export const BUILD_DEFAULTS = {
   outDir: 'dist',
   compression: 'xz' as Compression,
   /**
-   * Where downloaded .deb files are kept for the next build (see deb-cache.ts). Under
-   * /var/cache because builds run as root and the files are a cache: deleting them is always safe.
+   * Where downloaded .deb files (debs/, deb-cache.ts) and bootstrapped trees (bootstrap/,
+   * bootstrap-cache.ts) are kept for the next build. Under /var/cache because builds run as
+   * root and it is a cache: deleting it is always safe.
    */
-  cacheDir: '/var/cache/nspawn-jitsi/debs',
+  cacheDir: '/var/cache/nspawn-jitsi',
 } as const;
 
 /** The widest level range over all compressions: what the command line accepts before it knows the compression. */

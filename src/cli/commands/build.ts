@@ -19,8 +19,8 @@ and <out>/<name>.packages, where <name> is <distro>-<suite>-jitsi-<init>-<versio
 debian-bookworm-jitsi-systemd-0.1.0-amd64. --init all and a list of architectures build every
 variant into <out>, signed together with --sign (one SHA256SUMS); nothing is published unless
 all of them succeeded. A foreign architecture is built under qemu-user emulation
-(qemu-user-static and binfmt_misc). Downloaded .deb files are kept in the package cache and
-reused by the next build after apt has checked them against the signed indices. The recipe is
+(qemu-user-static and binfmt_misc). Downloaded .deb files and the bootstrapped tree are kept in
+the cache directory for the next build (see --cache-dir). The recipe is
 recipes/<distro>-<suite>.yaml. Nothing appears in <out> unless the whole build succeeded;
 Ctrl-C stops the build and removes everything it made. Needs root (mmdebstrap root mode).
 SOURCE_DATE_EPOCH from the environment, or else the recipe's, makes the tarball reproducible.`,
@@ -53,9 +53,9 @@ SOURCE_DATE_EPOCH from the environment, or else the recipe's, makes the tarball 
       type: 'path',
       default: BUILD_DEFAULTS.cacheDir,
       valueName: 'DIR',
-      doc: 'Package cache: .deb files downloaded by one build and reused by the next (apt checks each against the signed index first). Deleting it is always safe.',
+      doc: "Cache of downloaded .deb files (debs/: reused after apt checked each against the signed index) and of bootstrapped trees (bootstrap/: reused while packages, mirror state and mmdebstrap are unchanged). Must be root's, writable by nobody else. Deleting it is always safe.",
     },
-    { name: 'no-cache', type: 'boolean', doc: 'Download every package; neither read nor fill the package cache.' },
+    { name: 'no-cache', type: 'boolean', doc: 'Bootstrap afresh and download every package; neither read nor fill the cache.' },
     { name: 'workdir', type: 'path', valueName: 'DIR', doc: 'Where the temporary rootfs is made. Default: $TMPDIR or /var/tmp.' },
     { name: 'keep-workdir', type: 'boolean', doc: 'Keep the unpacked rootfs after the build and print where it is.' },
     { name: 'plain', type: 'boolean', doc: 'Timestamped log lines even on a terminal (the default when not a terminal).' },
