@@ -3,7 +3,13 @@
  * binfmt_misc; `bash scripts/install-host-deps.sh` sets both up), at a fast compression level
  * and without Jitsi's packages (`--jitsi-source none`, like every shared test image): inspect
  * reports arm64 and no error, the package list is arm64's, and it boots under systemd-nspawn
- * (its init emulated too) to multi-user.target and stops cleanly.
+ * (its init emulated too) to multi-user.target with no failed unit and stops cleanly.
+ *
+ * Two things differ from a boot on arm64 hardware, both handled by the boot helper for
+ * emulated boots only: the stop signal is shifted (src/boot/emulated-signals.ts; unshifted,
+ * systemd isolates rescue.target instead of halting), and units with credentials get a
+ * drop-in clearing them in the unpacked copy (src/boot/emulated-credentials.ts; qemu-user
+ * cannot clone() into a mount namespace, so they would fail at step CREDENTIALS).
  *
  * Only the systemd image is built for arm64 here: an emulated build takes about 7 times a
  * native one, the suite cannot afford two, and systemd is the init that needs the emulation
