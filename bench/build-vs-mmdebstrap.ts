@@ -15,6 +15,7 @@
 import { execa } from 'execa';
 import { createWriteStream } from 'node:fs';
 import { mkdir, readdir, rm, stat } from 'node:fs/promises';
+import { measure, mib } from './measure.js';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -26,37 +27,6 @@ function option(name: string, fallback: string): string {
   const index = process.argv.indexOf(`--${name}`);
   return index !== -1 && process.argv[index + 1] ? process.argv[index + 1] : fallback;
 }
-
-/** Disk bytes used by the trees below `dirs` (du counts blocks, like the disk does). */
-async function diskBytes(dirs: string[]): Promise<number> {
-  const { stdout } = await execa('du', ['--summarize', '--block-size=1', '--total', '--one-file-system', ...dirs], { reject: false });
-  const total = stdout.split('\n').find((line) => line.endsWith('\ttotal'));
-  return total ? Number(total.split('\t')[0]) : 0;
-}
-
-/** Runs `work` while sampling the disk use of `dirs`; returns seconds and peak bytes. */
-async function measure(dirs: string[], work: () => Promise<void>): Promise<{ seconds: number; peakBytes: number }> {
-  let peakBytes = 0;
-  let running = true;
-  const sampler = (async () => {
-    while (running) {
-      peakBytes = Math.max(peakBytes, await diskBytes(dirs));
-      await new Promise((resolve) => setTimeout(resolve, 500));
-    }
-  })();
-  const started = process.hrtime.bigint();
-  try {
-    await work();
-  } finally {
-    running = false;
-    await sampler;
-  }
-  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  peakBytes = Math.max(peakBytes, await diskBytes(dirs));
-  return { seconds, peakBytes };
-}
-
-const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(0)} MiB`;
 
 async function main(): Promise<void> {
   const init = option('init', 'systemd') as InitSystem;
@@ -111,7 +81,8 @@ async function main(): Promise<void> {
   console.log('ours: nspawn-jitsi build --compression xz ...');
   let tarball = '';
   const ours = await measure([oursTmp, oursOut], async () => {
-    const result = await buildRootfs({ init, suite, level, compression: 'xz', outDir: oursOut, workdirParent: oursTmp, renderer: 'silent' });
+    // --no-cache: a cold build, like the baseline (the cache is measured by bench/cache-release-arm64.ts).
+    const result = await buildRootfs({ init, suite, level, compression: 'xz', outDir: oursOut, workdirParent: oursTmp, renderer: 'silent', noCache: true });
     tarball = result.tarball;
   });
   const oursSize = (await stat(tarball)).size;

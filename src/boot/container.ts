@@ -16,12 +16,16 @@
  */
 import { randomBytes } from 'node:crypto';
 import { createWriteStream, rmSync, type WriteStream } from 'node:fs';
-import { copyFile, mkdir, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa, type ResultPromise } from 'execa';
 import { UserError } from '../lib/errors.js';
 import { requireHostTools } from '../host/tools.js';
+import { architectureFromDpkgStatus } from '../image/architecture.js';
 import { KILL_SIGNAL } from '../image/settings-file.js';
+import { hostArchitecture } from '../host/tools.js';
+import { credentialsDropIn, EMULATION_DROP_IN, unitsWithCredentials } from './emulated-credentials.js';
+import { hostSignalForEmulatedGuest } from './emulated-signals.js';
 import type { InitSystem } from '../lib/init-systems.js';
 import { findNamespaceInitChild, isAlive, pidNamespaceOf, pidsInNamespace } from '../host/proc.js';
 
@@ -46,6 +50,12 @@ export interface BootOptions {
   bindRo?: string[];
   /** Receives every console line as it arrives (they also go to the log file). */
   log?: (line: string) => void;
+  /**
+   * The image's Debian architecture; default: read from its dpkg database. Another than the
+   * host's boots under qemu-user emulation, and is stopped with the signal that arrives as
+   * the init's stop signal through qemu (emulated-signals.ts).
+   */
+  architecture?: string;
 }
 
 export interface ExecOptions {
@@ -186,6 +196,8 @@ class ContainerImpl implements Container {
   private lastStop: StopResult = { seconds: 0, clean: true };
   private keepLog = false;
   private stopRequested = false;
+  /** The image's init runs under qemu-user emulation (set by prepare()). */
+  emulated = false;
 
   constructor(
     private readonly options: BootOptions,
@@ -219,6 +231,32 @@ class ContainerImpl implements Container {
         '--xattrs-include=*',
       ]);
     }
+    const architecture =
+      this.options.architecture ?? architectureFromDpkgStatus(await readFile(join(this.rootfs, 'var/lib/dpkg/status'), 'utf8').catch(() => ''));
+    const host = await hostArchitecture();
+    this.emulated = architecture !== undefined && architecture !== host;
+    if (this.emulated) {
+      this.writeLog(`${architecture} image on a ${host} host: booting under qemu-user emulation`);
+      // Only in our own unpacked copy: a directory the caller gave us is theirs.
+      if (this.options.init === 'systemd' && this.ownsRootfs) await this.clearCredentialsForEmulation();
+    }
+  }
+
+  /** Drop-ins for the units whose credentials qemu-user cannot set up (emulated-credentials.ts). */
+  private async clearCredentialsForEmulation(): Promise<void> {
+    const units = new Map<string, string>();
+    for (const dir of ['usr/lib/systemd/system', 'lib/systemd/system']) {
+      for (const name of await readdir(join(this.rootfs, dir)).catch(() => [] as string[])) {
+        if (!units.has(name)) units.set(name, await readFile(join(this.rootfs, dir, name), 'utf8').catch(() => ''));
+      }
+    }
+    const affected = unitsWithCredentials(units);
+    for (const unit of affected) {
+      const dropInDir = join(this.rootfs, 'etc/systemd/system', `${unit}.d`);
+      await mkdir(dropInDir, { recursive: true });
+      await writeFile(join(dropInDir, EMULATION_DROP_IN), credentialsDropIn());
+    }
+    this.writeLog(`credentials cleared for emulation (qemu-user cannot clone into a mount namespace): ${affected.join(', ') || 'no unit has any'}`);
   }
 
   private nspawnArgs(): string[] {
@@ -232,7 +270,10 @@ class ContainerImpl implements Container {
       '--console=read-only',
     ];
     if (this.options.netns) args.push(`--network-namespace-path=/run/netns/${this.options.netns}`);
-    if (!this.options.settingsFile) args.push(`--kill-signal=${KILL_SIGNAL[this.options.init]}`);
+    if (this.emulated) {
+      // Overrides the settings file's KillSignal too: command-line settings win.
+      args.push(`--kill-signal=${hostSignalForEmulatedGuest(KILL_SIGNAL[this.options.init])}`);
+    } else if (!this.options.settingsFile) args.push(`--kill-signal=${KILL_SIGNAL[this.options.init]}`);
     for (const bind of this.options.bindRo ?? []) args.push(`--bind-ro=${bind}`);
     return args;
   }

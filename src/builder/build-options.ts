@@ -3,12 +3,22 @@
  * `--help` text, and the pipeline's checks and defaults, all read them from here.
  */
 import { COMPRESSIONS, DEFAULT_LEVEL, LEVEL_RANGE, type Compression } from '../image/compression.js';
-import { INIT_SYSTEMS } from '../lib/init-systems.js';
+import { ARCHITECTURES, isArchitecture, type Architecture } from '../host/emulation.js';
+import { UserError } from '../lib/errors.js';
+import { INIT_SYSTEMS, type InitSystem } from '../lib/init-systems.js';
 
 /** Distributions with a recipe and a bootstrap. Others come back here when they are implemented. */
 export const DISTROS = ['debian'] as const;
 
-export const BUILD_CHOICES = { init: INIT_SYSTEMS, distro: DISTROS, compression: COMPRESSIONS } as const;
+/** `--init all` builds every init system. */
+export const ALL_INITS = 'all';
+
+export const BUILD_CHOICES = {
+  init: [...INIT_SYSTEMS, ALL_INITS] as const,
+  distro: DISTROS,
+  compression: COMPRESSIONS,
+  arch: ARCHITECTURES,
+} as const;
 
 export const BUILD_DEFAULTS = {
   distro: 'debian',
@@ -16,6 +26,12 @@ export const BUILD_DEFAULTS = {
   /** Relative to where the command was run. */
   outDir: 'dist',
   compression: 'xz' as Compression,
+  /**
+   * Where downloaded .deb files (debs/, deb-cache.ts) and bootstrapped trees (bootstrap/,
+   * bootstrap-cache.ts) are kept for the next build. Under /var/cache because builds run as
+   * root and it is a cache: deleting it is always safe.
+   */
+  cacheDir: '/var/cache/nspawn-jitsi',
 } as const;
 
 /** The widest level range over all compressions: what the command line accepts before it knows the compression. */
@@ -29,4 +45,26 @@ export function levelHelp(): string {
   return COMPRESSIONS.filter((kind) => kind !== 'none')
     .map((kind) => `${kind} ${LEVEL_RANGE[kind][0]}..${LEVEL_RANGE[kind][1]} (default ${DEFAULT_LEVEL[kind]})`)
     .join(', ');
+}
+
+/**
+ * `--arch amd64,arm64` -> ['amd64', 'arm64']: the architectures of a comma-separated list,
+ * each once, in the order given. Unknown names are refused with the list of known ones.
+ */
+export function parseArchitectureList(text: string): Architecture[] {
+  const names = text.split(',').map((name) => name.trim()).filter(Boolean);
+  if (names.length === 0) throw new UserError(`--arch needs an architecture: ${ARCHITECTURES.join(', ')}, or a comma-separated list of them`);
+  const result: Architecture[] = [];
+  for (const name of names) {
+    if (!isArchitecture(name)) throw new UserError(`--arch ${name}: unknown architecture (images are built for ${ARCHITECTURES.join(', ')})`);
+    if (!result.includes(name)) result.push(name);
+  }
+  return result;
+}
+
+/** `--init all` -> every init system; a single name -> itself. */
+export function initsFor(init: string): InitSystem[] {
+  if (init === ALL_INITS) return [...INIT_SYSTEMS];
+  if (!(INIT_SYSTEMS as readonly string[]).includes(init)) throw new UserError(`--init ${init}: unknown init system (${[...INIT_SYSTEMS, ALL_INITS].join(', ')})`);
+  return [init as InitSystem];
 }

@@ -16,6 +16,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Listr, PRESET_TIMESTAMP } from 'listr2';
 import { UserError } from '../lib/errors.js';
+import { ARCHITECTURES, isArchitecture, type Architecture } from '../host/emulation.js';
 import { hostArchitecture } from '../host/tools.js';
 import { artifactStem, packageListName, tarballName } from '../image/artifact-names.js';
 import { DEFAULT_LEVEL, LEVEL_RANGE, levelProblem, type Compression } from '../image/compression.js';
@@ -44,6 +45,12 @@ export const REQUIRED_STAGES = new Set(['bootstrap', 'pack']);
 
 export interface BuildOptions {
   init: InitSystem;
+  /** Debian architecture of the image; default the recipe's, else the host's. */
+  architecture?: Architecture;
+  /** Package cache directory (deb-cache.ts), relative to `cwd`; default BUILD_DEFAULTS.cacheDir. */
+  cacheDir?: string;
+  /** Download every package, neither reading nor filling the cache. */
+  noCache?: boolean;
   distro?: string;
   suite?: string;
   /** Recipe file; default recipes/<distro>-<suite>.yaml. */
@@ -85,6 +92,7 @@ export interface BuildResult {
   sha256: string;
   packageList: string;
   outDir: string;
+  architecture: Architecture;
   sourceDateEpoch: number;
   seconds: number;
 }
@@ -147,6 +155,14 @@ export async function buildRootfs(options: BuildOptions): Promise<BuildResult> {
   const recipe = await resolveRecipe(recipeFile, { projectRoot: PROJECT_ROOT, init: options.init });
   const jitsi = resolveJitsiSource(options.jitsiSource, options.jitsiKey && resolve(cwd, options.jitsiKey), recipe.jitsi, recipeFile);
   const sourceDateEpoch = sourceDateEpochFrom(process.env, recipe.sourceDateEpoch);
+  const host = await hostArchitecture();
+  const architecture = options.architecture ?? recipe.architecture ?? host;
+  if (!isArchitecture(architecture)) {
+    throw new UserError(
+      `${recipe.architecture === architecture ? `${recipeFile}: base.architecture` : 'this host\'s architecture'} is ${architecture}, but images are built for ${ARCHITECTURES.join(', ')} only; pass --arch ${ARCHITECTURES.join('|')}`,
+    );
+  }
+  const cacheDir = options.noCache ? undefined : resolve(cwd, options.cacheDir ?? BUILD_DEFAULTS.cacheDir);
 
   // Listen before creating anything, so an early Ctrl-C still cleans up.
   const interruption = listenForInterruptions(options);
@@ -160,13 +176,18 @@ export async function buildRootfs(options: BuildOptions): Promise<BuildResult> {
         suite: recipe.suite,
         init: options.init,
         version: await projectVersion(),
-        architecture: recipe.architecture ?? (await hostArchitecture()),
+        architecture,
       }),
       log: (line) => {
         if (options.renderer !== 'silent') process.stderr.write(`[${new Date().toISOString().slice(11, 19)}] ${line}\n`);
       },
     });
-    return await runInWorkspace(options, { recipe, jitsi, sourceDateEpoch, compression, level, startedAt: started }, workspace, interruption.signal);
+    return await runInWorkspace(
+      options,
+      { recipe, jitsi, sourceDateEpoch, compression, level, startedAt: started, architecture, hostArchitecture: host, cacheDir },
+      workspace,
+      interruption.signal,
+    );
   } finally {
     interruption.dispose();
   }
@@ -211,6 +232,9 @@ interface ResolvedBuild {
   level: number;
   /** Date.now() when the build began. */
   startedAt: number;
+  architecture: Architecture;
+  hostArchitecture: string;
+  cacheDir?: string;
 }
 
 /** Runs the stages in a workspace, cleans up after them and publishes the artifacts when all succeeded. */
@@ -234,6 +258,9 @@ async function runInWorkspace(options: BuildOptions, build: ResolvedBuild, works
     artifactBase,
     artifacts: [],
     signKey: options.signKey,
+    architecture: build.architecture,
+    hostArchitecture: build.hostArchitecture,
+    ...(build.cacheDir ? { cacheDir: build.cacheDir } : {}),
     recipe,
     ...(build.jitsi ? { jitsi: build.jitsi } : {}),
     sourceDateEpoch,
@@ -285,6 +312,7 @@ async function runInWorkspace(options: BuildOptions, build: ResolvedBuild, works
     sha256: ctx.tarball.sha256,
     packageList: join(finalOutDir, packageListName(artifactBase)),
     outDir: finalOutDir,
+    architecture: build.architecture,
     sourceDateEpoch,
     seconds: Math.round((Date.now() - startedAt) / 1000),
   };

@@ -3,6 +3,7 @@
  * processes, no file system, so each is unit-tested and the stages stay small.
  */
 import { levelProblem, type Compression } from '../image/compression.js';
+import { debCacheMmdebstrapArgs } from './deb-cache.js';
 
 export interface MmdebstrapInput {
   suite: string;
@@ -14,6 +15,8 @@ export interface MmdebstrapInput {
   /** Directory to create the rootfs in (must not exist or be empty). */
   target: string;
   verbose?: boolean;
+  /** Package cache directory (deb-cache.ts); needs `architecture`. None: every .deb is downloaded. */
+  cacheDir?: string;
 }
 
 /**
@@ -29,6 +32,10 @@ export function mmdebstrapArgs(input: MmdebstrapInput): string[] {
   ];
   if (input.architecture) args.push(`--architectures=${input.architecture}`);
   if (input.packages.length > 0) args.push(`--include=${input.packages.join(',')}`);
+  if (input.cacheDir) {
+    if (!input.architecture) throw new Error('mmdebstrapArgs: a package cache needs the architecture');
+    args.push(...debCacheMmdebstrapArgs(input.cacheDir, input.architecture));
+  }
   // Default verbosity: its `I:` progress lines, and apt's reasons when something fails.
   if (input.verbose) args.push('--verbose');
   args.push(input.suite, input.target, input.mirror);

@@ -5,6 +5,7 @@
  * order, and must be safe to call when `run` never started. The doc comment at the top of
  * each stage file is its user documentation.
  */
+import type { Architecture } from '../host/emulation.js';
 import type { Compression } from '../image/compression.js';
 import type { InitSystem } from '../lib/init-systems.js';
 import type { JitsiSource } from './jitsi-repository.js';
@@ -41,6 +42,12 @@ export interface BuildContext {
   artifacts: string[];
   /** Key (file or fingerprint) to sign with; the sign stage skips itself when unset. */
   signKey?: string;
+  /** Debian architecture of the image: `--arch`, else the recipe's, else the host's. */
+  architecture: Architecture;
+  /** The host's Debian architecture; a different `architecture` is built under qemu-user emulation. */
+  hostArchitecture: string;
+  /** Package cache directory (deb-cache.ts); absent with `--no-cache`. */
+  cacheDir?: string;
   /** The recipe of this build, includes merged and filtered for `init`. */
   recipe: ResolvedRecipe;
   /** Where Jitsi's packages come from; absent with `--jitsi-source none`. */

@@ -120,3 +120,25 @@ test('SOURCE_DATE_EPOCH: the environment wins, the recipe is the fallback, junk 
   t.is(sourceDateEpochFrom({ SOURCE_DATE_EPOCH: '' }, 99), 99);
   t.throws(() => sourceDateEpochFrom({ SOURCE_DATE_EPOCH: 'yesterday' }, 99), { message: /whole number of seconds/ });
 });
+
+test('--arch names the artifacts and reaches the stages; the host architecture is known to them', async (t) => {
+  const { out, base } = await setup();
+  const seen: string[] = [];
+  const record: Stage = { name: 'record', title: 'record', run: async (ctx) => void seen.push(ctx.architecture, ctx.hostArchitecture) };
+  const result = await buildRootfs({ ...base, architecture: 'arm64', stages: [makeRootfs, record, packageList, pack] });
+  t.is(result.architecture, 'arm64');
+  t.deepEqual(seen, ['arm64', await hostArchitecture()]);
+  const armStem = artifactStem({ distro: 'debian', suite: 'bookworm', init: 'systemd', version: await projectVersion(), architecture: 'arm64' });
+  t.deepEqual((await readdir(out)).sort(), [`${armStem}.packages`, `${armStem}.tar.zst`]);
+});
+
+test('an architecture images are not built for, from a recipe, is refused naming --arch', async (t) => {
+  const { base } = await setup();
+  const recipeDir = await scratchDir('pipeline-recipe-');
+  const recipe = join(recipeDir, 'armhf.yaml');
+  await writeFile(recipe, 'base:\n  suite: bookworm\n  architecture: armhf\n');
+  await t.throwsAsync(buildRootfs({ ...base, recipe, jitsiSource: 'none', stages: [makeRootfs, pack] }), {
+    instanceOf: UserError,
+    message: /base\.architecture is armhf, but images are built for amd64, arm64 only; pass --arch amd64\|arm64/,
+  });
+});

@@ -1,7 +1,10 @@
 /**
  * bootstrap: creates the root file system with mmdebstrap (root mode, into a directory in the
  * build's work directory) from the recipe's mirror, suite, variant and package list for the
- * chosen init system, in one apt solve. mmdebstrap keeps daemons from starting while
+ * chosen init system and architecture, in one apt solve. Another architecture than the host's
+ * runs under qemu-user emulation (check-host-tools checked it is set up); .deb files come from
+ * the package cache when it has them (deb-cache.ts). When an earlier build bootstrapped the
+ * same packages from the same mirror state, its tree is unpacked instead (bootstrap-cache.ts). mmdebstrap keeps daemons from starting while
  * packages install (it puts a policy-rc.d in place), so nothing runs in the chroot.
  *
  * mmdebstrap runs inside fresh PID and mount namespaces: its mounts (/proc, /sys, /dev in the
@@ -9,9 +12,21 @@
  * interrupted or killed, so an aborted bootstrap leaves only a directory to delete. On
  * interruption the stage waits until the kernel has ended every process of that namespace.
  */
-import { mkdir } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { childrenOf, livePidsInNamespace, pidNamespaceOf } from '../../host/proc.js';
+import {
+  bootstrapKey,
+  commitBootstrap,
+  extractArgs,
+  fetchInRelease,
+  findCachedBootstrap,
+  incomingPath,
+  mmdebstrapVersion,
+  requirePrivateCacheDir,
+  storeArgs,
+} from '../bootstrap-cache.js';
+import { sweepIncoming } from '../deb-cache.js';
 import { isolatedCommand, mmdebstrapArgs } from '../program-args.js';
 import { runLogged } from '../run-program.js';
 import type { BuildContext, Stage } from '../stage.js';
@@ -37,24 +52,61 @@ async function childNamespace(unsharePid: number): Promise<string | undefined> {
   return undefined;
 }
 
+/** The bootstrap cache's directory and this build's key, and the cached tree when there is one. */
+async function findReusableBootstrap(ctx: BuildContext, args: string[]): Promise<{ dir: string; key: string; cached?: string } | undefined> {
+  const dir = join(ctx.cacheDir!, 'bootstrap');
+  await requirePrivateCacheDir(ctx.cacheDir!);
+  await requirePrivateCacheDir(dir);
+  const inRelease = await fetchInRelease(ctx.recipe.mirror, ctx.recipe.suite, ctx.signal);
+  if (!inRelease) {
+    ctx.log(`bootstrap cache not used: ${ctx.recipe.mirror}/dists/${ctx.recipe.suite}/InRelease could not be read, so its state is unknown`);
+    return undefined;
+  }
+  const key = bootstrapKey({ args, mmdebstrapVersion: await mmdebstrapVersion(), sourceDateEpoch: ctx.sourceDateEpoch, inRelease });
+  return { dir, key, cached: await findCachedBootstrap(dir, key) };
+}
+
+/** Keeps the fresh tree for the next build; failing to (a full disk) is logged, not fatal. */
+async function storeBootstrap(ctx: BuildContext, dir: string, key: string): Promise<void> {
+  const incoming = incomingPath(dir, key);
+  try {
+    await runLogged(ctx, 'tar', storeArgs(ctx.rootfs, incoming), { displayName: 'tar (storing the bootstrap)' });
+    await commitBootstrap(dir, incoming, key);
+    ctx.log(`bootstrap kept for the next build in ${dir}`);
+  } catch (error) {
+    await rm(incoming, { force: true });
+    if (ctx.signal.aborted) throw error;
+    ctx.log(`bootstrap not kept (${(error as Error).message.split('\n')[0]}); the next build bootstraps afresh`);
+  }
+}
+
 export const bootstrap: Stage = {
   name: 'bootstrap',
   title: 'Bootstrap the root file system with mmdebstrap',
   async run(ctx: BuildContext) {
     const { recipe } = ctx;
     await mkdir(ctx.rootfs, { recursive: true });
-    ctx.log(`${recipe.distro} ${recipe.suite} (${recipe.variant}) from ${recipe.mirror}, ${recipe.packages.length} packages`);
-    const args = mmdebstrapArgs({
+    const emulated = ctx.architecture !== ctx.hostArchitecture ? `, under qemu-user emulation on ${ctx.hostArchitecture}` : '';
+    ctx.log(`${recipe.distro} ${recipe.suite} ${ctx.architecture} (${recipe.variant}) from ${recipe.mirror}, ${recipe.packages.length} packages${emulated}`);
+    const input = {
       suite: recipe.suite,
       mirror: recipe.mirror,
       variant: recipe.variant,
       components: recipe.components,
-      architecture: recipe.architecture,
+      architecture: ctx.architecture,
       packages: recipe.packages,
       target: ctx.rootfs,
       verbose: ctx.verbose,
-    });
-    const command = isolatedCommand('mmdebstrap', args);
+    };
+    const reuse = ctx.cacheDir ? await findReusableBootstrap(ctx, mmdebstrapArgs({ ...input, target: '', verbose: false })) : undefined;
+    if (reuse?.cached) {
+      ctx.log(`reusing the bootstrap of an earlier build with the same packages, mirror state and mmdebstrap (${reuse.cached})`);
+      await runLogged(ctx, 'tar', extractArgs(reuse.cached, ctx.rootfs), { displayName: 'tar (cached bootstrap)' });
+      return;
+    }
+    const debs = ctx.cacheDir ? join(ctx.cacheDir, 'debs') : undefined;
+    if (debs) await sweepIncoming(debs);
+    const command = isolatedCommand('mmdebstrap', mmdebstrapArgs({ ...input, cacheDir: debs }));
     // mmdebstrap's own temporary files (its gpghome, apt's lists before the chroot exists) go
     // into the work directory, so a build killed outright leaves them where its sweep finds them.
     const tmp = join(ctx.workDir, 'tmp');
@@ -67,6 +119,7 @@ export const bootstrap: Stage = {
         void childNamespace(pid).then((ns) => ns && namespaces.set(ctx, ns));
       },
     });
+    if (reuse?.key) await storeBootstrap(ctx, reuse.dir, reuse.key);
   },
   async cleanup(ctx: BuildContext) {
     const ns = namespaces.get(ctx);

@@ -1,12 +1,13 @@
 /**
  * `nspawn-jitsi build`: builds one rootfs tarball with its .nspawn settings file and package
- * list. `npm run build:rootfs -- ...` runs this.
+ * list, or with `--init all` / `--arch amd64,arm64` every variant into one release directory.
+ * `npm run build:rootfs -- ...` runs this.
  */
-import { BUILD_CHOICES, BUILD_DEFAULTS, LEVEL_BOUNDS, levelHelp } from '../../builder/build-options.js';
-import { buildRootfs, interruptedExitCode } from '../../builder/pipeline.js';
+import { ALL_INITS, BUILD_CHOICES, BUILD_DEFAULTS, initsFor, LEVEL_BOUNDS, levelHelp, parseArchitectureList } from '../../builder/build-options.js';
+import { buildRootfs, interruptedExitCode, type BuildOptions } from '../../builder/pipeline.js';
+import { buildRelease } from '../../builder/release-build.js';
 import { BuildInterrupted } from '../../builder/run-program.js';
 import type { Compression } from '../../image/compression.js';
-import type { InitSystem } from '../../lib/init-systems.js';
 import type { CommandSpec } from '../options.js';
 
 export const buildCommand: CommandSpec = {
@@ -15,12 +16,22 @@ export const buildCommand: CommandSpec = {
   description: `
 Writes <out>/<name>.tar.xz (.tar.zst with --compression zstd, .tar with none), <out>/<name>.nspawn
 and <out>/<name>.packages, where <name> is <distro>-<suite>-jitsi-<init>-<version>-<arch>, e.g.
-debian-bookworm-jitsi-systemd-0.1.0-amd64. The recipe is
+debian-bookworm-jitsi-systemd-0.1.0-amd64. --init all and a list of architectures build every
+variant into <out>, signed together with --sign (one SHA256SUMS); nothing is published unless
+all of them succeeded. A foreign architecture is built under qemu-user emulation
+(qemu-user-static and binfmt_misc). Downloaded .deb files and the bootstrapped tree are kept in
+the cache directory for the next build (see --cache-dir). The recipe is
 recipes/<distro>-<suite>.yaml. Nothing appears in <out> unless the whole build succeeded;
 Ctrl-C stops the build and removes everything it made. Needs root (mmdebstrap root mode).
 SOURCE_DATE_EPOCH from the environment, or else the recipe's, makes the tarball reproducible.`,
   options: [
-    { name: 'init', type: 'choice', choices: BUILD_CHOICES.init, required: true, valueName: 'INIT', doc: 'Init system of the image.' },
+    { name: 'init', type: 'choice', choices: BUILD_CHOICES.init, required: true, valueName: 'INIT', doc: `Init system of the image; ${ALL_INITS} builds one image for each.` },
+    {
+      name: 'arch',
+      type: 'string',
+      valueName: 'ARCH',
+      doc: `Debian architecture of the image: ${BUILD_CHOICES.arch.join(', ')}, or a comma-separated list (one image each). Default: the recipe's, else the host's. Another than the host's is built under qemu-user emulation (apt install qemu-user-static binfmt-support), about 7 times slower.`,
+    },
     { name: 'distro', type: 'choice', choices: BUILD_CHOICES.distro, default: BUILD_DEFAULTS.distro, valueName: 'DISTRO', doc: 'Distribution.' },
     { name: 'suite', type: 'string', default: BUILD_DEFAULTS.suite, valueName: 'SUITE', doc: 'Debian suite with a recipe: bookworm or trixie.' },
     { name: 'recipe', type: 'path', valueName: 'FILE', doc: 'Use this recipe file instead of recipes/<distro>-<suite>.yaml.' },
@@ -37,6 +48,14 @@ SOURCE_DATE_EPOCH from the environment, or else the recipe's, makes the tarball 
     { name: 'jitsi-key', type: 'path', valueName: 'FILE', doc: "Trust the repository key in FILE instead of the recipe's pinned key (a mirror its operator signs); the build log prints its fingerprint." },
     { name: 'sign', type: 'string', valueName: 'KEY', doc: 'Sign the release with this OpenPGP key (see the sign command).' },
     { name: 'skip', type: 'string', valueName: 'NAMES', doc: 'Comma-separated stages or cleanup steps to skip, e.g. cleanup/logs,package-list.' },
+    {
+      name: 'cache-dir',
+      type: 'path',
+      default: BUILD_DEFAULTS.cacheDir,
+      valueName: 'DIR',
+      doc: "Cache of downloaded .deb files (debs/: reused after apt checked each against the signed index) and of bootstrapped trees (bootstrap/: reused while packages, mirror state and mmdebstrap are unchanged). Must be root's, writable by nobody else. Deleting it is always safe.",
+    },
+    { name: 'no-cache', type: 'boolean', doc: 'Bootstrap afresh and download every package; neither read nor fill the cache.' },
     { name: 'workdir', type: 'path', valueName: 'DIR', doc: 'Where the temporary rootfs is made. Default: $TMPDIR or /var/tmp.' },
     { name: 'keep-workdir', type: 'boolean', doc: 'Keep the unpacked rootfs after the build and print where it is.' },
     { name: 'plain', type: 'boolean', doc: 'Timestamped log lines even on a terminal (the default when not a terminal).' },
@@ -45,26 +64,36 @@ SOURCE_DATE_EPOCH from the environment, or else the recipe's, makes the tarball 
   async run({ options }) {
     // npm run changes into the package root; INIT_CWD is where the user ran it.
     const cwd = process.env.INIT_CWD ?? process.cwd();
+    const inits = initsFor(options.init as string);
+    const architectures = options.arch === undefined ? undefined : parseArchitectureList(options.arch as string);
+    const common: Omit<BuildOptions, 'init'> = {
+      distro: options.distro as string,
+      suite: options.suite as string,
+      recipe: options.recipe as string | undefined,
+      outDir: options.out as string,
+      compression: options.compression as Compression,
+      level: options.level as number | undefined,
+      signKey: options.sign as string | undefined,
+      jitsiSource: options['jitsi-source'] as string,
+      jitsiKey: options['jitsi-key'] as string | undefined,
+      skip: ((options.skip as string | undefined) ?? '').split(',').map((s) => s.trim()).filter(Boolean),
+      workdirParent: options.workdir as string | undefined,
+      keepWorkdir: options['keep-workdir'] === true,
+      verbose: options.verbose === true,
+      renderer: options.plain === true ? 'plain' : 'auto',
+      cwd,
+      handleSignals: true,
+      cacheDir: options['cache-dir'] as string,
+      noCache: options['no-cache'] === true,
+    };
     try {
-      const result = await buildRootfs({
-        init: options.init as InitSystem,
-        distro: options.distro as string,
-        suite: options.suite as string,
-        recipe: options.recipe as string | undefined,
-        outDir: options.out as string,
-        compression: options.compression as Compression,
-        level: options.level as number | undefined,
-        signKey: options.sign as string | undefined,
-        jitsiSource: options['jitsi-source'] as string,
-        jitsiKey: options['jitsi-key'] as string | undefined,
-        skip: ((options.skip as string | undefined) ?? '').split(',').map((s) => s.trim()).filter(Boolean),
-        workdirParent: options.workdir as string | undefined,
-        keepWorkdir: options['keep-workdir'] === true,
-        verbose: options.verbose === true,
-        renderer: options.plain === true ? 'plain' : 'auto',
-        cwd,
-        handleSignals: true,
-      });
+      if (inits.length > 1 || (architectures?.length ?? 0) > 1) {
+        const release = await buildRelease({ ...common, inits, ...(architectures ? { architectures } : {}) });
+        const lines = release.variants.map((v) => `  ${v.init} ${v.architecture}: ${v.seconds} s, sha256 ${v.sha256}`);
+        process.stdout.write(`built ${release.variants.length} images in ${release.seconds} s:\n${lines.join('\n')}\npublished:\n${release.artifacts.map((a) => `  ${a}`).join('\n')}\n`);
+        return 0;
+      }
+      const result = await buildRootfs({ ...common, init: inits[0], ...(architectures ? { architecture: architectures[0] } : {}) });
       process.stdout.write(`built in ${result.seconds} s:\n${result.artifacts.map((a) => `  ${a}`).join('\n')}\nsha256 ${result.sha256}\n`);
       return 0;
     } catch (error) {

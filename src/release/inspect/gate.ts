@@ -41,7 +41,7 @@ export async function inspectForRelease(tarballs: string[], options: { signal?: 
     reports.push(report);
     const name = basename(tarball);
     const os = report.osRelease?.PRETTY_NAME ?? 'no os-release';
-    log(`${name}: ${report.entries} entries, ${humanBytes(report.totalBytes)}, ${os}, init ${report.init.name}`);
+    log(`${name}: ${report.entries} entries, ${humanBytes(report.totalBytes)}, ${os}, ${report.architecture ?? 'architecture unknown'}, init ${report.init.name}`);
     for (const finding of report.findings) {
       if (finding.severity === 'info') continue;
       log(`${name}: ${finding.severity}: ${finding.path}: ${finding.message}`);

@@ -4,6 +4,7 @@
  * findings (checks.ts); this file turns them into the report.
  */
 import { posix } from 'node:path';
+import { architectureFromDpkgStatus } from '../../image/architecture.js';
 import type { ReadableCompression } from '../../image/compression.js';
 import { initOfImage, parseDpkgStatus, type DetectedInit } from '../../image/init-detection.js';
 import { normalizeEntryPath, walkArchive } from '../../image/tarball.js';
@@ -20,6 +21,8 @@ export interface InspectReport {
   totalBytes: number;
   sizesByTopLevel: { dir: string; bytes: number }[];
   osRelease?: Record<string, string>;
+  /** Debian architecture (of the image's dpkg package); undefined without a dpkg database. */
+  architecture?: string;
   init: DetectedInit;
   components: { package: string; version?: string }[];
   findings: Finding[];
@@ -84,6 +87,7 @@ export async function inspectTarball(path: string, options: { signal?: AbortSign
     totalBytes: facts.totalBytes,
     sizesByTopLevel: [...facts.sizesByTopLevel].map(([dir, bytes]) => ({ dir, bytes })).sort((a, b) => b.bytes - a.bytes || (a.dir < b.dir ? -1 : 1)),
     osRelease,
+    architecture: status ? architectureFromDpkgStatus(status.toString('utf8')) : undefined,
     init,
     components: COMPONENT_PACKAGES.map((name) => ({ package: name, version: packages.get(name) })),
     findings,
@@ -110,6 +114,7 @@ export function formatInspectReport(report: InspectReport): string {
   lines.push(`archive:     ${report.archive} (${report.compression}, ${report.entries} entries, ${humanBytes(report.totalBytes)} in files)`);
   const os = report.osRelease;
   lines.push(`os-release:  ${os ? `${os.PRETTY_NAME ?? os.NAME ?? '?'} (ID=${os.ID ?? '?'}${os.VERSION_ID ? `, VERSION_ID=${os.VERSION_ID}` : ''})` : 'not found'}`);
+  lines.push(`architecture: ${report.architecture ?? 'unknown (no architecture in a dpkg database)'}`);
   lines.push(`init system: ${report.init.name} (${report.init.evidence})`);
   lines.push('components:');
   const width = Math.max(...report.components.map((c) => c.package.length)) + 2;

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { UserError } from '../../../src/lib/errors.js';
 import { errorCount, formatInspectReport, inspectTarball, parseDpkgStatus, parseOsRelease, type InspectReport } from '../../../src/release/inspect/index.js';
-import { CLEAN_TREE, makeTree, packTree, type Tree } from '../../helpers/image-trees.js';
+import { CLEAN_TREE, DPKG_STATUS, makeTree, packTree, type Tree } from '../../helpers/image-trees.js';
 import { scratchDir } from '../../helpers/scratch.js';
 
 function kinds(report: InspectReport, severity: string): string[] {
@@ -142,4 +142,13 @@ test('os-release and dpkg status parsing', (t) => {
   });
   const installed = parseDpkgStatus('Package: a\nStatus: install ok installed\nVersion: 1\n\nPackage: b\nStatus: deinstall ok config-files\nVersion: 2\n');
   t.deepEqual([...installed], [['a', '1']]);
+});
+
+test("the image's architecture is reported (dpkg's), and said to be unknown without it", async (t) => {
+  const arm = await inspectTarball(await packTree(await makeTree({ ...CLEAN_TREE, 'var/lib/dpkg/status': `${DPKG_STATUS}\nPackage: dpkg\nStatus: install ok installed\nVersion: 1.21.22\nArchitecture: arm64\n` })));
+  t.is(arm.architecture, 'arm64');
+  t.regex(formatInspectReport(arm), /\narchitecture: arm64\n/);
+  const unknown = await inspectTarball(await packTree(await makeTree(CLEAN_TREE)));
+  t.is(unknown.architecture, undefined);
+  t.regex(formatInspectReport(unknown), /\narchitecture: unknown \(no architecture in a dpkg database\)\n/);
 });
