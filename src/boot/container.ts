@@ -27,7 +27,7 @@ import { hostArchitecture } from '../host/tools.js';
 import { credentialsDropIn, EMULATION_DROP_IN, unitsWithCredentials } from './emulated-credentials.js';
 import { hostSignalForEmulatedGuest } from './emulated-signals.js';
 import type { InitSystem } from '../lib/init-systems.js';
-import { findNamespaceInitChild, isAlive, pidNamespaceOf, pidsInNamespace } from '../host/proc.js';
+import { findNamespaceInitChild, holdPidNamespace, isAlive, pidsInNamespace, type HeldPidNamespace } from '../host/proc.js';
 
 
 export interface BootOptions {
@@ -190,7 +190,11 @@ class ContainerImpl implements Container {
   private nspawn: ResultPromise | undefined;
   private exited: Promise<{ exitCode: number | undefined; at: number }> | undefined;
   private hasExited = true;
-  private pidNamespace: string | undefined;
+  /** Held open from boot until the last sweep, so its id cannot name another namespace meanwhile. */
+  private heldNamespace: HeldPidNamespace | undefined;
+  private get pidNamespace(): string | undefined {
+    return this.heldNamespace?.id;
+  }
   private logStream: WriteStream | undefined;
   private bootStartedAt = 0;
   private lastStop: StopResult = { seconds: 0, clean: true };
@@ -324,7 +328,7 @@ class ContainerImpl implements Container {
       this.initPid = (await findNamespaceInitChild(this.nspawnPid)) ?? 0;
       if (!this.initPid) await delay(50);
     }
-    this.pidNamespace = await pidNamespaceOf(this.initPid);
+    this.heldNamespace = await holdPidNamespace(this.initPid);
   }
 
   private forwardLines(stream: NodeJS.ReadableStream | null): void {
@@ -472,6 +476,7 @@ class ContainerImpl implements Container {
         await delay(100);
       }
     }
+    await this.heldNamespace?.release();
     running.delete(this);
     if (!clean) this.keepLog = true;
     this.lastStop = { seconds: (outcome.at - requestedAt) / 1000, clean };

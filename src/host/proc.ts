@@ -4,7 +4,7 @@
  * matches processes by name.
  */
 import { processRuns } from '../lib/process-exists.js';
-import { readdir, readFile, readlink } from 'node:fs/promises';
+import { open, readdir, readFile, readlink, type FileHandle } from 'node:fs/promises';
 
 export interface ProcStatus {
   pid: number;
@@ -62,6 +62,38 @@ export async function pidNamespaceOf(pid: number): Promise<string | undefined> {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * A PID namespace held open: its id (`pid:[4026532xxx]`, as /proc/<pid>/ns/pid reads) stays
+ * this namespace's for as long as the handle is open. The kernel reuses the id of a namespace
+ * that ended at once (a fresh `unshare --pid` often gets the same one), so a sweep by id after
+ * the namespace ended would find, and kill, the processes of someone else's new namespace.
+ */
+export interface HeldPidNamespace {
+  id: string;
+  release(): Promise<void>;
+}
+
+/** Holds the PID namespace `pid` is in; undefined when the process is gone. */
+export async function holdPidNamespace(pid: number): Promise<HeldPidNamespace | undefined> {
+  let handle: FileHandle;
+  try {
+    handle = await open(`/proc/${pid}/ns/pid`, 'r');
+  } catch {
+    return undefined;
+  }
+  // The id from the open handle itself, not a second look at /proc/<pid> (which may be a new process by then).
+  const { ino } = await handle.stat();
+  let released = false;
+  return {
+    id: `pid:[${ino}]`,
+    async release() {
+      if (released) return;
+      released = true;
+      await handle.close();
+    },
+  };
 }
 
 /** Every process whose PID namespace is `namespace`: what is still running inside a container. */

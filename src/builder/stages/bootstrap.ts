@@ -14,7 +14,7 @@
  */
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { childrenOf, livePidsInNamespace, pidNamespaceOf } from '../../host/proc.js';
+import { childrenOf, livePidsInNamespace, pidNamespaceOf, holdPidNamespace, type HeldPidNamespace } from '../../host/proc.js';
 import {
   bootstrapKey,
   commitBootstrap,
@@ -32,20 +32,21 @@ import { runLogged } from '../run-program.js';
 import type { BuildContext, Stage } from '../stage.js';
 
 /** The PID namespace mmdebstrap ran in (`pid:[4026532xxx]`), per build. */
-const namespaces = new WeakMap<BuildContext, string>();
+const namespaces = new WeakMap<BuildContext, HeldPidNamespace>();
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** The namespace of unshare's forked child (mmdebstrap, PID 1 inside), once it exists. */
-async function childNamespace(unsharePid: number): Promise<string | undefined> {
+/** The namespace of unshare's forked child (mmdebstrap, PID 1 inside), held, once it exists. */
+async function childNamespace(unsharePid: number): Promise<HeldPidNamespace | undefined> {
   for (let attempt = 0; attempt < 100; attempt++) {
     const children = await childrenOf(unsharePid);
     if (children === undefined) return undefined; // unshare already gone
     const child = children[0];
     if (child) {
       const own = (await pidNamespaceOf(unsharePid)) ?? '';
-      const theirs = (await pidNamespaceOf(child)) ?? '';
-      if (theirs && theirs !== own) return theirs;
+      const held = await holdPidNamespace(child);
+      if (held && held.id !== own) return held;
+      await held?.release();
     }
     await sleep(20);
   }
@@ -122,14 +123,19 @@ export const bootstrap: Stage = {
     if (reuse?.key) await storeBootstrap(ctx, reuse.dir, reuse.key);
   },
   async cleanup(ctx: BuildContext) {
-    const ns = namespaces.get(ctx);
-    if (!ns) return;
-    // The kernel kills the namespace when its PID 1 dies, but not instantly; wait for it so
-    // that "the build has ended" really means no process of it is left.
-    for (let waited = 0; waited < 30_000; waited += 100) {
-      if ((await livePidsInNamespace(ns)).length === 0) return;
-      await sleep(100);
+    const held = namespaces.get(ctx);
+    if (!held) return;
+    namespaces.delete(ctx);
+    try {
+      // The kernel kills the namespace when its PID 1 dies, but not instantly; wait for it so
+      // that "the build has ended" really means no process of it is left.
+      for (let waited = 0; waited < 30_000; waited += 100) {
+        if ((await livePidsInNamespace(held.id)).length === 0) return;
+        await sleep(100);
+      }
+      throw new Error(`processes of the bootstrap are still running after 30 s: ${(await livePidsInNamespace(held.id)).join(', ')}`);
+    } finally {
+      await held.release();
     }
-    throw new Error(`processes of the bootstrap are still running after 30 s: ${(await livePidsInNamespace(ns)).join(', ')}`);
   },
 };
