@@ -197,11 +197,14 @@ export async function buildRootfs(options: BuildOptions): Promise<BuildResult> {
  * Turns SIGINT/SIGTERM (when the CLI asks for it) and the caller's own signal into one abort.
  * `dispose` stops listening: call it once the build is over, however it ended.
  */
-function listenForInterruptions(options: BuildOptions): { signal: AbortSignal; dispose(): void } {
+export function listenForInterruptions(
+  options: Pick<BuildOptions, 'signal' | 'handleSignals'>,
+  what = 'the build',
+): { signal: AbortSignal; dispose(): void } {
   const abort = new AbortController();
   const onSignal = (signalName: NodeJS.Signals) => {
     if (!abort.signal.aborted) {
-      process.stderr.write(`\n${signalName}: stopping the build and cleaning up...\n`);
+      process.stderr.write(`\n${signalName}: stopping ${what} and cleaning up...\n`);
       abort.abort(new BuildInterrupted(signalName));
     }
   };

@@ -26,8 +26,7 @@ import { readSigningKey } from '../release/keys.js';
 import { readPassphrase } from '../release/passphrase.js';
 import { refuseUncovered, signRelease } from '../release/sign.js';
 import { BUILD_DEFAULTS } from './build-options.js';
-import { buildRootfs, type BuildOptions, type BuildResult } from './pipeline.js';
-import { BuildInterrupted } from './run-program.js';
+import { buildRootfs, listenForInterruptions, type BuildOptions, type BuildResult } from './pipeline.js';
 
 export interface Variant {
   init: InitSystem;
@@ -88,19 +87,8 @@ export async function buildRelease(options: ReleaseOptions): Promise<ReleaseResu
     key = await readSigningKey(resolve(cwd, options.signKey), () => readPassphrase({ noPrompt: true }, { prompt: `Passphrase for ${options.signKey}` }));
   }
   // One listener for the whole release: between two variants no build listens.
-  const abort = new AbortController();
-  const onSignal = (signalName: NodeJS.Signals) => {
-    if (abort.signal.aborted) return;
-    process.stderr.write(`\n${signalName}: stopping the release build and cleaning up...\n`);
-    abort.abort(new BuildInterrupted(signalName));
-  };
-  const onExternalAbort = () => abort.abort(options.signal?.reason instanceof Error ? options.signal.reason : new BuildInterrupted('abort'));
-  options.signal?.addEventListener('abort', onExternalAbort, { once: true });
-  if (options.signal?.aborted) onExternalAbort();
-  if (options.handleSignals) {
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
-  }
+  const interruption = listenForInterruptions(options, 'the release build');
+  const abort = { signal: interruption.signal };
   const stagingDir = join(outDir, `${RELEASE_STAGING_PREFIX}${process.pid}`);
   try {
     await removeStaleReleaseStaging(outDir);
@@ -139,11 +127,7 @@ export async function buildRelease(options: ReleaseOptions): Promise<ReleaseResu
     throw abort.signal.aborted ? abort.signal.reason : error;
   } finally {
     await rm(stagingDir, { recursive: true, force: true });
-    if (options.handleSignals) {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
-    }
-    options.signal?.removeEventListener('abort', onExternalAbort);
+    interruption.dispose();
   }
 }
 

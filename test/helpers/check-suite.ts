@@ -17,19 +17,10 @@ import { join } from 'node:path';
 import { CHECKS, decideBrewery, decideRoster } from '../../src/configurator/check/checks.js';
 import type { CheckResult } from '../../src/configurator/check/types.js';
 import type { InitSystem } from '../../src/lib/init-systems.js';
-import { ADDRESS, HOST, Scenario } from './configure-scenario.js';
+import { ADDRESS, HOST, Scenario, LAN_ANSWERS } from './configure-scenario.js';
 import { PROJECT_ROOT } from './images.js';
 
-const ANSWERS = {
-  hostname: HOST,
-  external_ip: ADDRESS,
-  internal_ip: ADDRESS,
-  localhost_alias: true,
-  write_etc_hostname: true,
-  jvb_max_memory: '512m',
-  convener: { username: 'admin' },
-  tls: { mode: 'self-signed' },
-};
+const ANSWERS = LAN_ANSWERS;
 
 /** What does not apply on an image without Jitsi's packages and with a self-signed certificate. */
 const NOT_APPLICABLE = [

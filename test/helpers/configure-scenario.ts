@@ -25,6 +25,17 @@ import { scratchDir } from './scratch.js';
 
 export const HOST = 'meet.jitsi.test';
 export const ADDRESS = '10.77.0.2';
+/** Answers for a LAN-only server on the namespace's address, with a self-signed certificate. */
+export const LAN_ANSWERS = {
+  hostname: HOST,
+  external_ip: ADDRESS,
+  internal_ip: ADDRESS,
+  localhost_alias: true,
+  write_etc_hostname: true,
+  jvb_max_memory: '512m',
+  convener: { username: 'admin' },
+  tls: { mode: 'self-signed' },
+} as const;
 const PROBE = join(PROJECT_ROOT, 'test/helpers/jitsi-probe.ts');
 const CONFIGURE_TIMEOUT_MS = 240_000;
 

@@ -7,21 +7,12 @@ import type { ExecutionContext } from 'ava';
 import { X509Certificate } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { webTls } from '../../src/configurator/paths.js';
-import { ADDRESS, HOST, Scenario, startPebble, type Credentials } from './configure-scenario.js';
+import { HOST, LAN_ANSWERS, Scenario, startPebble, type Credentials } from './configure-scenario.js';
 import type { ProbeReport } from './jitsi-probe.js';
 import { evaluateWebConfig } from './generated-files.js';
 import type { InitSystem } from '../../src/lib/init-systems.js';
 
-const SELF_SIGNED_ANSWERS = {
-  hostname: HOST,
-  external_ip: ADDRESS,
-  internal_ip: ADDRESS,
-  localhost_alias: true,
-  write_etc_hostname: true,
-  jvb_max_memory: '512m',
-  convener: { username: 'admin' },
-  tls: { mode: 'self-signed' },
-};
+const SELF_SIGNED_ANSWERS = LAN_ANSWERS;
 
 /** Asserts every client check of the acceptance criteria on a probe report. */
 function assertServerWorks(t: ExecutionContext, report: ProbeReport, credentials: Credentials, what: string): void {

@@ -25,7 +25,8 @@ import { formatFingerprint, JITSI_PLACEHOLDER_HOSTNAME } from '../../src/builder
 import type { InitSystem } from '../../src/lib/init-systems.js';
 import { buildStandinRepo, createSigningKey, serveRepo, VERSIONS, type ServedRepo, type SigningKey, type StandinVersion } from '../helpers/jitsi-standin/index.js';
 import { PROJECT_ROOT } from '../helpers/images.js';
-import { ADDRESS, HOST, Scenario } from '../helpers/configure-scenario.js';
+import { HOST, LAN_ANSWERS, Scenario } from '../helpers/configure-scenario.js';
+import { STANDIN_HEALTH_PORTS, standinHealth } from '../helpers/jitsi-health.js';
 import { scratchDir } from '../helpers/scratch.js';
 
 const PINNED = 'FFD65A0DA2BEBDEB73D44C8BB4D2D216F1FD7806';
@@ -196,12 +197,6 @@ for (const init of ['systemd', 'openrc'] as const) {
   });
 }
 
-async function healthStatus(scenario: Scenario, port: number): Promise<number> {
-  const script = `fetch('http://127.0.0.1:${port}/about/health').then((r) => console.log(r.status), () => console.log(0))`;
-  const { stdout } = await scenario.ns.exec([process.execPath, '-e', script], { reject: false });
-  return Number(stdout.trim()) || 0;
-}
-
 test.serial('the systemd image so built boots and configures: jicofo and the bridge run as their users, both in the brewery', async (t) => {
   if (!builtSystemd) {
     t.fail('needs the systemd image the build test made');
@@ -210,14 +205,7 @@ test.serial('the systemd image so built boots and configures: jicofo and the bri
   const scenario = new Scenario('systemd', builtSystemd);
   try {
     await scenario.start();
-    const result = await scenario.configure({
-      hostname: HOST,
-      external_ip: ADDRESS,
-      internal_ip: ADDRESS,
-      jvb_max_memory: '512m',
-      convener: { username: 'admin' },
-      tls: { mode: 'self-signed' },
-    });
+    const result = await scenario.configure(LAN_ANSWERS);
     t.regex(result.stdout, /SUCCESS/);
     // The stand-in daemons answer /about/health: the bridge once logged in and in the brewery,
     // jicofo only once it sees a bridge there (as the real ones).
@@ -225,7 +213,7 @@ test.serial('the systemd image so built boots and configures: jicofo and the bri
     let bridge = 0;
     let jicofo = 0;
     while (Date.now() < deadline && (bridge !== 200 || jicofo !== 200)) {
-      [bridge, jicofo] = [await healthStatus(scenario, 8080), await healthStatus(scenario, 8888)];
+      [bridge, jicofo] = [await standinHealth(scenario.ns, STANDIN_HEALTH_PORTS.bridge), await standinHealth(scenario.ns, STANDIN_HEALTH_PORTS.jicofo)];
       if (bridge !== 200 || jicofo !== 200) await new Promise((resolve) => setTimeout(resolve, 1000));
     }
     const ps = await scenario.container.exec(['ps', '-eo', 'user:12,args'], { reject: false });

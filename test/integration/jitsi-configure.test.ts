@@ -33,24 +33,14 @@ import { parseHocon, unknownHoconKeys } from '../helpers/generated-files.js';
 import { testImage } from '../helpers/images.js';
 import { buildStandinRepo, createSigningKey, pinnedPackages, serveRepo, SUITE, type ServedRepo, type SigningKey } from '../helpers/jitsi-standin/index.js';
 import type { CheckResult, CheckSession } from '../helpers/jitsi-standin/xmpp-check.js';
-import { createNetns, type Netns } from '../helpers/netns.js';
+import { createNetns } from '../helpers/netns.js';
+import { standinHealth, until } from '../helpers/jitsi-health.js';
 import { scratchDir } from '../helpers/scratch.js';
+// The container's only address besides loopback is private (ADDRESS), so the server is LAN-only.
+import { ADDRESS, HOST, LAN_ANSWERS } from '../helpers/configure-scenario.js';
 
 const PLACEHOLDER = 'jitsi-placeholder.invalid';
-const HOST = 'meet.jitsi.test';
 const AUTH = `auth.${HOST}`;
-/** The container's only address besides loopback: private, so the server is LAN-only. */
-const ADDRESS = '10.77.0.2';
-const LAN_ANSWERS = {
-  hostname: HOST,
-  external_ip: ADDRESS,
-  internal_ip: ADDRESS,
-  localhost_alias: true,
-  write_etc_hostname: true,
-  jvb_max_memory: '512m',
-  convener: { username: 'admin' },
-  tls: { mode: 'self-signed' },
-};
 const CHECK = join(dirname(fileURLToPath(import.meta.url)), '../helpers/jitsi-standin/xmpp-check.ts');
 
 let key: SigningKey;
@@ -100,20 +90,6 @@ async function imageWithStandin(t: ExecutionContext, init: InitSystem): Promise<
   return { root, nspawn: image.nspawn };
 }
 
-async function healthStatus(ns: Netns, port: number): Promise<number> {
-  const script = `fetch('http://127.0.0.1:${port}/about/health').then((r) => console.log(r.status), () => console.log(0))`;
-  const { stdout } = await ns.exec([process.execPath, '-e', script], { reject: false });
-  return Number(stdout.trim()) || 0;
-}
-
-async function until(what: string, check: () => Promise<boolean>, timeoutMs = 90_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    await new Promise((resolve) => setTimeout(resolve, 500));
-  }
-  throw new Error(`${what}: not within ${timeoutMs / 1000} s`);
-}
 
 /** A prosody data file read by Lua itself, one expression printed. */
 async function luaField(file: string, expression: string): Promise<string> {
@@ -163,8 +139,8 @@ for (const init of ['systemd', 'openrc'] as const) {
       if (/^warning: net\.core\./m.test(first.stdout)) t.regex(first.stdout, /^warning: these are the HOST's kernel settings/m, output);
 
       try {
-        await until('the bridge healthy', async () => (await healthStatus(ns, 8080)) === 200);
-        await until('jicofo healthy (it sees a bridge in the brewery)', async () => (await healthStatus(ns, 8888)) === 200);
+        await until('the bridge healthy', async () => (await standinHealth(ns, 8080)) === 200);
+        await until('jicofo healthy (it sees a bridge in the brewery)', async () => (await standinHealth(ns, 8888)) === 200);
       } catch (error) {
         t.fail(`${(error as Error).message}\n${output}\n${await diagnostics()}`);
         return;
@@ -237,8 +213,8 @@ for (const init of ['systemd', 'openrc'] as const) {
           const now = await bridgePid();
           return now !== undefined && now !== crashed;
         }, 60_000);
-        await until('the restarted bridge healthy', async () => (await healthStatus(ns, 8080)) === 200);
-        await until('jicofo sees the restarted bridge', async () => (await healthStatus(ns, 8888)) === 200);
+        await until('the restarted bridge healthy', async () => (await standinHealth(ns, 8080)) === 200);
+        await until('jicofo sees the restarted bridge', async () => (await standinHealth(ns, 8888)) === 200);
       } catch (error) {
         t.fail(`${(error as Error).message}\n${await diagnostics()}`);
         return;

@@ -25,7 +25,8 @@ import { execa } from 'execa';
 import { bootContainer, type Container } from '../../src/boot/index.js';
 import { testImage } from '../helpers/images.js';
 import type { InitSystem as TestInit } from '../../src/lib/init-systems.js';
-import { createNetns, type Netns } from '../helpers/netns.js';
+import { createNetns } from '../helpers/netns.js';
+import { standinHealth, until } from '../helpers/jitsi-health.js';
 import { scratchDir } from '../helpers/scratch.js';
 import {
   buildStandinRepo,
@@ -341,20 +342,6 @@ test.serial("the packages install into the OpenRC test image with the side effec
 
 const CHECK = join(dirname(fileURLToPath(import.meta.url)), '../helpers/jitsi-standin/xmpp-check.ts');
 
-async function healthStatus(ns: Netns, port: number): Promise<number> {
-  const script = `fetch('http://127.0.0.1:${port}/about/health').then((r) => console.log(r.status), () => console.log(0))`;
-  const { stdout } = await ns.exec([process.execPath, '-e', script], { reject: false });
-  return Number(stdout.trim()) || 0;
-}
-
-async function until(what: string, check: () => Promise<boolean>, timeoutMs = 90_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    await new Promise((resolve) => setTimeout(resolve, 500));
-  }
-  throw new Error(`${what}: not within ${timeoutMs / 1000} s`);
-}
 
 test.serial("booted, the packages' unit and init script run the daemons as their users with the packages' own configs", async (t) => {
   if (!installedRoot) {
@@ -382,8 +369,8 @@ test.serial("booted, the packages' unit and init script run the daemons as their
       t.is(restarted.exitCode, 0, `${command.join(' ')}: ${restarted.stdout}${restarted.stderr}`);
     }
     try {
-      await until('the bridge healthy', async () => (await healthStatus(ns, 8080)) === 200);
-      await until('jicofo healthy (it sees the bridge)', async () => (await healthStatus(ns, 8888)) === 200);
+      await until('the bridge healthy', async () => (await standinHealth(ns, 8080)) === 200);
+      await until('jicofo healthy (it sees the bridge)', async () => (await standinHealth(ns, 8888)) === 200);
     } catch (error) {
       const logs = await run(['sh', '-c', 'tail -n 20 /var/log/jitsi/*.log; systemctl status --no-pager jitsi-videobridge2 jicofo; tail -n 20 /var/log/prosody/prosody.log']);
       t.fail(`${(error as Error).message}\n${logs.stdout}${logs.stderr}`);
