@@ -255,6 +255,43 @@ test.serial('the systemd image so built boots and configures: jicofo and the bri
       'nothing else fails than before',
     );
     await scenario.container.exec(['systemctl', 'start', 'jitsi-videobridge2']);
+
+    // focus's roster without its subscription to focus.<H>: exactly the roster check fails,
+    // naming the fix, and that fix (--reapply subscribes again) makes it pass. prosody keeps the
+    // roster of an account that is online in memory, so the stored roster is removed while jicofo
+    // is stopped and prosody restarted; the bridge, dropped by the restart, is restarted by its unit.
+    const roster = scenario.path(`/var/lib/prosody/auth%2e${HOST.replace(/\./g, '%2e')}/roster/focus.dat`);
+    t.regex(await readFile(roster, 'utf8'), new RegExp(`focus\\.${HOST.replace(/\./g, '\\.')}`), 'the roster file holds the subscription');
+    await scenario.container.exec(['systemctl', 'stop', 'jicofo']);
+    await scenario.container.exec(['rm', '-f', `/var/lib/prosody/auth%2e${HOST.replace(/\./g, '%2e')}/roster/focus.dat`]);
+    await scenario.container.exec(['systemctl', 'restart', 'prosody']);
+    await scenario.container.exec(['systemctl', 'start', 'jicofo']);
+    const othersHealthy = (report: Awaited<ReturnType<typeof check>>) =>
+      JITSI_CHECKS.filter((name) => name !== 'xmpp:focus-roster').every((name) => report.checks.find((c) => c.name === name)?.status === 'pass');
+    let unsubscribed = await check();
+    for (let attempt = 0; attempt < 60 && !othersHealthy(unsubscribed); attempt++) {
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      unsubscribed = await check();
+    }
+    t.is(unsubscribed.code, 1);
+    t.like(unsubscribed.checks.find((c) => c.name === 'xmpp:focus-roster'), {
+      status: 'fail',
+      detail: `focus@auth.${HOST}'s roster does not hold focus.${HOST}: clients cannot reach jicofo`,
+      fix: `run \`jitsi-meet-config --reapply\` (it subscribes focus's roster), or: prosodyctl mod_roster_command subscribe focus.${HOST} focus@auth.${HOST}`,
+    });
+    t.deepEqual(
+      unsubscribed.checks.filter((c) => c.status === 'fail').map((c) => c.name).sort(),
+      ['xmpp:focus-roster', ...healthy.checks.filter((c) => c.status === 'fail').map((c) => c.name)].sort(),
+      'nothing else fails than before',
+    );
+    const reapplied = await scenario.container.exec(['jitsi-meet-config', '--reapply'], { reject: false, timeoutMs: 240_000 });
+    t.is(reapplied.exitCode, 0, reapplied.stdout.split('\n').filter((line) => /FAILED|roster|warning/.test(line)).join('\n'));
+    let resubscribed = await check();
+    for (let attempt = 0; attempt < 20 && resubscribed.checks.find((c) => c.name === 'xmpp:focus-roster')?.status !== 'pass'; attempt++) {
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      resubscribed = await check();
+    }
+    t.like(resubscribed.checks.find((c) => c.name === 'xmpp:focus-roster'), { status: 'pass' }, 'the fix it names repairs it');
   } finally {
     await scenario.dispose();
   }
