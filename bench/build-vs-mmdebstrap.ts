@@ -4,7 +4,9 @@
  *   baseline: mmdebstrap (same suite, variant, mirror and package list) writing a tar
  *             stream to stdout, piped into `xz -T0 -<level>`
  *   ours:     `buildRootfs` with xz at the same level (every stage: bootstrap, overlays,
- *             configurator, cleanup, package list, .nspawn, pack)
+ *             configurator, cleanup, package list, .nspawn, pack), with `--jitsi-source none`:
+ *             the baseline installs the recipe's Debian packages only, and Jitsi's repository
+ *             is not reachable from our machines
  *
  * Prints wall time, the ratio ours/baseline (target <= 1.10), the tarball sizes and the
  * peak disk use of each (sampled every 500 ms: the bytes below the run's own scratch and
@@ -82,7 +84,7 @@ async function main(): Promise<void> {
   let tarball = '';
   const ours = await measure([oursTmp, oursOut], async () => {
     // --no-cache: a cold build, like the baseline (the cache is measured by bench/cache-release-arm64.ts).
-    const result = await buildRootfs({ init, suite, level, compression: 'xz', outDir: oursOut, workdirParent: oursTmp, renderer: 'silent', noCache: true });
+    const result = await buildRootfs({ init, suite, level, compression: 'xz', outDir: oursOut, workdirParent: oursTmp, renderer: 'silent', noCache: true, jitsiSource: 'none' });
     tarball = result.tarball;
   });
   const oursSize = (await stat(tarball)).size;
