@@ -24,7 +24,7 @@ import { execa } from 'execa';
 import { formatFingerprint, JITSI_PLACEHOLDER_HOSTNAME } from '../../src/builder/jitsi-repository.js';
 import type { InitSystem } from '../../src/lib/init-systems.js';
 import { buildStandinRepo, createSigningKey, serveRepo, VERSIONS, type ServedRepo, type SigningKey, type StandinVersion } from '../helpers/jitsi-standin/index.js';
-import { PROJECT_ROOT } from '../helpers/images.js';
+import { BUILD_CACHE, PROJECT_ROOT } from '../helpers/images.js';
 import { HOST, LAN_ANSWERS, Scenario } from '../helpers/configure-scenario.js';
 import { STANDIN_HEALTH_PORTS, standinHealth } from '../helpers/jitsi-health.js';
 import { scratchDir } from '../helpers/scratch.js';
@@ -65,7 +65,8 @@ async function build(init: InitSystem, args: string[]): Promise<BuildRun> {
   const out = await scratchDir('build-jitsi-out-');
   const result = await execa(
     process.execPath,
-    ['--import', 'tsx', join(PROJECT_ROOT, 'src/cli/main.ts'), 'build', '--init', init, '--out', out, '--compression', 'zstd', '--level', '1', '--plain', ...args],
+    // The test images' cache: same bootstrap, and never the host's /var/cache.
+    ['--import', 'tsx', join(PROJECT_ROOT, 'src/cli/main.ts'), 'build', '--init', init, '--out', out, '--compression', 'zstd', '--level', '1', '--plain', '--cache-dir', BUILD_CACHE, ...args],
     { cwd: PROJECT_ROOT, reject: false, all: true, stdin: 'ignore', env: { FORCE_COLOR: '0', NO_COLOR: '1' }, timeout: 20 * 60_000 },
   );
   return { exitCode: result.exitCode ?? 128, output: String(result.all ?? ''), out };

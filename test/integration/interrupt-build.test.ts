@@ -68,7 +68,7 @@ async function buildInMidBootstrap(t: ExecutionContext) {
   delete env.INIT_CWD;
   const build = execa(
     process.execPath,
-    ['--import', 'tsx', join(PROJECT_ROOT, 'src/cli/main.ts'), 'build', '--init', 'systemd', '--out', out, '--workdir', work, '--compression', 'zstd', '--level', '1', '--plain', '--jitsi-source', 'none'],
+    ['--import', 'tsx', join(PROJECT_ROOT, 'src/cli/main.ts'), 'build', '--init', 'systemd', '--out', out, '--workdir', work, '--compression', 'zstd', '--level', '1', '--plain', '--jitsi-source', 'none', '--no-cache'],
     { cwd: PROJECT_ROOT, env, extendEnv: false, reject: false, all: true },
   );
 

@@ -419,7 +419,7 @@ test.serial("booted, the packages' unit and init script run the daemons as their
     await writeFile(jvbConf, good.replace(/PASSWORD = "[^"]*"/, 'PASSWORD = "not-the-password"'));
     await run(['systemctl', 'restart', 'jitsi-videobridge2']);
     await until('the bridge service failed and was restarted', async () => Number((await run(['systemctl', 'show', '--property=NRestarts', '--value', 'jitsi-videobridge2'])).stdout.trim()) >= 1, 60_000);
-    const journal = await run(['journalctl', '-u', 'jitsi-videobridge2', '--no-pager', '-n', '5']);
+    const journal = await run(['journalctl', '-u', 'jitsi-videobridge2', '--no-pager', '-n', '50']);
     t.regex(journal.stdout, /status=1\/FAILURE/, journal.stdout);
     t.regex(await readFile(join(root, 'var/log/jitsi/jvb.log'), 'utf8'), /authentication as jvb@\S+ failed: not-authorized/);
     await writeFile(jvbConf, good);

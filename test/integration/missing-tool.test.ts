@@ -35,7 +35,7 @@ for (const [tool, pkg] of [
     delete env.INIT_CWD;
     const result = await execa(
       'unshare',
-      ['--mount', '--propagation=private', '--', process.execPath, '-e', HIDE_AND_RUN, path, blank, '--import', 'tsx', join(PROJECT_ROOT, 'src/cli/main.ts'), 'build', '--init', 'systemd', '--out', out, '--workdir', scratch, '--compression', 'zstd', '--level', '1', '--plain', '--jitsi-source', 'none'],
+      ['--mount', '--propagation=private', '--', process.execPath, '-e', HIDE_AND_RUN, path, blank, '--import', 'tsx', join(PROJECT_ROOT, 'src/cli/main.ts'), 'build', '--init', 'systemd', '--out', out, '--workdir', scratch, '--compression', 'zstd', '--level', '1', '--plain', '--jitsi-source', 'none', '--no-cache'],
       { cwd: PROJECT_ROOT, env, extendEnv: false, reject: false },
     );
     t.is(result.exitCode, 1, result.stderr);
