@@ -82,7 +82,7 @@ test('xz as we call it gives the same bytes on one core and on all cores (and -T
   const input = sampleData(8);
   const { file, args } = compressorCommand('xz', 0);
   const compress = async (cpuList: string, extra: string[] = []) =>
-    (await execa('taskset', ['--cpu-list', cpuList, file, ...args, ...extra], { input, encoding: 'buffer', env: childEnvironment(process.env, 0), extendEnv: false })).stdout;
+    (await execa('taskset', ['--cpu-list', cpuList, file, ...args, ...extra], { input, encoding: 'buffer', stripFinalNewline: false, env: childEnvironment(process.env, 0), extendEnv: false })).stdout;
   const oneCore = await compress('0');
   const allCores = await compress(`0-${Math.max(1, (await import('node:os')).availableParallelism() - 1)}`);
   t.true(Buffer.compare(oneCore, allCores) === 0, 'same bytes whatever the core count');

@@ -27,6 +27,7 @@ import { buildStandinRepo, createSigningKey, serveRepo, VERSIONS, type ServedRep
 import { BUILD_CACHE, PROJECT_ROOT } from '../helpers/images.js';
 import { HOST, LAN_ANSWERS, Scenario } from '../helpers/configure-scenario.js';
 import { STANDIN_HEALTH_PORTS, standinHealth } from '../helpers/jitsi-health.js';
+import { binaryOutput } from '../helpers/binary-output.js';
 import { scratchDir } from '../helpers/scratch.js';
 
 const PINNED = 'FFD65A0DA2BEBDEB73D44C8BB4D2D216F1FD7806';
@@ -167,7 +168,7 @@ for (const init of ['systemd', 'openrc'] as const) {
     t.regex(config, new RegExp(`^Name: jitsi-videobridge/jvb-hostname\\n(?:.+\\n)*?Value: ${JITSI_PLACEHOLDER_HOSTNAME.replace(/\./g, '\\.')}$`, 'm'), 'the placeholder hostname stays preseeded');
     const bundle = await fileIn(archive, 'etc/ssl/certs/ca-certificates.crt');
     const dir = await scratchDir('build-jitsi-cacerts-');
-    await writeFile(join(dir, 'cacerts'), (await execa('tar', ['--zstd', '--extract', '--to-stdout', `--file=${archive}`, './etc/ssl/certs/java/cacerts'], { encoding: 'buffer' })).stdout);
+    await writeFile(join(dir, 'cacerts'), await binaryOutput('tar', ['--zstd', '--extract', '--to-stdout', `--file=${archive}`, './etc/ssl/certs/java/cacerts']));
     const javaStore = await execa('keytool', ['-list', '-keystore', join(dir, 'cacerts'), '-storepass', 'changeit']);
     t.notRegex(javaStore.stdout, /placeholder/, "Java's store trusts no placeholder certificate");
     const certificates = bundle.split('-----END CERTIFICATE-----').length - 1;
@@ -181,7 +182,7 @@ for (const init of ['systemd', 'openrc'] as const) {
     const sources = await fileIn(archive, 'etc/apt/sources.list.d/jitsi-stable.list');
     t.regex(sources, new RegExp(`^deb \\[signed-by=/usr/share/keyrings/jitsi-keyring\\.gpg\\] ${served.url.replace(/[./]/g, '\\$&')} stable/$`, 'm'));
     const keyringFile = join(dir, 'jitsi-keyring.gpg');
-    await writeFile(keyringFile, (await execa('tar', ['--zstd', '--extract', '--to-stdout', `--file=${archive}`, './usr/share/keyrings/jitsi-keyring.gpg'], { encoding: 'buffer' })).stdout);
+    await writeFile(keyringFile, await binaryOutput('tar', ['--zstd', '--extract', '--to-stdout', `--file=${archive}`, './usr/share/keyrings/jitsi-keyring.gpg']));
     const shown = await execa('gpg', ['--batch', '--show-keys', '--with-colons', keyringFile], { env: { ...process.env, GNUPGHOME: dir } });
     t.regex(shown.stdout, new RegExp(`^fpr:+${key.fingerprint}:`, 'm'), 'the keyring holds exactly the trusted key');
 

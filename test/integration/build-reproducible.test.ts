@@ -29,7 +29,7 @@ function sampleInput(): Buffer {
 
 async function compressWith(cpus: string | undefined, input: Buffer, args: string[]): Promise<Buffer> {
   const argv = cpus ? ['taskset', ['--cpu-list', cpus, 'xz', ...args]] as const : (['xz', args] as const);
-  const result = await execa(argv[0], [...argv[1]], { input, encoding: 'buffer', env: { XZ_DEFAULTS: '', XZ_OPT: '' } });
+  const result = await execa(argv[0], [...argv[1]], { input, encoding: 'buffer', stripFinalNewline: false, env: { XZ_DEFAULTS: '', XZ_OPT: '' } });
   return Buffer.from(result.stdout);
 }
 

@@ -70,7 +70,7 @@ test('a key made by gpg signs through our sign; our verify and gpg both accept t
     t.is(exported.exitCode, 0, String(exported.stderr));
     await writeFile(join(work, 'gpg-made.private.asc'), String(exported.stdout));
     await writeFile(join(work, 'passphrase'), 'gpg made passphrase\n');
-    await writeFile(join(work, 'gpg-made.public.gpg'), (await gnupg.gpg(['--export', 'gpg-made@example.org'], { encoding: 'buffer' })).stdout as Uint8Array);
+    await writeFile(join(work, 'gpg-made.public.gpg'), (await gnupg.gpg(['--export', 'gpg-made@example.org'], { encoding: 'buffer', stripFinalNewline: false })).stdout as Uint8Array);
 
     const dir = await releaseDir();
     const signed = await cli(['sign', '--key', join(work, 'gpg-made.private.asc'), '--passphrase-file', join(work, 'passphrase'), dir]);
