@@ -37,7 +37,8 @@ export type AnswersOutcome = { ok: true; resolved: ResolvedAnswers } | { ok: fal
 function answersSchemaOf(schema: Schema<unknown>): Schema<unknown> {
   const fields: Record<string, Schema<unknown>> = {};
   for (const [key, field] of Object.entries(schema.fields ?? {})) {
-    if (key === 'secrets') continue;
+    // Generated (secrets) or managed by their own options (bridges: --add-bridge, --remove-bridge).
+    if (key === 'secrets' || key === 'bridges') continue;
     fields[key] = field.fields
       ? (optional(answersSchemaOf(field)) as Schema<unknown>)
       : (optional(field) as Schema<unknown>);
@@ -188,7 +189,12 @@ export async function loadAnswersFile(file: string, env: Environment): Promise<A
   } catch (error) {
     return { ok: false, issues: [yamlSyntaxIssue(error)] };
   }
-  return resolveAnswers(loaded.value, env, loaded.lineOf);
+  const value = loaded.value;
+  // `role: main` says what the default says anyway (`role: bridge` files go to the bridge role's reader).
+  if (value && typeof value === 'object' && !Array.isArray(value) && (value as Record<string, unknown>).role === 'main') {
+    delete (value as Record<string, unknown>).role;
+  }
+  return resolveAnswers(value, env, loaded.lineOf);
 }
 
 export type { MasterConfig };

@@ -20,6 +20,10 @@ export interface ConfiguratorOptions {
   rotateSecrets: boolean;
   check: boolean;
   json: boolean;
+  addBridge?: string;
+  removeBridge?: string;
+  listBridges: boolean;
+  role?: string;
   root: string;
   config?: string;
   noApply: boolean;
@@ -67,6 +71,25 @@ const OPTIONS: readonly OptionSpec[] = [
     doc: 'Check the running server and print one line per check (✔ ok, ⚠ warning, ✘ failed, with the fix). Writes nothing, restarts nothing; exit 0 when nothing failed, 1 otherwise. Every configuring run ends with it.',
   },
   { flag: '--json', property: 'json', doc: 'With --check: print the results as JSON, for monitoring.' },
+  {
+    flag: '--add-bridge',
+    property: 'addBridge',
+    valueName: 'NAME',
+    doc: 'On the main server: add a videobridge on another host. Makes its account (jvb-NAME), lets prosody accept it on the internal address, applies, and prints a one-line join token for `--role bridge` on the bridge host (the token holds the bridge\'s password: copy it, keep it private).',
+  },
+  {
+    flag: '--remove-bridge',
+    property: 'removeBridge',
+    valueName: 'NAME',
+    doc: 'On the main server: revoke a bridge added with --add-bridge (its account is deleted; prosody restarts, so its session ends and jicofo moves its conferences to the other bridges).',
+  },
+  { flag: '--list-bridges', property: 'listBridges', doc: 'On the main server: list the bridges added with --add-bridge, and exit.' },
+  {
+    flag: '--role',
+    property: 'role',
+    valueName: 'main|bridge',
+    doc: 'What this machine is: the main server (the default), or an additional videobridge of a main server elsewhere (asks for the join token, its addresses and memory; runs only the videobridge). Asked first when not given and not configured yet.',
+  },
   { flag: '--apt-hook', property: 'aptHook', doc: 'Run by apt after dpkg: re-apply when server packages changed; one line, never fails.', hidden: true },
   { flag: '--root', property: 'root', valueName: 'DIR', doc: 'Work on the system under DIR instead of /.', hidden: true },
   { flag: '--config', property: 'config', valueName: 'FILE', doc: `Master config path instead of ${MASTER_CONFIG_PATH}.`, hidden: true },
@@ -83,7 +106,7 @@ export class UsageError extends UserError {
 }
 
 export function parseConfiguratorArgs(argv: readonly string[]): ConfiguratorOptions {
-  const options: ConfiguratorOptions = { yes: false, reapply: false, aptHook: false, show: false, rotateSecrets: false, check: false, json: false, root: '/', noApply: false, help: false, version: false };
+  const options: ConfiguratorOptions = { yes: false, reapply: false, aptHook: false, show: false, rotateSecrets: false, check: false, json: false, listBridges: false, root: '/', noApply: false, help: false, version: false };
   const values = options as unknown as Record<string, string | boolean | undefined>;
   for (let index = 0; index < argv.length; index++) {
     const word = argv[index];
@@ -107,6 +130,15 @@ export function parseConfiguratorArgs(argv: readonly string[]): ConfiguratorOpti
     values[spec.property] = value;
   }
   if (options.help || options.version) return options;
+  if (options.role !== undefined && options.role !== 'main' && options.role !== 'bridge') throw new UsageError(`--role takes main or bridge, not "${options.role}"`);
+  const bridgeOps = [options.addBridge && '--add-bridge', options.removeBridge && '--remove-bridge', options.listBridges && '--list-bridges'].filter(Boolean);
+  if (bridgeOps.length > 1) throw new UsageError(`give one of ${bridgeOps.join(', ')} at a time`);
+  if (bridgeOps.length === 1 && (options.answers || options.yes || options.rotateSecrets || options.reapply || options.noApply || options.show || options.check || options.aptHook || options.role)) {
+    throw new UsageError(`${bridgeOps[0]} works on the existing configuration of the main server; it takes no other option`);
+  }
+  if (options.role && (options.reapply || options.show || options.check || options.aptHook || options.rotateSecrets)) {
+    throw new UsageError('--role chooses what to configure; it cannot be combined with --reapply, --show, --check or --rotate-secrets (they work in either role)');
+  }
   if (options.json && !options.check) throw new UsageError('--json is an option of --check');
   if (options.check && (options.answers || options.yes || options.rotateSecrets || options.reapply || options.noApply || options.show || options.aptHook)) {
     throw new UsageError('--check only looks at the running server; it takes no other option but --json');
@@ -150,6 +182,8 @@ export function helpText(): string {
     `       ${PROGRAM} --reapply`,
     `       ${PROGRAM} --show`,
     `       ${PROGRAM} --check [--json]`,
+    `       ${PROGRAM} --add-bridge NAME | --remove-bridge NAME | --list-bridges`,
+    `       ${PROGRAM} --role bridge [--answers FILE]`,
     '',
     'Configures this Jitsi Meet server. Without options it asks for the hostname, addresses,',
     'videobridge memory, the convener account and the TLS certificate (Enter accepts the',
@@ -157,6 +191,10 @@ export function helpText(): string {
     '(mode 0600), generates every component\'s configuration from it and starts the server.',
     'Answers can also be piped on stdin, one per line. Run it again to change anything; the',
     'secrets are kept unless --rotate-secrets is given.',
+    '',
+    'More videobridges: on the main server `--add-bridge NAME` prints a join token; on another host',
+    'booted from the same image, `--role bridge` asks for it and runs only the videobridge, which',
+    'logs in to the main server and joins its brewery.',
     '',
     'Package upgrades: after apt changed Jitsi\'s, prosody\'s, nginx\'s or coturn\'s packages, an',
     'apt hook re-applies the configuration (their scripts rewrite parts of it) and prints one',

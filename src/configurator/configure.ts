@@ -29,7 +29,25 @@ import { removeLeftovers } from './apply/files.js';
 import { acquireRunLock, LOCK_PATH } from './run-lock.js';
 import { runAptHook } from './apt-hook.js';
 import { currentDpkgLogPosition, recordDpkgLogPosition } from './package-changes.js';
-import { checkServer, exitCode as checkExitCode, formatResults, resultsJson, runningInit, summaryLine } from './check/index.js';
+import { checkContext, checkServer, exitCode as checkExitCode, formatResults, resultsJson, runningInit, summaryLine } from './check/index.js';
+import { runChecks } from './check/run.js';
+import {
+  answersFileRole,
+  applyBridge,
+  askBridgeQuestions,
+  BRIDGE_CHECKS,
+  bridgeConfigFrom,
+  configFileRole,
+  loadBridgeAnswers,
+  maskedBridgeConfig,
+  readBridgeConfig,
+  writeBridgeConfig,
+  type BridgeAnswers,
+} from './bridge-role.js';
+import { certificateSha256, encodeJoinToken, type BridgeConfig } from './bridge-config.js';
+import { PORTS, remoteBridgeAccount, xmppNames } from './components/names.js';
+import { authTls } from './paths.js';
+import { generateBridgePassword } from './secrets.js';
 
 export interface ConfiguratorIo {
   stdin: Readable;
@@ -76,9 +94,18 @@ interface Plan {
   apply: boolean;
   /** The master config before this run, if any (the apply step removes an old host's files). */
   previous?: MasterConfig;
+  /** `--add-bridge`: the bridge whose join token to print once applied. */
+  addedBridge?: string;
 }
 
-async function plan(options: ConfiguratorOptions, io: ConfiguratorIo, configPath: string, network: NetworkSnapshot | undefined): Promise<Plan | number> {
+/** The admin chose the bridge role at the first question: the bridge's own answers follow. */
+interface BridgeChosen {
+  bridge: BridgeAnswers;
+}
+
+const ROLE_QUESTION = 'Is this machine the main server, or an additional videobridge of a main server elsewhere? (main/bridge)';
+
+async function plan(options: ConfiguratorOptions, io: ConfiguratorIo, configPath: string, network: NetworkSnapshot | undefined): Promise<Plan | BridgeChosen | number> {
   // Before any question: a container on the wrong network is found out at once, not after twelve answers.
   const networkProblem = network && !options.noApply ? hostNetworkProblem(network) : undefined;
   if (networkProblem) throw new UserError(networkProblem);
@@ -117,6 +144,24 @@ async function plan(options: ConfiguratorOptions, io: ConfiguratorIo, configPath
     return { ...result, apply: !options.noApply, previous };
   }
 
+  if (options.addBridge || options.removeBridge) {
+    if (!previous) throw new UserError(`there is no master config at ${configPath}: configure this main server first (${PROGRAM}), then add bridges`);
+    const bridges = previous.bridges ?? [];
+    if (options.addBridge) {
+      if (bridges.some((bridge) => bridge.name === options.addBridge)) {
+        throw new UserError(`${options.addBridge} is already a bridge of this server (see --list-bridges); to give it a new token, --remove-bridge ${options.addBridge} first`);
+      }
+      const config = { ...previous, bridges: [...bridges, { name: options.addBridge, password: generateBridgePassword() }] };
+      return { config, rotated: false, apply: true, previous, addedBridge: options.addBridge };
+    }
+    if (!bridges.some((bridge) => bridge.name === options.removeBridge)) {
+      throw new UserError(`${options.removeBridge} is not a bridge of this server (${bridges.length === 0 ? 'it has none' : `it has ${bridges.map((bridge) => bridge.name).join(', ')}`}); nothing was changed`);
+    }
+    const rest = bridges.filter((bridge) => bridge.name !== options.removeBridge);
+    const { bridges: _removed, ...withoutBridges } = previous;
+    return { config: rest.length > 0 ? { ...previous, bridges: rest } : withoutBridges, rotated: false, apply: true, previous };
+  }
+
   if (options.reapply) {
     if (!previous) throw new UserError(`there is no master config at ${configPath} to re-apply: run ${PROGRAM} to configure first`);
     return { ...reuse(previous), apply: true, previous };
@@ -133,6 +178,15 @@ async function plan(options: ConfiguratorOptions, io: ConfiguratorIo, configPath
     if (previous && (await prompter.yesNo(`${REUSE_QUESTION} (${previous.hostname}, ${configPath})`, true))) {
       const apply = !options.noApply && (await prompter.yesNo(APPLY_QUESTION, true));
       return { ...reuse(previous), apply, previous };
+    }
+    if (!previous && options.role === undefined) {
+      prompter.say('Enter accepts the default in brackets.');
+      for (;;) {
+        const role = (await prompter.text(ROLE_QUESTION, 'main')).toLowerCase();
+        if (role === 'bridge') return { bridge: await askBridgeQuestions(prompter, env.primaryAddress) };
+        if (role === 'main') break;
+        prompter.say('answer main or bridge');
+      }
     }
     if (!previous) prompter.say(`Configuring this Jitsi Meet server. Enter accepts the default in brackets.`);
     const answers = await askQuestions(QUESTIONS, prompter, env);
@@ -180,6 +234,40 @@ export async function runConfigurator(argv: readonly string[], io: ConfiguratorI
   }
   const configPath = options.config ?? pathInRoot(options.root, MASTER_CONFIG_PATH);
   if (options.aptHook) return runAptHook({ root: options.root, config: options.config, runConfigurator }, io.stdout);
+  if (options.listBridges) {
+    try {
+      if ((await configFileRole(configPath)) === 'bridge') throw new UserError('this machine is an additional videobridge: list the bridges on the main server');
+      const config = await readMasterConfig(configPath);
+      if (!config) throw new UserError(`there is no master config at ${configPath} yet: run ${PROGRAM} to configure first`);
+      const bridges = config.bridges ?? [];
+      if (bridges.length === 0) io.stdout.write(`No bridges on other hosts; add one with ${PROGRAM} --add-bridge NAME.\n`);
+      for (const bridge of bridges) io.stdout.write(`${bridge.name}\t${remoteBridgeAccount(config.hostname, bridge.name).jid}\n`);
+      return 0;
+    } catch (error) {
+      if (!(error instanceof UserError)) throw error;
+      io.stderr.write(`${PROGRAM}: ${error.message}\n`);
+      return error.exitCode;
+    }
+  }
+  if ((options.show || options.check) && (await configFileRole(configPath)) === 'bridge') {
+    try {
+      const config = await readBridgeConfig(configPath);
+      if (options.show) {
+        io.stdout.write(maskedBridgeConfig(config));
+        return 0;
+      }
+      const init = runningInit(options.root);
+      if (!init) throw new UserError('--check looks at the running bridge: run it inside the booted container (no systemd or OpenRC runs here)');
+      const results = await runChecks(BRIDGE_CHECKS, checkContext(config, init));
+      if (options.json) io.stdout.write(resultsJson(results, config.main.hostname, new Date()));
+      else io.stdout.write(`${formatResults(results)}${PROGRAM}: ${checkExitCode(results) === 0 ? 'OK' : 'PROBLEMS'}: ${summaryLine(results)}.\n`);
+      return checkExitCode(results);
+    } catch (error) {
+      if (!(error instanceof UserError)) throw error;
+      io.stderr.write(`${PROGRAM}: ${error.message}\n`);
+      return error.exitCode;
+    }
+  }
   if (options.show) {
     // Prints data only: no SUCCESS line to get in the way of a pipe.
     try {
@@ -221,9 +309,31 @@ export async function runConfigurator(argv: readonly string[], io: ConfiguratorI
     const dpkgLogAtStart = await currentDpkgLogPosition(options.root);
     // Read only when about to apply: --no-apply writes the master config alone.
     const network = options.noApply ? undefined : await readNetworkSnapshot(options.root);
+    const fileRole = await configFileRole(configPath);
+    const wantedRole = options.role ?? (options.answers ? await answersFileRole(options.answers) : undefined);
+    if ((options.addBridge || options.removeBridge) && fileRole === 'bridge') {
+      throw new UserError('this machine is an additional videobridge: add and remove bridges on the main server');
+    }
+    if (wantedRole !== undefined && fileRole !== undefined && wantedRole !== fileRole && !options.rotateSecrets) {
+      throw new UserError(
+        `this machine is configured as ${fileRole === 'bridge' ? 'an additional videobridge' : 'the main server'} (${configPath}); ` +
+          `to make it ${wantedRole === 'bridge' ? 'a bridge' : 'the main server'} instead, move that file away first`,
+      );
+    }
+    if ((wantedRole ?? fileRole) === 'bridge') {
+      if (options.rotateSecrets) throw new UserError('a bridge has no secrets of its own to rotate: its password comes from the main server (--remove-bridge and --add-bridge there make a new one)');
+      return await configureBridge(options, io, configPath, network, fileRole === 'bridge' ? await readBridgeConfig(configPath) : undefined, undefined, () => {
+        touched = true;
+      });
+    }
     const planned = await plan(options, io, configPath, network);
     if (typeof planned === 'number') {
       return planned === 0 ? planned : finalLine(io, planned, 'the answers are not valid; nothing was changed.');
+    }
+    if ('bridge' in planned) {
+      return await configureBridge(options, io, configPath, network, undefined, planned.bridge, () => {
+        touched = true;
+      });
     }
     // The internal address is checked on a real system only: under a root prefix (tests,
     // images being prepared) this machine's addresses are not the server's.
@@ -260,6 +370,24 @@ export async function runConfigurator(argv: readonly string[], io: ConfiguratorI
       io.stdout.write(formatResults(results));
       checked = `; checks: ${summaryLine(results)}${checkExitCode(results) === 0 ? '' : ' (the fixes are above)'}`;
     }
+    if (planned.addedBridge) {
+      const auth = await readFile(pathInRoot(options.root, authTls(planned.config.hostname).cert), 'utf8');
+      const bridge = planned.config.bridges!.find((entry) => entry.name === planned.addedBridge)!;
+      const token = encodeJoinToken({
+        hostname: planned.config.hostname,
+        address: planned.config.internal_ip,
+        port: PORTS.xmppClient,
+        name: bridge.name,
+        password: bridge.password,
+        brewery: xmppNames(planned.config.hostname).breweryJid,
+        certificateSha256: certificateSha256(auth),
+      });
+      io.stdout.write(
+        `\nJoin token of the bridge ${bridge.name} (it holds the bridge's password: copy it to the bridge host, keep it private):\n${token}\n` +
+          `On the bridge host: ${PROGRAM} --role bridge, and paste it. Allow TCP ${PORTS.xmppClient} to ${planned.config.internal_ip} from the bridge's address (README: Adding videobridges).\n`,
+      );
+    }
+    if (options.removeBridge) io.stdout.write(`The bridge ${options.removeBridge} can no longer log in (its account is deleted).\n`);
     return finalLine(io, 0, `the server https://${planned.config.hostname}/ is ${state}${checked}; \`${PROGRAM} --show\` prints the configuration.`);
   } catch (caught) {
     const error = caught instanceof UserError ? caught : systemErrorAsUserError(caught);
@@ -269,4 +397,76 @@ export async function runConfigurator(argv: readonly string[], io: ConfiguratorI
   } finally {
     releaseLock?.();
   }
+}
+
+/**
+ * The bridge role, start to end: the answers (asked, from a file, or the existing config),
+ * the main server's certificate fetched and checked against the token, the config written,
+ * the videobridge applied and started, and the bridge's checks as the summary.
+ */
+async function configureBridge(
+  options: ConfiguratorOptions,
+  io: ConfiguratorIo,
+  configPath: string,
+  network: NetworkSnapshot | undefined,
+  previous: BridgeConfig | undefined,
+  asked: BridgeAnswers | undefined,
+  markTouched: () => void,
+): Promise<number> {
+  const networkProblem = network && !options.noApply ? hostNetworkProblem(network) : undefined;
+  if (networkProblem) throw new UserError(networkProblem);
+  let config: BridgeConfig | undefined;
+  let answers = asked;
+  if (!answers && options.answers) {
+    const loaded = await loadBridgeAnswers(options.answers, primaryAddress());
+    if (Array.isArray(loaded)) {
+      io.stderr.write(`${PROGRAM}: the answers are not valid; nothing was written:\n`);
+      for (const issue of loaded) io.stderr.write(`  ${formatIssue(options.answers, issue)}\n`);
+      return finalLine(io, 2, 'the answers are not valid; nothing was changed.');
+    }
+    answers = loaded;
+  }
+  if (!answers) {
+    if (previous && (options.reapply || options.yes)) config = previous;
+    else if (options.reapply || options.yes) {
+      throw new UserError(`the bridge role needs the main server's join token: run ${PROGRAM} --role bridge and paste it, or give --answers FILE with join_token`);
+    } else {
+      const reader = new LineReader(io.stdin);
+      const prompter = new Prompter(reader, io.stdout, !io.stdinIsTerminal);
+      try {
+        if (previous && (await prompter.yesNo(`${REUSE_QUESTION} (bridge ${previous.bridge.name} of ${previous.main.hostname}, ${configPath})`, true))) config = previous;
+        else {
+          prompter.say('Configuring this machine as an additional videobridge. Enter accepts the default in brackets.');
+          answers = await askBridgeQuestions(prompter, primaryAddress());
+        }
+      } finally {
+        reader.close();
+      }
+    }
+  }
+  if (!config) {
+    io.stdout.write(`Fetching the certificate of ${answers!.token.hostname}'s prosody at ${answers!.mainAddress}:${answers!.token.port}...\n`);
+    config = await bridgeConfigFrom(answers!);
+    io.stdout.write(`Its certificate has the SHA-256 the token names (${config.main.certificate_sha256}).\n`);
+  }
+  if (network && options.root === '/' && !options.noApply) {
+    const problem = internalAddressProblem(network, config.internal_ip, configPath);
+    if (problem) throw new UserError(problem);
+  }
+  markTouched();
+  const outcome = await writeBridgeConfig(configPath, config);
+  io.stdout.write(outcome === 'unchanged' ? `${configPath} is unchanged.\n` : `Wrote ${configPath}.\n`);
+  if (options.noApply) return finalLine(io, 0, `the bridge's configuration is in ${configPath}; it is not applied yet.`);
+  const init = detectInit(options.root);
+  await applyBridge(config, { root: options.root, init, log: (line) => io.stdout.write(`${line}\n`) });
+  const account = remoteBridgeAccount(config.main.hostname, config.bridge.name);
+  let checked = '';
+  if (init !== 'none') {
+    io.stdout.write('Checking the bridge (jitsi-meet-config --check):\n');
+    const results = await runChecks(BRIDGE_CHECKS, checkContext(config, init));
+    io.stdout.write(formatResults(results));
+    checked = `; checks: ${summaryLine(results)}${checkExitCode(results) === 0 ? '' : ' (the fixes are above)'}`;
+  }
+  const state = init === 'none' ? 'configured (no init system here: the videobridge was not started)' : 'configured and running';
+  return finalLine(io, 0, `this videobridge (${account.jid}) is ${state}, for ${config.main.hostname} at ${config.main.address}:${config.main.port}${checked}.`);
 }

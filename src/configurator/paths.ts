@@ -23,9 +23,12 @@ export function authTls(hostname: string): { cert: string; key: string } {
   return { cert: `${TLS_DIR}/auth.${hostname}.crt`, key: `${TLS_DIR}/auth.${hostname}.key` };
 }
 
+/** Certificates placed here join the system CA store (and Java's) when update-ca-certificates runs. */
+export const CA_STORE_DIR = '/usr/local/share/ca-certificates/';
+
 /** Where the auth.<H> certificate goes so that update-ca-certificates adds it to the system store (Java clients). */
 export function caStoreCopy(hostname: string): string {
-  return `/usr/local/share/ca-certificates/jitsi-meet-auth.${hostname}.crt`;
+  return `${CA_STORE_DIR}jitsi-meet-auth.${hostname}.crt`;
 }
 
 /** Group that may read the TLS private keys; the services that serve TLS join it. */

@@ -29,6 +29,11 @@ export function generateSecrets(): Secrets {
   };
 }
 
+/** The password of a bridge's account (`--add-bridge`): as strong as the other secrets, and never rotated with them. */
+export function generateBridgePassword(): string {
+  return randomBytes(SECRET_BYTES).toString('base64url');
+}
+
 /**
  * The secrets for this run: the previous ones unless there are none yet or the admin asked
  * for new ones. The only place that decides, so no code path can rotate by accident.
@@ -53,5 +58,6 @@ export const MASK = '********';
 /** A copy of the config safe to print: secrets and the convener password replaced by a mask. */
 export function maskedConfig(config: MasterConfig): MasterConfig {
   const secrets = Object.fromEntries(Object.keys(config.secrets).map((key) => [key, MASK])) as Secrets;
-  return { ...config, convener: { ...config.convener, password: MASK }, secrets };
+  const bridges = config.bridges?.map((bridge) => ({ ...bridge, password: MASK }));
+  return { ...config, convener: { ...config.convener, password: MASK }, ...(bridges ? { bridges } : {}), secrets };
 }

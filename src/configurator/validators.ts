@@ -109,6 +109,16 @@ export function checkUsername(value: string): string | undefined {
 }
 
 /**
+ * A bridge's name: it becomes the account jvb-<name>@auth.<H> and the bridge's nickname in the
+ * brewery, so it is a short lower-case label (a host's short name fits).
+ */
+export function checkBridgeName(value: string): string | undefined {
+  return /^[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?$/.test(value)
+    ? undefined
+    : `"${value}" is not a valid bridge name: use 1 to 32 lower-case letters, digits and dashes (not first or last), such as bridge2`;
+}
+
+/**
  * The characters a convener password may hold, also checked when a (hand-edited) master config
  * is read: printable ASCII. Prosody stores the SASLprep form of a password (NFKC: full-width
  * `Ｐａｓｓ` becomes `Pass`), so a client that hashes what was typed, and our own check of the

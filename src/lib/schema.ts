@@ -150,7 +150,12 @@ export function list<T>(item: Schema<T>, options: Common<T[]>): Schema<T[]> {
 }
 
 type Fields = Record<string, Schema<any>>;
-export type ObjectOf<F extends Fields> = { [K in keyof F]: Infer<F[K]> };
+/** Keys whose schema may be absent (`optional(...)`): optional in the type too, so a value may leave them out. */
+type OptionalKeys<F extends Fields> = { [K in keyof F]: undefined extends Infer<F[K]> ? K : never }[keyof F];
+type Flatten<T> = { [K in keyof T]: T[K] };
+export type ObjectOf<F extends Fields> = Flatten<
+  { [K in Exclude<keyof F, OptionalKeys<F>>]: Infer<F[K]> } & { [K in OptionalKeys<F>]?: Infer<F[K]> }
+>;
 
 export function object<F extends Fields>(fields: F, options: Common<ObjectOf<F>>): Schema<ObjectOf<F>> {
   return {

@@ -18,6 +18,7 @@ function sample(): MasterConfig {
     convener: { username: 'admin', password: 'yes' },
     tls: { mode: 'own', cert: '/root/meet.crt', key: '/root/meet.key' },
     letsencrypt: { email: undefined, server: 'https://acme-v02.api.letsencrypt.org/directory' },
+    bridges: undefined,
     secrets: generateSecrets(),
   };
 }

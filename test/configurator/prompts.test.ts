@@ -42,6 +42,8 @@ test('prompter: Enter takes the default, y/n are explained, end of input is an e
 
 /** Every answer of a first run on a localhost server, the wrong ones first. */
 const LOCALHOST_SESSION = [
+  'server', // role: neither main nor bridge
+  'main',
   'meet', // hostname: not an FQDN
   'localhost', // external IP is not asked for localhost
   '127.0.0.300', // internal IP: invalid
@@ -65,6 +67,7 @@ test('piped stdin, all answers at once: wrong answers explained and asked again,
   const result = await runProcess(['--root', root, '--no-apply'], `${LOCALHOST_SESSION.join('\n')}\n`);
   t.is(result.code, 0, result.stderr);
   const out = result.stdout;
+  t.regex(out, /main server, or an additional videobridge .* \[main\]: [\s\S]*answer main or bridge/);
   t.regex(out, /"meet" is not a fully qualified domain name/);
   t.notRegex(out, /External IP address/, 'not asked for localhost');
   t.regex(out, /"127\.0\.0\.300" is not an IPv4 or IPv6 address/);
@@ -91,7 +94,7 @@ test('piped stdin, all answers at once: wrong answers explained and asked again,
 
 test('stdin ending mid-flow: exit 1, a clear message, nothing written', async (t) => {
   const root = await scratchDir('jmc-');
-  const result = await runProcess(['--root', root, '--no-apply'], 'localhost\n127.0.0.1\ny\n');
+  const result = await runProcess(['--root', root, '--no-apply'], '\nlocalhost\n127.0.0.1\ny\n');
   t.is(result.code, 1);
   t.regex(result.stderr, /stdin ended before every question was answered \(still waiting for: "Write localhost to \/etc\/hostname\? \[y\]"\); nothing was written/);
   t.deepEqual(await readdir(root), []);
@@ -111,6 +114,7 @@ test('own certificate: a key of another pair sends the admin back to both paths'
   await makePair(join(root, 'root'), 'right');
   await makePair(join(root, 'root'), 'other');
   const session = [
+    '', // role: main
     'localhost', '', '', '', '', '', 'long-enough-pw',
     'y', // own pair
     '/root/missing.crt', // does not exist
@@ -131,7 +135,7 @@ test('own certificate: a key of another pair sends the admin back to both paths'
 
 test('Let\'s Encrypt is offered for a public name and address and then asks for a valid e-mail', async (t) => {
   const root = await scratchDir('jmc-');
-  const session = ['meet.university.edu', '8.8.4.4', '', '', '', '', '', '', 'n', '', 'not-mail', 'ops@university.edu', ''];
+  const session = ['', 'meet.university.edu', '8.8.4.4', '', '', '', '', '', '', 'n', '', 'not-mail', 'ops@university.edu', ''];
   const result = await runInProcess(['--root', root, '--no-apply'], `${session.join('\n')}\n`);
   t.is(result.code, 0, result.stdout + result.stderr);
   t.regex(result.stdout, /Get a certificate for meet\.university\.edu from Let's Encrypt/);
@@ -146,7 +150,7 @@ test('a re-run offers to re-use the configuration; declining it offers the old a
   const root = await scratchDir('jmc-');
   await mkdir(join(root, 'etc'));
   await writeFile(join(root, 'etc/hostname'), 'meet.jitsi.test\n');
-  const first = await runInProcess(['--root', root, '--no-apply'], ['', '203.0.113.7', '10.0.0.5', '', '', '', '', '', '', ''].join('\n') + '\n');
+  const first = await runInProcess(['--root', root, '--no-apply'], ['', '', '203.0.113.7', '10.0.0.5', '', '', '', '', '', '', ''].join('\n') + '\n');
   t.is(first.code, 0, first.stdout + first.stderr);
   const path = join(root, MASTER_CONFIG_PATH);
   const written = await readFile(path, 'utf8');

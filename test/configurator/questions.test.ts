@@ -29,7 +29,7 @@ test('flat answers and the master config convert both ways', (t) => {
     hostname: 'meet.jitsi.test', external_ip: '203.0.113.7', internal_ip: '10.0.0.5', localhost_alias: false,
     write_etc_hostname: true, jvb_max_memory: '2g', convener: { username: 'host', password: 'long-password' },
     tls: { mode: 'letsencrypt', cert: undefined, key: undefined },
-    letsencrypt: { email: 'ops@jitsi.test', server: 'https://127.0.0.1:14000/dir' }, secrets: generateSecrets(),
+    letsencrypt: { email: 'ops@jitsi.test', server: 'https://127.0.0.1:14000/dir' }, bridges: undefined, secrets: generateSecrets(),
   };
   const answers = answersOf(config);
   t.false(Object.keys(answers).some((key) => key.startsWith('secrets')));

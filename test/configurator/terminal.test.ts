@@ -80,6 +80,7 @@ async function answer(terminal: Terminal, prompt: RegExp, line: string): Promise
 test('interactive session in a terminal: wrong answers explained and asked again, then written', async (t) => {
   const root = await scratchDir('jmc-');
   const terminal = await startTerminal(t, ['--root', root, '--no-apply']);
+  await answer(terminal, /additional videobridge .* \[main\]: $/m, '');
   await answer(terminal, /Hostname of the server .* \[localhost\]: $/m, 'meet_1');
   await answer(terminal, /"meet_1" is not a fully qualified domain name[\s\S]*Hostname of the server .*: $/m, 'meet.jitsi.test');
   await answer(terminal, /External IP address .*: $/m, '300.1.2.3');
@@ -115,6 +116,7 @@ test('interactive session in a terminal: wrong answers explained and asked again
 test('Ctrl-D at a prompt in a terminal ends the run with an error and writes nothing', async (t) => {
   const root = await scratchDir('jmc-');
   const terminal = await startTerminal(t, ['--root', root, '--no-apply']);
+  await answer(terminal, /additional videobridge .* \[main\]: $/m, 'main');
   await answer(terminal, /Hostname of the server .*: $/m, 'localhost');
   await terminal.waitFor(/Internal IP address .*: $/m);
   await terminal.keys('C-d');

@@ -8,12 +8,12 @@
 import { chmod, chown, mkdir, readFile, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { execa } from 'execa';
-import { BACKUP_ROOT, KEY_GROUP } from '../paths.js';
+import { BACKUP_ROOT, CA_STORE_DIR, KEY_GROUP } from '../paths.js';
 import type { ServerPlan } from '../components/index.js';
 import { writeFileAtomic, type WriteOutcome } from './files.js';
 import { removeWithBackup, writeSymlinkAtomic } from './links.js';
 import { readOwnerDatabase, type OwnerDatabase } from './owners.js';
-import { ensureProsodyAccounts } from './prosody-accounts.js';
+import { deleteProsodyAccounts, ensureProsodyAccounts } from './prosody-accounts.js';
 import { ensureRosterSubscriptions } from './prosody-rosters.js';
 import { kernelSettingWarnings, readKernelSettings } from './kernel-settings.js';
 import type { InitSystem } from '../../lib/init-systems.js';
@@ -201,13 +201,16 @@ export async function applyPlan(plan: ServerPlan, previousPlans: readonly Server
     const init: InitSystem = options.init;
     const pseudoChanges: string[] = [];
     const trustedCopies = plan.certificates.flatMap((certificate) => (certificate.trustedCopy ? [certificate.trustedCopy] : []));
-    if (run.report.changed.some((path) => trustedCopies.includes(path)) || run.report.removed.length > 0) {
+    const caStoreChanged = run.report.changed.some((path) => trustedCopies.includes(path) || path.startsWith(CA_STORE_DIR));
+    if (caStoreChanged || run.report.removed.length > 0) {
       await execa('update-ca-certificates', ['--fresh'], { stdin: 'ignore' });
     }
     pseudoChanges.push(...(await grantKeyAccess(run, plan.keyReaders)));
     if (plan.accountStoreConfig) {
       const changedAccounts = await ensureProsodyAccounts(options.root, plan.accountStoreConfig, plan.accounts, options.log);
       pseudoChanges.push(...changedAccounts.map((jid) => `account:${jid}`));
+      const deletedAccounts = await deleteProsodyAccounts(options.root, plan.accountStoreConfig, plan.retiredAccounts, options.log);
+      pseudoChanges.push(...deletedAccounts.map((jid) => `account:${jid}`));
       const changedRosters = await ensureRosterSubscriptions(options.root, plan.accountStoreConfig, plan.rosterSubscriptions, options.log);
       pseudoChanges.push(...changedRosters.map((jid) => `roster:${jid}`));
     }
@@ -216,7 +219,7 @@ export async function applyPlan(plan: ServerPlan, previousPlans: readonly Server
     const installed: PlannedService[] = [];
     for (const service of plan.services) if (await isInstalled(options.root, init, service.name, service.program)) installed.push(service);
     const touched = [...run.report.changed, ...run.report.removed, ...pseudoChanges];
-    run.report.restarted.push(...(await bringUp(init, installed, servicesToRestart(installed, touched, earlierUnfinished), options.log)));
+    run.report.restarted.push(...(await bringUp(init, plan.serverUnit, installed, servicesToRestart(installed, touched, earlierUnfinished), options.log)));
 
     const fromAcme = plan.certificates.flatMap((certificate) => (certificate.source.kind === 'acme' ? [{ certificate, acme: certificate.source }] : []));
     for (const { certificate, acme } of fromAcme) {
@@ -225,7 +228,7 @@ export async function applyPlan(plan: ServerPlan, previousPlans: readonly Server
       const before = run.report.changed.length;
       await installLiveCertificate(run, certificate, acme, keyAccess);
       const newlyChanged = run.report.changed.slice(before);
-      const reloaded = await bringUp(init, installed, affectedServices(installed, newlyChanged), options.log);
+      const reloaded = await bringUp(init, plan.serverUnit, installed, affectedServices(installed, newlyChanged), options.log);
       run.report.restarted.push(...reloaded.filter((name) => !run.report.restarted.includes(name)));
     }
     if (fromAcme.length > 0) await scheduleRenewal(init, options.root, options.log);

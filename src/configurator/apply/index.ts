@@ -7,9 +7,9 @@
 import { access, readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { MasterConfig } from '../master-config.js';
-import { planServer } from '../components/index.js';
+import { planServer, type ServerPlan } from '../components/index.js';
 import { PROSODY_PLUGINS_DIR } from '../components/prosody/index.js';
-import type { HostFacts } from '../components/types.js';
+import type { HostFacts, XmppAccount } from '../components/types.js';
 import { caStoreCopy, KEY_GROUP, webTls } from '../paths.js';
 import { applyPlan } from './apply-plan.js';
 import { writeBackToDebconf } from './debconf.js';
@@ -50,6 +50,14 @@ export async function gatherFacts(root: string, init: ApplyInit): Promise<HostFa
   return facts;
 }
 
+/** Accounts of the previous plan (same hostname) that `plan` does not have. */
+export function retiredAccounts(plan: ServerPlan, previous: ServerPlan | undefined): XmppAccount[] {
+  if (!previous) return [];
+  const jid = (account: XmppAccount) => `${account.username}@${account.host}`;
+  const kept = new Set(plan.accounts.map(jid));
+  return previous.accounts.filter((account) => !kept.has(jid(account)));
+}
+
 /**
  * Plans every component from the master config and carries the plan out (see apply-plan.ts
  * for the order). Safe to run again: what is already right is left alone, so a re-run with
@@ -68,6 +76,7 @@ export async function applyConfiguration(config: MasterConfig, options: ApplyOpt
   // any an interrupted change left on disk (only the disk knows those).
   const staleHosts = await staleHostnames(options.root, config.hostname, options.previousConfig?.hostname);
   const previousPlans = staleHosts.map((hostname) => planServer({ ...(options.previousConfig ?? config), hostname }, facts));
+  plan.retiredAccounts = retiredAccounts(plan, options.previousConfig && options.previousConfig.hostname === config.hostname ? planServer(options.previousConfig, facts) : undefined);
   const report = await applyPlan(plan, previousPlans, options);
   // After the plan: debconf then names the hostname whose files are on disk.
   await writeBackToDebconf(config, options.root, options.log);

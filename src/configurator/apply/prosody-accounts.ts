@@ -78,3 +78,30 @@ export async function ensureProsodyAccounts(
   }
   return changed;
 }
+
+/**
+ * Deletes accounts an earlier plan made and this one does not (a bridge removed with
+ * --remove-bridge). Returns the JIDs deleted. prosody reads the store at every login, so a
+ * deleted account cannot log in again; its live session ends when prosody restarts, which its
+ * changed configuration makes happen on this run.
+ */
+export async function deleteProsodyAccounts(
+  root: string,
+  prosodyConfig: string,
+  accounts: readonly XmppAccount[],
+  log: (line: string) => void,
+): Promise<string[]> {
+  const deleted: string[] = [];
+  for (const account of accounts) {
+    const jid = `${account.username}@${account.host}`;
+    const file = accountFile(root, account);
+    if (!(await readFile(file).then(() => true, () => false))) continue;
+    const result = await execa('prosodyctl', ['--config', prosodyConfig, 'deluser', jid], { stdin: 'ignore', reject: false, all: true });
+    if (result.exitCode !== 0 || (await readFile(file).then(() => true, () => false))) {
+      throw new UserError(`prosodyctl could not delete the account ${jid} (exit ${result.exitCode}): ${String(result.all ?? '').trim()}`);
+    }
+    log(`prosody account ${jid}: deleted`);
+    deleted.push(jid);
+  }
+  return deleted;
+}

@@ -11,6 +11,7 @@ import { UserError } from '../../lib/errors.js';
 import type { PlannedService } from '../components/types.js';
 
 
+/** The main server's unit (a systemd target, an OpenRC service). */
 export const TARGET = 'jitsi-meet-server';
 
 async function exists(path: string): Promise<boolean> {
@@ -124,12 +125,14 @@ async function notRunningAfter(init: InitSystem, services: readonly PlannedServi
 }
 
 /**
- * Restarts (or reloads) the running services among `restart`, enables `jitsi-meet-server`
- * at boot and starts it, which starts whatever is not running yet. Fails with the names of
+ * Restarts (or reloads) the running services among `restart`, enables `unit` (the plan's
+ * `jitsi-meet-server` or `jitsi-meet-bridge`) at boot and starts it, which starts whatever is
+ * not running yet. Fails with the names of
  * services that are not running afterwards and where to look.
  */
 export async function bringUp(
   init: InitSystem,
+  unit: string,
   installed: readonly PlannedService[],
   restart: readonly PlannedService[],
   log: (line: string) => void,
@@ -149,12 +152,12 @@ export async function bringUp(
     restarted.push(service.name);
   }
   if (init === 'systemd') {
-    await serviceCommand(init, TARGET, 'systemctl', ['daemon-reload']);
-    await serviceCommand(init, TARGET, 'systemctl', ['enable', '--quiet', `${TARGET}.target`]);
-    await serviceCommand(init, TARGET, 'systemctl', ['start', `${TARGET}.target`]);
+    await serviceCommand(init, unit, 'systemctl', ['daemon-reload']);
+    await serviceCommand(init, unit, 'systemctl', ['enable', '--quiet', `${unit}.target`]);
+    await serviceCommand(init, unit, 'systemctl', ['start', `${unit}.target`]);
   } else {
-    await execa('rc-update', ['add', TARGET, 'default'], { stdin: 'ignore', reject: false });
-    await serviceCommand(init, TARGET, 'rc-service', [TARGET, 'start']);
+    await execa('rc-update', ['add', unit, 'default'], { stdin: 'ignore', reject: false });
+    await serviceCommand(init, unit, 'rc-service', [unit, 'start']);
     // Unlike systemd, OpenRC does not start a service that it still counts as started but
     // whose daemon died (crashed, or failed on an earlier run): restart exactly those.
     for (const service of installed) {

@@ -219,13 +219,17 @@ export function decideListeners(spec: ServiceSpec, found: readonly Listener[]): 
   return pass(`${spec.service} listens on ${seen.join(', ')}`);
 }
 
-/** Nothing that must stay on loopback (prosody, the bridge's and jicofo's HTTP servers) listens on another address. */
-export function decideLoopbackOnly(found: readonly Listener[]): Verdict {
+/**
+ * Nothing that must stay on loopback (prosody, the bridge's and jicofo's HTTP servers) listens on
+ * another address; `bridgeAddress`: with bridges on other hosts, prosody's c2s also listens there.
+ */
+export function decideLoopbackOnly(found: readonly Listener[], bridgeAddress?: string): Verdict {
   const problems: string[] = [];
   const services = new Set<string>();
   for (const spec of SERVICES) {
     for (const port of spec.ports.filter((p) => p.loopbackOnly)) {
-      const exposed = found.filter((l) => l.protocol === port.protocol && l.port === port.port && !isLoopbackAddress(l.address));
+      const expected = (l: Listener) => bridgeAddress !== undefined && port.port === PORTS.xmppClient && l.address === bridgeAddress;
+      const exposed = found.filter((l) => l.protocol === port.protocol && l.port === port.port && !isLoopbackAddress(l.address) && !expected(l));
       if (exposed.length === 0) continue;
       const where = exposed.map((l) => (l.address === '0.0.0.0' || l.address === '::' ? `${l.address} (every address)` : l.address)).join(', ');
       problems.push(`${port.what} (${port.port}/${port.protocol}) listens on ${where}`);
@@ -312,7 +316,7 @@ export function decideHealth(what: string, url: string, answer: { status?: numbe
   return fail(`${what} is not healthy (${url}: ${said})`, `read ${logHint}`);
 }
 
-function httpStatus(url: string, timeoutMs: number): Promise<{ status?: number; body?: string; error?: string }> {
+export function httpStatus(url: string, timeoutMs: number): Promise<{ status?: number; body?: string; error?: string }> {
   return new Promise((resolve) => {
     const request = httpGet(url, { timeout: timeoutMs }, (response) => {
       let body = '';
@@ -691,7 +695,8 @@ export const CHECKS: readonly Check[] = [
     needs: [],
     fix: REAPPLY,
     async run(ctx) {
-      return decideLoopbackOnly(await ctx.once('listeners', listeners));
+      const bridgeAddress = (ctx.config.bridges ?? []).length > 0 ? ctx.config.internal_ip : undefined;
+      return decideLoopbackOnly(await ctx.once('listeners', listeners), bridgeAddress);
     },
   },
   {

@@ -21,7 +21,7 @@ export function runningInit(root: string): InitSystem | undefined {
   return undefined;
 }
 
-export function checkContext(config: MasterConfig, init: InitSystem, root = '/'): CheckContext {
+export function checkContext<C = MasterConfig>(config: C, init: InitSystem, root = '/'): CheckContext<C> {
   const facts = new Map<string, Promise<unknown>>();
   return {
     config,

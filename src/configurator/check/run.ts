@@ -9,18 +9,18 @@ import type { Check, CheckContext, CheckResult } from './types.js';
 /** A check that takes longer than this fails: the whole run must finish in seconds. */
 export const CHECK_TIME_LIMIT_MS = 8000;
 
-export async function runChecks(checks: readonly Check[], ctx: CheckContext, limitMs = CHECK_TIME_LIMIT_MS): Promise<CheckResult[]> {
+export async function runChecks<C>(checks: readonly Check<C>[], ctx: CheckContext<C>, limitMs = CHECK_TIME_LIMIT_MS): Promise<CheckResult[]> {
   const byName = new Map(checks.map((check) => [check.name, check]));
   for (const check of checks) {
     for (const need of check.needs) if (!byName.has(need)) throw new Error(`check ${check.name} needs ${need}, which is not in the table`);
   }
-  const visit = (check: Check, path: string[]): void => {
+  const visit = (check: Check<C>, path: string[]): void => {
     if (path.includes(check.name)) throw new Error(`checks need each other in a circle: ${[...path, check.name].join(' -> ')}`);
     for (const need of check.needs) visit(byName.get(need)!, [...path, check.name]);
   };
   for (const check of checks) visit(check, []);
   const started = new Map<string, Promise<CheckResult>>();
-  const start = (check: Check): Promise<CheckResult> => {
+  const start = (check: Check<C>): Promise<CheckResult> => {
     const known = started.get(check.name);
     if (known) return known;
     const promise = (async (): Promise<CheckResult> => {
@@ -40,7 +40,7 @@ export async function runChecks(checks: readonly Check[], ctx: CheckContext, lim
   return Promise.all(checks.map((check) => start(check)));
 }
 
-async function runOne(check: Check, ctx: CheckContext, limitMs: number): Promise<CheckResult> {
+async function runOne<C>(check: Check<C>, ctx: CheckContext<C>, limitMs: number): Promise<CheckResult> {
   let timer: NodeJS.Timeout | undefined;
   const limit = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new Error(`no result within ${limitMs / 1000} s`)), limitMs);

@@ -15,8 +15,9 @@ export interface Verdict {
 }
 
 /** Facts the checks share, read once per run (lazily, so a check that does not run reads nothing). */
-export interface CheckContext {
-  config: MasterConfig;
+export interface CheckContext<C = MasterConfig> {
+  /** The master config of this machine's role (a main server's, or an additional bridge's). */
+  config: C;
   root: string;
   init: InitSystem;
   /** Network time limit of a single probe. */
@@ -25,7 +26,7 @@ export interface CheckContext {
   once<T>(key: string, read: () => Promise<T>): Promise<T>;
 }
 
-export interface Check {
+export interface Check<C = MasterConfig> {
   /** Short stable name (also the key in --json): `service:prosody`, `tls:certificate`. */
   name: string;
   /** What is checked, for the report when no verdict detail is more precise. */
@@ -38,8 +39,8 @@ export interface Check {
    * Why the check does not apply on this server (its component is not installed, the TLS
    * mode does not use it): a note, not a failure. Undefined when it applies.
    */
-  notApplicable?(ctx: CheckContext): Promise<string | undefined>;
-  run(ctx: CheckContext): Promise<Verdict>;
+  notApplicable?(ctx: CheckContext<C>): Promise<string | undefined>;
+  run(ctx: CheckContext<C>): Promise<Verdict>;
 }
 
 /** One line of the report. */

@@ -72,6 +72,8 @@ export class XmppSession {
   private buffer = '';
   private waiter?: () => void;
   private ended?: XmppError;
+  /** The server's TLS certificate (DER), once STARTTLS is done: a bridge compares it with the pinned one. */
+  certificate?: Uint8Array;
 
   private constructor(
     private socket: Socket | TLSSocket,
@@ -133,7 +135,43 @@ export class XmppSession {
     return (await this.expect(/<stream:features\b[^>]*(?:\/>|>([\s\S]*?)<\/stream:features>)/, 'stream features'))[0];
   }
 
+  /**
+   * The TLS certificate prosody presents for `domain` (DER), after STARTTLS and before any login.
+   * Not verified here: the caller compares it with the fingerprint it was given.
+   */
+  static async serverCertificate(target: Omit<XmppTarget, 'username' | 'password'>): Promise<Uint8Array> {
+    const session = await XmppSession.secured(target);
+    session.close();
+    return session.certificate!;
+  }
+
   static async login(target: XmppTarget, resource: string): Promise<XmppSession> {
+    const session = await XmppSession.secured(target);
+    try {
+      const tlsFeatures = await session.features();
+      if (!/<mechanism>PLAIN<\/mechanism>/.test(tlsFeatures)) throw new XmppError('prosody offers no PLAIN login inside TLS', 'protocol');
+      const token = Buffer.from(`\0${target.username}\0${target.password}`, 'utf8').toString('base64');
+      session.send(`<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>${token}</auth>`);
+      const answer = await session.expect(/<success\b[^>]*\/>|<success\b[^>]*>[\s\S]*?<\/success>|<failure\b[^>]*>([\s\S]*?)<\/failure>/, 'the login result');
+      if (!answer[0].startsWith('<success')) {
+        const condition = /<([a-z-]+)\s*\/>/.exec(answer[1] ?? '')?.[1] ?? 'failure';
+        throw new XmppError(`login refused (${condition})`, condition === 'not-authorized' ? 'not-authorized' : 'protocol');
+      }
+      session.buffer = '';
+      session.openStream(target.domain);
+      await session.features();
+      session.send(`<iq type='set' id='bind1'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><resource>${escapeXml(resource)}</resource></bind></iq>`);
+      const bound = await session.expect(/<iq\b[^>]*id=['"]bind1['"][^>]*>[\s\S]*?<\/iq>/, 'resource binding');
+      if (attribute(bound[0], 'type') !== 'result') throw new XmppError('prosody refused to bind a resource', 'protocol');
+      return session;
+    } catch (error) {
+      session.close();
+      throw error;
+    }
+  }
+
+  /** Connected, STARTTLS done and the stream re-opened: the next thing to read is the features inside TLS. */
+  private static async secured(target: Omit<XmppTarget, 'username' | 'password'>): Promise<XmppSession> {
     const deadline = Date.now() + target.timeoutMs;
     const socket = await new Promise<Socket>((resolve, reject) => {
       const raw = netConnect({ host: target.host, port: target.port });
@@ -165,22 +203,8 @@ export class XmppSession {
       session.buffer = '';
       session.ended = undefined;
       session.attach(secure);
+      session.certificate = secure.getPeerCertificate().raw;
       session.openStream(target.domain);
-      const tlsFeatures = await session.features();
-      if (!/<mechanism>PLAIN<\/mechanism>/.test(tlsFeatures)) throw new XmppError('prosody offers no PLAIN login inside TLS', 'protocol');
-      const token = Buffer.from(`\0${target.username}\0${target.password}`, 'utf8').toString('base64');
-      session.send(`<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>${token}</auth>`);
-      const answer = await session.expect(/<success\b[^>]*\/>|<success\b[^>]*>[\s\S]*?<\/success>|<failure\b[^>]*>([\s\S]*?)<\/failure>/, 'the login result');
-      if (!answer[0].startsWith('<success')) {
-        const condition = /<([a-z-]+)\s*\/>/.exec(answer[1] ?? '')?.[1] ?? 'failure';
-        throw new XmppError(`login refused (${condition})`, condition === 'not-authorized' ? 'not-authorized' : 'protocol');
-      }
-      session.buffer = '';
-      session.openStream(target.domain);
-      await session.features();
-      session.send(`<iq type='set' id='bind1'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><resource>${escapeXml(resource)}</resource></bind></iq>`);
-      const bound = await session.expect(/<iq\b[^>]*id=['"]bind1['"][^>]*>[\s\S]*?<\/iq>/, 'resource binding');
-      if (attribute(bound[0], 'type') !== 'result') throw new XmppError('prosody refused to bind a resource', 'protocol');
       return session;
     } catch (error) {
       session.close();

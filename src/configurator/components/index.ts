@@ -53,6 +53,20 @@ export interface ServerPlan {
   rosterSubscriptions: RosterSubscription[];
   /** Checked, never set: the apply step warns about lower values. */
   kernelSettings: KernelSettingMinimum[];
+  /**
+   * Accounts an earlier run made that this plan no longer has (a removed bridge, a renamed
+   * convener): deleted from prosody's store. Filled by the apply step from the previous plan.
+   */
+  retiredAccounts: XmppAccount[];
+  /** The one unit (systemd target, OpenRC service) that starts what this plan runs, enabled at boot. */
+  serverUnit: string;
+}
+
+/** The unit of a main server: it starts every service (overlays/systemd and overlays/openrc). */
+export const SERVER_UNIT = 'jitsi-meet-server';
+
+export function emptyPlan(serverUnit: string): ServerPlan {
+  return { files: [], services: [], accounts: [], directories: [], keyReaders: [], certificates: [], packageFiles: [], rosterSubscriptions: [], kernelSettings: [], retiredAccounts: [], serverUnit };
 }
 
 /**
@@ -62,7 +76,7 @@ export interface ServerPlan {
 export function planServer(config: MasterConfig, facts: HostFacts, components: readonly Component[] = COMPONENTS): ServerPlan {
   const fileOwner = new Map<string, string>();
   const serviceOwner = new Map<string, string>();
-  const plan: ServerPlan = { files: [], services: [], accounts: [], directories: [], keyReaders: [], certificates: [], packageFiles: [], rosterSubscriptions: [], kernelSettings: [] };
+  const plan = emptyPlan(SERVER_UNIT);
   for (const component of components) {
     const part = component.plan(config, facts);
     for (const file of part.files) {

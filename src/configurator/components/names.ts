@@ -51,11 +51,23 @@ export function xmppNames(hostname: string): XmppNames {
   };
 }
 
+/**
+ * A videobridge on another host: its own account on auth.<H> (revocable alone) and its nickname
+ * in the brewery. The prefix keeps it apart from this host's own bridge (`jvb`) and from focus.
+ */
+export function remoteBridgeAccount(hostname: string, name: string): { username: string; jid: string; nickname: string } {
+  const username = `${JVB_USER}-${name}`;
+  return { username, jid: `${username}@${xmppNames(hostname).authDomain}`, nickname: username };
+}
+
 /** Ports every component agrees on on an all-in-one host (the README lists the public ones for firewalls). */
 export const PORTS = {
   http: 80,
   https: 443,
-  /** prosody c2s, loopback only: jicofo and the videobridge log in here. */
+  /**
+   * prosody c2s: jicofo and the videobridge log in here on loopback; with bridges on other
+   * hosts also on the internal address, for their accounts only.
+   */
   xmppClient: 5222,
   /** prosody HTTP (BOSH, websocket), loopback only, behind nginx. */
   prosodyHttp: 5280,

@@ -19,8 +19,9 @@
  */
 import { authTls, webTls } from '../../paths.js';
 import type { MasterConfig } from '../../master-config.js';
-import { LOOPBACK, PORTS, secret, xmppNames } from '../names.js';
-import type { Component, GeneratedFile, HostFacts, RosterSubscription } from '../types.js';
+import { LOOPBACK, PORTS, remoteBridgeAccount, secret, xmppNames } from '../names.js';
+import type { Component, GeneratedFile, HostFacts, RosterSubscription, XmppAccount } from '../types.js';
+import { BRIDGE_LOGINS_MODULE } from './bridge-logins.js';
 import { LOGIN_THROTTLE, LOGIN_THROTTLE_MODULE } from './login-throttle.js';
 
 export const PROSODY_CONFIG = '/etc/prosody/prosody.cfg.lua';
@@ -115,7 +116,14 @@ function moduleList(indent: string, modules: readonly string[]): string {
   return ['{', ...modules.map((name) => `${indent}    ${luaString(name)};`), `${indent}}`].join('\n');
 }
 
+/** The accounts of the videobridges on other hosts (`--add-bridge`), in the master config's order. */
+export function remoteBridgeAccounts(config: MasterConfig): XmppAccount[] {
+  const host = xmppNames(config.hostname).authDomain;
+  return (config.bridges ?? []).map((bridge) => ({ username: remoteBridgeAccount(config.hostname, bridge.name).username, host, password: bridge.password }));
+}
+
 function mainConfig(config: MasterConfig, facts: HostFacts): string {
+  const remoteBridges = remoteBridgeAccounts(config);
   const lines = [
     '-- Written by jitsi-meet-config from /etc/jitsi/master-config.yaml; edits here are replaced.',
     '-- Server-wide settings. Everything about the Jitsi host lives in conf.d/<hostname>.cfg.lua.',
@@ -155,6 +163,7 @@ function mainConfig(config: MasterConfig, facts: HostFacts): string {
         'smacks', // stream resumption for flaky client connections
         'limits', // bandwidth per client connection (limits, unlimited_jids below and in the host file)
         'login_throttle', // ours: failed logins per session and per address (see its file)
+        'bridge_logins', // ours: only the bridges on other hosts log in from other addresses (see its file)
       ]),
     '',
     '-- No federation: an all-in-one Jitsi server talks to nobody but its own components and clients.',
@@ -183,10 +192,25 @@ function mainConfig(config: MasterConfig, facts: HostFacts): string {
     `login_throttle_address_failures = ${LOGIN_THROTTLE.addressFailures}`,
     `login_throttle_window = ${LOGIN_THROTTLE.windowSeconds}`,
     '',
-    '-- Client connections (c2s) on loopback only: jicofo and the videobridge log in here;',
-    '-- browsers and apps reach prosody through nginx (BOSH and websocket), never directly.',
-    `c2s_ports = { ${PORTS.xmppClient} }`,
-    `c2s_interfaces = ${luaList([LOOPBACK])}`,
+    ...(remoteBridges.length === 0
+      ? [
+          '-- Client connections (c2s) on loopback only: jicofo and the videobridge log in here;',
+          '-- browsers and apps reach prosody through nginx (BOSH and websocket), never directly.',
+          `c2s_ports = { ${PORTS.xmppClient} }`,
+          `c2s_interfaces = ${luaList([LOOPBACK])}`,
+        ]
+      : [
+          '-- Client connections (c2s): jicofo and the videobridge log in on loopback; the videobridges',
+          `-- on other hosts (jitsi-meet-config --add-bridge) on ${config.internal_ip}, where mod_bridge_logins`,
+          '-- lets nothing but their accounts in. Browsers and apps reach prosody through nginx (BOSH and',
+          '-- websocket), never directly.',
+          `c2s_ports = { ${PORTS.xmppClient} }`,
+          `c2s_interfaces = ${luaList([LOOPBACK, config.internal_ip])}`,
+        ]),
+    '-- No login without TLS (STARTTLS), on any address.',
+    'c2s_require_encryption = true',
+    `remote_bridge_host = ${luaString(xmppNames(config.hostname).authDomain)}`,
+    `remote_bridge_accounts = ${luaList(remoteBridges.map((account) => account.username))}`,
     '',
     "-- prosody's HTTP server (BOSH, websocket) on loopback, behind nginx, which terminates TLS.",
     `http_ports = { ${PORTS.prosodyHttp} }`,
@@ -223,6 +247,7 @@ function hostConfig(config: MasterConfig, facts: HostFacts): string {
   const auth = authTls(config.hostname);
   const turnSecret = secret(config, 'turn_secret');
   const plugins = Boolean(facts.prosodyPluginsDir);
+  const bridgeJids = (config.bridges ?? []).map((bridge) => remoteBridgeAccount(config.hostname, bridge.name).jid);
   const ssl = (pair: { cert: string; key: string }) =>
     ['    ssl = {', `        certificate = ${luaString(pair.cert)};`, `        key = ${luaString(pair.key)};`, '    }'].join('\n');
   const clientModules = ['bosh', 'websocket', 'external_services'];
@@ -246,7 +271,7 @@ function hostConfig(config: MasterConfig, facts: HostFacts): string {
     '',
     "-- Jitsi's own components send far more than a client (jicofo's Jingle, the bridges' stats):",
     "-- mod_limits lifts its rate limit for these accounts once they have logged in.",
-    `unlimited_jids = ${luaList([names.focusJid, names.jvbJid])}`,
+    `unlimited_jids = ${luaList([names.focusJid, names.jvbJid, ...bridgeJids])}`,
     '',
   ];
   if (plugins) {
@@ -339,11 +364,11 @@ function hostConfig(config: MasterConfig, facts: HostFacts): string {
   }
   lines.push(
     '',
-    '-- The brewery, where jicofo finds the videobridges. Only focus and jvb (admins, hence room',
-    '-- owners) may enter: rooms are members-only, so a guest cannot pose as a bridge.',
+    '-- The brewery, where jicofo finds the videobridges. Only focus and the bridges (admins, hence',
+    '-- room owners) may enter: rooms are members-only, so a guest cannot pose as a bridge.',
     `Component ${luaString(names.internalMuc)} "muc"`,
     ...mucBasics,
-    `    admins = ${luaList([names.focusJid, names.jvbJid])}`,
+    `    admins = ${luaList([names.focusJid, names.jvbJid, ...bridgeJids])}`,
     '    restrict_room_creation = true',
     '    muc_room_default_members_only = true',
     modules(plugins ? ['ping', 'muc_hide_all'] : ['ping']),
@@ -419,6 +444,7 @@ export const prosodyComponent: Component = {
       { path: host.enabled, content: '', linkTo: `../conf.avail/${config.hostname}.cfg.lua` },
       // No secret in it: world-readable like prosody's own modules.
       { path: `${PROSODY_MODULES_DIR}/mod_login_throttle.lua`, content: LOGIN_THROTTLE_MODULE, mode: 0o644, owner: 'root:root' },
+      { path: `${PROSODY_MODULES_DIR}/mod_bridge_logins.lua`, content: BRIDGE_LOGINS_MODULE, mode: 0o644, owner: 'root:root' },
     ];
     return {
       files,
@@ -434,7 +460,8 @@ export const prosodyComponent: Component = {
         },
       ],
       // The convener opens rooms; the components' own accounts come with their plans.
-      accounts: [{ username: config.convener.username, host: xmppNames(config.hostname).domain, password: config.convener.password }],
+      // The bridges on other hosts log in with accounts of their own (revoked by --remove-bridge).
+      accounts: [{ username: config.convener.username, host: xmppNames(config.hostname).domain, password: config.convener.password }, ...remoteBridgeAccounts(config)],
       accountStoreConfig: PROSODY_CONFIG,
       keyReaders: ['prosody'],
       packageFiles: jitsiPackageHostFiles(config.hostname),
