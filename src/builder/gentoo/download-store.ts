@@ -20,9 +20,6 @@
  */
 import { open, mkdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Readable, Transform } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import { createWriteStream } from 'node:fs';
 import { UserError } from '../../lib/errors.js';
 import { writeFileAtomically } from '../../lib/atomic-write.js';
 import { processRuns } from '../../lib/process-exists.js';
@@ -300,23 +297,26 @@ export class DownloadStore {
         have = 0;
       }
       let written = have;
-      const limit = new Transform({
-        transform(chunk: Buffer, _encoding, done) {
+      // Each chunk is on disk before the next is read: when the transfer breaks off, the file
+      // holds every byte received, and the next build asks for the rest.
+      const handle = await open(partial, append ? 'a' : 'w', 0o644);
+      try {
+        for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
           idle.touch();
           written += chunk.length;
-          if (written > maxBytes) done(new VerificationFailed(`${what}: ${url} is bigger than the ${maxBytes} bytes expected; refusing it`));
-          else done(null, chunk);
-        },
-      });
-      try {
-        await pipeline(Readable.fromWeb(response.body as import('node:stream/web').ReadableStream), limit, createWriteStream(partial, { flags: append ? 'a' : 'w', mode: 0o644 }));
+          if (written > maxBytes) {
+            await handle.close();
+            await this.discard(partial);
+            throw new VerificationFailed(`${what}: ${url} is bigger than the ${maxBytes} bytes expected; refusing it`);
+          }
+          await handle.write(chunk);
+        }
       } catch (error) {
         if (this.options.signal?.aborted) throw this.options.signal.reason;
-        if (error instanceof VerificationFailed) {
-          await rm(partial, { force: true });
-          throw error;
-        }
+        if (error instanceof VerificationFailed) throw error;
         throw new UserError(`download of ${what} from ${url} broke off after ${written} bytes (${networkProblem(error)}); build again to resume it`);
+      } finally {
+        await handle.close().catch(() => undefined);
       }
       return partial;
     } finally {

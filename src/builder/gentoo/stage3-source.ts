@@ -118,14 +118,15 @@ function sha512Of(bytes: Uint8Array): string {
 
 /**
  * Downloads (or takes from the store) the tarball at mirror path `path`, expecting `sha512`
- * (and `blake2b`, `size` when known), and verifies hash and detached signature. A partial
+ * (and `blake2b`, `size` when known; `storedAs`: a hash to look for in the store when nothing
+ * lists one), and verifies hash and detached signature. A partial
  * download that fails is thrown away (the next build starts over); a stored file that fails
  * is reported and left for inspection.
  */
 async function obtainVerifiedTarball(
   source: { mirror: string; key: PinnedKey },
   path: string,
-  expected: { sha512?: string; blake2b?: string; size?: number; maxBytes: number },
+  expected: { sha512?: string; blake2b?: string; size?: number; maxBytes: number; storedAs?: string },
   signature: Uint8Array,
   signatureName: string,
   options: FetchOptions,
@@ -133,7 +134,8 @@ async function obtainVerifiedTarball(
   const { store } = options;
   const url = urlOf(source.mirror, path);
   const name = basename(path);
-  const stored = expected.sha512 ? await store.cached(expected.sha512) : undefined;
+  const lookup = expected.sha512 ?? expected.storedAs;
+  const stored = lookup ? await store.cached(lookup) : undefined;
   let file: string;
   if (stored) {
     options.log?.(`${name}: in the download cache (${stored}); verifying it again`);
@@ -149,7 +151,9 @@ async function obtainVerifiedTarball(
   }
   const fail = async (message: string): Promise<never> => {
     if (!stored) await store.discard(file);
-    throw new VerificationFailed(`${message}; refusing it before anything is unpacked${stored ? '' : ' (the download was thrown away)'}`);
+    throw new VerificationFailed(
+      `${message}; refusing it before anything is unpacked ${stored ? `(the stored copy ${stored} is left for inspection: delete it and build again to download it afresh)` : '(the download was thrown away)'}`,
+    );
   };
   const actualSize = (await stat(file)).size;
   if (expected.size !== undefined && actualSize !== expected.size) {
@@ -248,7 +252,7 @@ export async function fetchVerifiedSnapshot(source: GentooSource, options: Fetch
   if (pinned) await store.requireUnchanged(sigPath, sigSha512, `${name}.gpgsig (${urlOf(source.mirror, sigPath)})`);
   else options.log?.(`${name}: not pinned (gentoo.snapshot-date: latest); pin a date for reproducible builds`);
   const record = pinned ? await store.record(path) : undefined;
-  const tarball = await obtainVerifiedTarball({ mirror: source.mirror, key }, path, { sha512: record?.sha512, maxBytes: SNAPSHOT_MAX_BYTES }, signature, `${name}.gpgsig`, options);
+  const tarball = await obtainVerifiedTarball({ mirror: source.mirror, key }, path, { storedAs: record?.sha512, maxBytes: SNAPSHOT_MAX_BYTES }, signature, `${name}.gpgsig`, options);
   if (pinned) {
     await store.remember(sigPath, urlOf(source.mirror, sigPath), sigSha512, signature.length, signature);
     await store.remember(path, url, tarball.sha512, tarball.size);
