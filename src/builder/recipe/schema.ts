@@ -166,7 +166,9 @@ const gentooField = optional(
         }),
       ),
     },
-    { doc: 'Where a Gentoo image comes from: the mirror, the pinned keys and the snapshot (a later file\'s section replaces an earlier one\'s).' },
+    {
+      doc: "Where a Gentoo stage3 and ebuild snapshot come from: mirror, pinned keys, snapshot date (a later file's section replaces an earlier one's). Not used by builds yet: only Debian images can be built (docs/gentoo.md).",
+    },
   ),
 );
 

@@ -31,6 +31,7 @@ import { join, normalize, sep } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { execa } from 'execa';
 import * as openpgp from 'openpgp';
+import { binaryOutput } from '../binary-output.js';
 import { scratchDir } from '../scratch.js';
 
 export interface TestKey {
@@ -328,4 +329,48 @@ export async function serveStandin(dir: string): Promise<ServedStandin> {
         server.close(() => resolve());
       }),
   };
+}
+
+export interface RawTarEntry {
+  name: string;
+  type: 'file' | 'dir' | 'symlink' | 'hardlink';
+  content?: string;
+  linkname?: string;
+  mode?: number;
+}
+
+/**
+ * A tar archive written header by header (ustar), xz-compressed: for archives GNU tar would
+ * not make from a real tree (`../` names, absolute names, files below a stored symlink).
+ */
+export async function rawTarXz(entries: RawTarEntry[]): Promise<Buffer> {
+  const blocks: Buffer[] = [];
+  for (const entry of entries) {
+    const content = Buffer.from(entry.content ?? '');
+    const header = Buffer.alloc(512);
+    const field = (offset: number, length: number, value: string) => header.write(value, offset, length, 'latin1');
+    const octal = (offset: number, length: number, value: number) => field(offset, length, `${value.toString(8).padStart(length - 1, '0')}\0`);
+    field(0, 100, entry.name);
+    octal(100, 8, entry.mode ?? (entry.type === 'dir' ? 0o755 : 0o644));
+    octal(108, 8, 0);
+    octal(116, 8, 0);
+    octal(124, 12, entry.type === 'file' ? content.length : 0);
+    octal(136, 12, 1_795_539_600);
+    field(156, 1, { file: '0', hardlink: '1', symlink: '2', dir: '5' }[entry.type]);
+    if (entry.linkname) field(157, 100, entry.linkname);
+    field(257, 6, 'ustar\0');
+    field(263, 2, '00');
+    field(265, 32, 'root');
+    field(297, 32, 'root');
+    header.fill(0x20, 148, 156);
+    let sum = 0;
+    for (const byte of header) sum += byte;
+    field(148, 8, `${sum.toString(8).padStart(6, '0')}\0 `);
+    blocks.push(header);
+    if (entry.type === 'file' && content.length) {
+      blocks.push(content, Buffer.alloc((512 - (content.length % 512)) % 512));
+    }
+  }
+  blocks.push(Buffer.alloc(1024));
+  return Buffer.from(await binaryOutput('xz', ['-c'], { input: Buffer.concat(blocks) }));
 }
