@@ -37,8 +37,8 @@ export class EntryChecker {
     if (through) return `stored below the symbolic link /${through}, which the archive made itself`;
     if (entry.type === 'Link' && entry.linkpath !== undefined) {
       if (entry.linkpath.startsWith('/') || entry.linkpath.split('/').includes('..')) return `hard link to ${entry.linkpath}, outside the root`;
-      const target = normalizeEntryPath(entry.linkpath);
-      const viaLink = this.symlinks.has(target) ? target : this.storedSymlinkAbove(target);
+      // A hard link to a symbolic link itself is fine (link(2) does not follow it); through one is not.
+      const viaLink = this.storedSymlinkAbove(normalizeEntryPath(entry.linkpath));
       if (viaLink) return `hard link to ${entry.linkpath}, through the symbolic link /${viaLink}`;
     }
     if (entry.type === 'SymbolicLink') this.symlinks.add(entry.path);

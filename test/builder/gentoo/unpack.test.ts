@@ -140,3 +140,29 @@ for (const unsafe of UNSAFE) {
     if (unsafe.outside) t.false(await exists(unsafe.outside), `${unsafe.outside} was not written`);
   });
 }
+
+test('the entry checker passes what archives of real trees hold: merged-usr links, hard links, a link replaced by a directory', async (t) => {
+  const { EntryChecker } = await import('../../../src/builder/gentoo/unpack.js');
+  const checker = new EntryChecker();
+  const entry = (rawPath: string, type: string, linkpath?: string) =>
+    ({ rawPath, path: rawPath.replace(/^\.\//, '').replace(/\/$/, ''), type, mode: 0o755, size: 0, sparse: false, xattrs: new Map(), ...(linkpath ? { linkpath } : {}) });
+  for (const [raw, type, link] of [
+    ['./', 'Directory'],
+    ['./bin', 'SymbolicLink', 'usr/bin'],
+    ['./usr/', 'Directory'],
+    ['./usr/bin/', 'Directory'],
+    ['./usr/bin/ping', 'File'],
+    ['./usr/bin/ping6', 'Link', './usr/bin/ping'],
+    ['./usr/bin/sh', 'SymbolicLink', 'bash'],
+    ['./usr/bin/sh2', 'Link', './usr/bin/sh'],
+    ['./lib', 'SymbolicLink', 'lib64'],
+    ['./lib', 'Directory'],
+    ['./lib/modules/', 'Directory'],
+    ['./dev/null', 'CharacterDevice'],
+    ['./run/initctl', 'FIFO'],
+  ] as const) {
+    t.is(checker.check(entry(raw, type, link)), undefined, raw);
+  }
+  t.regex(checker.check(entry('./bin/x', 'File'))!, /stored below the symbolic link \/bin/);
+  t.regex(checker.check(entry('./x', 'GNUDumpDir'))!, /a GNUDumpDir entry/);
+});
