@@ -16,6 +16,7 @@ import { UserError } from '../../../src/lib/errors.js';
 import {
   buildStandinRelease,
   clearsign,
+  createGpgTestKey,
   createTestKey,
   detachSign,
   digestsText,
@@ -391,3 +392,29 @@ async function sha512File(path: string): Promise<string> {
   const { createHash } = await import('node:crypto');
   return createHash('sha512').update(await readFile(path)).digest('hex');
 }
+
+test('signatures made by GnuPG with RSA 4096 signing subkeys, as Gentoo makes them, verify; a gpg-signed pointer by another key does not', async (t) => {
+  const release = await createGpgTestKey('release');
+  t.teardown(release.dispose);
+  const snapshot = await createGpgTestKey('snapshot');
+  t.teardown(snapshot.dispose);
+  const mirrorDir = await scratchDir('gentoo-mirror-gpg-');
+  const built = await buildStandinRelease({ dir: mirrorDir, keys: { release, snapshot } });
+  t.regex(await readFile(join(mirrorDir, built.pointer), 'utf8'), /^-----BEGIN PGP SIGNED MESSAGE-----\nHash: SHA512\n/);
+  const served = await serveStandin(mirrorDir);
+  t.teardown(() => served.close());
+  const keyFile = await writeKeyFile(join(await scratchDir('gentoo-keys-'), 'service-keys.asc'), release, snapshot);
+  const source = await resolveGentooSource(
+    { mirror: served.url, 'stage3-key-fingerprint': release.fingerprint, 'snapshot-key-fingerprint': snapshot.fingerprint, 'snapshot-date': SNAPSHOT_DATE, 'key-file': keyFile },
+    { recipeFile: 'r.yaml' },
+  );
+  const store = new DownloadStore(join(await scratchDir('gentoo-cache-'), 'gentoo'));
+  const archive = await fetchVerifiedStage3(source, 'amd64', 'openrc', { store });
+  t.is(archive.sha512, built.sha512);
+  t.is(archive.signedBy, release.fingerprint);
+  t.is((await fetchVerifiedSnapshot(source, { store })).signedBy, snapshot.fingerprint);
+
+  // The snapshot key signing the pointer: a good signature, by the wrong key.
+  await writeFile(join(mirrorDir, built.pointer), await clearsign(pointerText(`${STAMP}/${built.stage3Name}`, built.size), snapshot));
+  await t.throwsAsync(fetchVerifiedStage3(source, 'amd64', 'openrc', { store }), { instanceOf: VerificationFailed, message: /signed by .*, not by Gentoo's release key/ });
+});

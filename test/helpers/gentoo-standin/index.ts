@@ -54,16 +54,56 @@ export async function createTestKey(name: string): Promise<TestKey> {
 }
 
 /** A key file holding these public keys (concatenated armor blocks, like gentoo-release.asc). */
-export async function writeKeyFile(path: string, ...keys: TestKey[]): Promise<string> {
+export async function writeKeyFile(path: string, ...keys: (TestKey | GpgTestKey)[]): Promise<string> {
   await writeFile(path, keys.map((key) => key.armored).join(''));
   return path;
 }
 
-export async function clearsign(text: string, key: TestKey): Promise<string> {
+/**
+ * A key made by GnuPG as Gentoo's are: an RSA 4096 primary key that certifies, and an RSA 4096
+ * subkey that signs. Its signatures come from gpg itself, so the verifier meets gpg's
+ * clearsigning (dash escapes, line endings, Hash header) and not only openpgp.js's.
+ */
+export interface GpgTestKey {
+  gnupgHome: string;
+  fingerprint: string;
+  armored: string;
+  /** Stops the gpg-agent of its home (the test's teardown). */
+  dispose(): Promise<void>;
+}
+
+export async function createGpgTestKey(name: string): Promise<GpgTestKey> {
+  // Directly under the temporary directory: gpg-agent's socket path must stay short.
+  const gnupgHome = await scratchDir('gentoo-gpg-', '/tmp');
+  await chmod(gnupgHome, 0o700);
+  const env = { GNUPGHOME: gnupgHome };
+  const gpg = (args: string[]) => execa('gpg', ['--batch', '--pinentry-mode', 'loopback', '--passphrase', '', ...args], { env });
+  await gpg(['--quick-gen-key', `Stand-in Gentoo ${name} key (tests only) <${name}@standin.invalid>`, 'rsa4096', 'cert', '1y']);
+  const listing = await gpg(['--with-colons', '--list-secret-keys']);
+  const fingerprint = listing.stdout.split('\n').find((line) => line.startsWith('fpr:'))!.split(':')[9]!;
+  await gpg(['--quick-add-key', fingerprint, 'rsa4096', 'sign', '1y']);
+  const armored = (await gpg(['--armor', '--export', fingerprint])).stdout;
+  return { gnupgHome, fingerprint, armored: `${armored}\n`, dispose: async () => void (await execa('gpgconf', ['--kill', 'all'], { env, reject: false })) };
+}
+
+type SigningKey = TestKey | GpgTestKey;
+
+async function gpgSign(key: GpgTestKey, args: string[], input: Uint8Array | string): Promise<string> {
+  const { stdout } = await execa('gpg', ['--batch', '--pinentry-mode', 'loopback', '--passphrase', '', '--local-user', key.fingerprint, ...args], {
+    env: { GNUPGHOME: key.gnupgHome },
+    input: typeof input === 'string' ? input : Buffer.from(input),
+    stripFinalNewline: false,
+  });
+  return stdout;
+}
+
+export async function clearsign(text: string, key: SigningKey): Promise<string> {
+  if ('gnupgHome' in key) return gpgSign(key, ['--digest-algo', 'SHA512', '--clearsign'], text);
   return openpgp.sign({ message: await openpgp.createCleartextMessage({ text }), signingKeys: key.privateKey });
 }
 
-export async function detachSign(data: Uint8Array, key: TestKey): Promise<string> {
+export async function detachSign(data: Uint8Array, key: SigningKey): Promise<string> {
+  if ('gnupgHome' in key) return gpgSign(key, ['--digest-algo', 'SHA512', '--armor', '--detach-sign'], data);
   return openpgp.sign({ message: await openpgp.createMessage({ binary: data }), signingKeys: key.privateKey, detached: true });
 }
 
@@ -72,7 +112,7 @@ export const SNAPSHOT_DATE = '20261124';
 
 export interface StandinOptions {
   dir: string;
-  keys: { release: TestKey; snapshot: TestKey };
+  keys: { release: TestKey | GpgTestKey; snapshot: TestKey | GpgTestKey };
   arch?: 'amd64' | 'arm64';
   flavor?: 'openrc' | 'systemd';
   stamp?: string;
