@@ -11,8 +11,9 @@
  *
  * A release file under a dated name never changes upstream. Once one is verified, its record
  * stays: a later download of the same path with another hash (a changed or swapped file on
- * some mirror) is refused and reported, never swapped in. Names that move by design (the
- * `latest-stage3-*.txt` pointer, `gentoo-latest.tar.xz`) are never recorded.
+ * some mirror) is refused and reported, never swapped in. Names that move by design are not
+ * recorded by hash: `gentoo-latest.tar.xz` not at all, a `latest-stage3-*.txt` pointer by the
+ * build stamp of the stage3 it named, which may only grow (an older one is refused).
  *
  * Every file is written beside its final name and renamed into place. Deleting the directory,
  * or any file in it, is always safe: what is missing is downloaded again (and checked against
@@ -145,6 +146,30 @@ export class DownloadStore {
     if (existing) return;
     const record: VerifiedRecord = { path, sha512, size, url, verifiedAt: new Date().toISOString() };
     await writeFileAtomically(this.recordPath(path), `${JSON.stringify(record, null, 2)}\n`);
+  }
+
+  /**
+   * Refuses a pointer that names an older stage3 than one this store verified from the same
+   * pointer before: Gentoo's pointer only moves forward, so an older one is a stale or
+   * rolled-back mirror offering a stage3 without the fixes of the newer one.
+   */
+  async requireNotOlder(pointerPath: string, stamp: string, names: string, what: string): Promise<void> {
+    const text = await readFile(this.recordPath(pointerPath), 'utf8').catch(() => undefined);
+    if (text === undefined) return;
+    const seen = JSON.parse(text) as { stamp: string; names: string; seenAt: string };
+    if (stamp < seen.stamp) {
+      throw new VerificationFailed(
+        `${what}: names ${names} (${stamp}), older than ${seen.names} (${seen.stamp}), which it named on ${seen.seenAt}: a stale or rolled-back mirror; ` +
+          `refusing it. Use an up-to-date mirror, or delete ${this.recordPath(pointerPath)} to accept the older stage3.`,
+      );
+    }
+  }
+
+  /** Remembers the newest stage3 a pointer named (after it verified). */
+  async rememberPointer(pointerPath: string, stamp: string, names: string): Promise<void> {
+    const text = await readFile(this.recordPath(pointerPath), 'utf8').catch(() => undefined);
+    if (text !== undefined && (JSON.parse(text) as { stamp: string }).stamp >= stamp) return;
+    await writeFileAtomically(this.recordPath(pointerPath), `${JSON.stringify({ path: pointerPath, stamp, names, seenAt: new Date().toISOString() }, null, 2)}\n`);
   }
 
   /** The verified file with this hash when the store has it. */

@@ -3,7 +3,8 @@
  *
  * Stage3, in this order, each step refusing with what failed before the next:
  * 1. `releases/<arch>/autobuilds/latest-stage3-<arch>-<flavor>.txt`: must be clearsigned by the
- *    pinned release key; its signed text names the tarball and its size (release-files.ts);
+ *    pinned release key; its signed text names the tarball and its size (release-files.ts),
+ *    not older (by the build stamp in its name) than one this store verified before;
  * 2. `<tarball>.asc` and `<tarball>.DIGESTS`: a DIGESTS that is clearsigned must be signed by the
  *    same key (a plain one, as older releases have, is only a list of hashes: the tarball's own
  *    signature is what vouches for it); both must be the files verified before under that
@@ -199,6 +200,8 @@ export async function fetchVerifiedStage3(source: GentooSource, arch: GentooArch
   const signedPointer = await verifyClearsigned(pointerText, key, `${pointerName} (${pointerUrl})`);
   const pointer = parseStage3Pointer(signedPointer, pointerName, arch, flavor);
   const name = basename(pointer.path);
+  const stamp = /-(\d{8}T\d{6}Z)\./.exec(name)?.[1];
+  if (stamp) await store.requireNotOlder(pointerPath, stamp, name, `${pointerName} (${pointerUrl})`);
   options.log?.(`${pointerName}: signed by ${key.role} ${formatFingerprint(key.fingerprint)}; it names ${name} (${pointer.size} bytes)`);
 
   const ascPath = `${pointer.path}.asc`;
@@ -229,6 +232,7 @@ export async function fetchVerifiedStage3(source: GentooSource, arch: GentooArch
   await store.remember(ascPath, urlOf(source.mirror, ascPath), ascSha512, asc.length, asc);
   await store.remember(digestsPath, urlOf(source.mirror, digestsPath), digestsSha512, digests.length, digests);
   await store.remember(pointer.path, urlOf(source.mirror, pointer.path), tarball.sha512, tarball.size);
+  if (stamp) await store.rememberPointer(pointerPath, stamp, name);
   options.log?.(`${name}: SHA512 matches its DIGESTS, signature by ${key.role} ${formatFingerprint(key.fingerprint)} verified`);
   return { kind: 'stage3', file: tarball.file, name, url: urlOf(source.mirror, pointer.path), sha512: tarball.sha512, size: tarball.size, signedBy: key.fingerprint } as VerifiedArchive;
 }

@@ -418,3 +418,19 @@ test('signatures made by GnuPG with RSA 4096 signing subkeys, as Gentoo makes th
   await writeFile(join(mirrorDir, built.pointer), await clearsign(pointerText(`${STAMP}/${built.stage3Name}`, built.size), snapshot));
   await t.throwsAsync(fetchVerifiedStage3(source, 'amd64', 'openrc', { store }), { instanceOf: VerificationFailed, message: /signed by .*, not by Gentoo's release key/ });
 });
+
+test('a pointer naming an older stage3 than one verified before is refused (a stale or rolled-back mirror); a newer one is taken', async (t) => {
+  const s = await setup(t);
+  await fetchVerifiedStage3(s.source, 'amd64', 'openrc', { store: s.store });
+  // The mirror now offers last week's build, validly signed.
+  await s.rebuild({ stamp: '20261117T170000Z' });
+  const error = await t.throwsAsync(provide(s), { instanceOf: VerificationFailed });
+  t.regex(error!.message, new RegExp(`^latest-stage3-amd64-openrc\\.txt \\(.*\\): names stage3-amd64-openrc-20261117T170000Z\\.tar\\.xz \\(20261117T170000Z\\), older than ${s.release.stage3Name.replaceAll('.', '\\.')} \\(${STAMP}\\), which it named on .*: a stale or rolled-back mirror`));
+  t.false(await exists(s.target));
+  const newer = await s.rebuild({ stamp: '20261201T170000Z' });
+  const archive = await fetchVerifiedStage3(s.source, 'amd64', 'openrc', { store: s.store });
+  t.is(archive.name, newer.stage3Name);
+  // And now the one before that is refused too.
+  await s.rebuild({ stamp: STAMP });
+  await t.throwsAsync(fetchVerifiedStage3(s.source, 'amd64', 'openrc', { store: s.store }), { message: /older than stage3-amd64-openrc-20261201T170000Z\.tar\.xz/ });
+});
