@@ -150,33 +150,40 @@ async function obtainVerifiedTarball(
       throw error;
     }
   }
-  const fail = async (message: string): Promise<never> => {
+  /** The refusal of this file; a download is thrown away first (a stored copy is left for inspection). */
+  const refusal = async (message: string): Promise<VerificationFailed> => {
     if (!stored) await store.discard(file);
-    throw new VerificationFailed(
+    return new VerificationFailed(
       `${message}; refusing it before anything is unpacked ${stored ? `(the stored copy ${stored} is left for inspection: delete it and build again to download it afresh)` : '(the download was thrown away)'}`,
     );
   };
   const actualSize = (await stat(file)).size;
   if (expected.size !== undefined && actualSize !== expected.size) {
-    await fail(`${name}: ${actualSize} bytes, but the signed pointer says ${expected.size}`);
+    throw await refusal(`${name}: ${actualSize} bytes, but the signed pointer says ${expected.size}`);
   }
   // Hashes first: "SHA512 is X, DIGESTS says Y" tells more than a signature that does not verify.
   const hashes = await hashFile(file);
   if (expected.sha512 && hashes.sha512 !== expected.sha512) {
-    await fail(`${name}: SHA512 is ${hashes.sha512}, but ${name}.DIGESTS says ${expected.sha512}`);
+    throw await refusal(`${name}: SHA512 is ${hashes.sha512}, but ${name}.DIGESTS says ${expected.sha512}`);
   }
   if (expected.blake2b && hashes.blake2b !== expected.blake2b) {
-    await fail(`${name}: BLAKE2B is ${hashes.blake2b}, but ${name}.DIGESTS says ${expected.blake2b}`);
+    throw await refusal(`${name}: BLAKE2B is ${hashes.blake2b}, but ${name}.DIGESTS says ${expected.blake2b}`);
   }
+  let signed;
   try {
-    const signed = await verifyDetached(file, signature, source.key, `${name} (${url})`, signatureName);
-    // The file cannot change under a signature check, but the store is a shared directory.
-    if (signed.sha512 !== hashes.sha512) await fail(`${name}: changed while it was being verified`);
+    signed = await verifyDetached(file, signature, source.key, `${name} (${url})`, signatureName);
   } catch (error) {
-    if (error instanceof VerificationFailed) await fail(error.message.replace(/; refusing it$/, ''));
+    if (error instanceof VerificationFailed) throw await refusal(error.message.replace(/; refusing it$/, ''));
     throw error;
   }
-  await store.requireUnchanged(path, hashes.sha512, `${name} (${url})`);
+  // Nothing changes a file between two reads of it, unless someone else writes to the store.
+  if (signed.sha512 !== hashes.sha512) throw await refusal(`${name}: changed while it was being verified`);
+  try {
+    await store.requireUnchanged(path, hashes.sha512, `${name} (${url})`);
+  } catch (error) {
+    if (!stored) await store.discard(file);
+    throw error;
+  }
   const kept = stored ?? (await store.adopt(file, hashes.sha512));
   return { file: kept, sha512: hashes.sha512, size: hashes.size };
 }

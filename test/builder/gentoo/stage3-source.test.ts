@@ -349,6 +349,8 @@ test('a changed upstream file after a verified download is refused, not swapped 
   await rm(s.store.recordPath(`${s.release.snapshot}.gpgsig`));
   await rm(snapshot.file);
   await t.throwsAsync(fetchVerifiedSnapshot(s.source, { store: s.store }), { instanceOf: VerificationFailed, message: new RegExp(`gentoo-20261124\\.tar\\.xz .*the mirror now serves a different file .*\\(SHA512 ${snapshot.sha512}\\)`) });
+  t.false(await exists(s.store.partialPath(s.release.snapshot)), 'the refused download was thrown away');
+  t.false((await readdir(join(s.store.dir, 'files'))).includes(await sha512File(s.at(s.release.snapshot))), 'the new snapshot was not stored');
 });
 
 test('a stored file damaged after verification is refused on the next run and left for inspection', async (t) => {
