@@ -224,19 +224,27 @@ export class DownloadStore {
   }
 
   /**
-   * Downloads `url` into the partial file for `path`, continuing a partial download of the same
-   * upstream file (HTTP Range with If-Range on its ETag or Last-Modified; a server that answers
-   * with the whole file starts it over). Refuses more than `maxBytes`. Returns the partial
-   * file, complete as far as the server is concerned: the caller verifies it.
+   * Runs `body` holding the lock of `path`'s partial download: from the download through its
+   * verification to its move into files/, no other build touches that partial file.
    */
-  async download(path: string, url: string, maxBytes: number, what: string): Promise<string> {
-    const partial = this.partialPath(path);
-    const release = await this.lock(partial, what);
+  async exclusive<T>(path: string, what: string, body: () => Promise<T>): Promise<T> {
+    const release = await this.lock(this.partialPath(path), what);
     try {
-      return await this.downloadLocked(partial, url, maxBytes, what);
+      return await body();
     } finally {
       await release();
     }
+  }
+
+  /**
+   * Downloads `url` into the partial file for `path` (call it inside `exclusive`), continuing a
+   * partial download of the same upstream file (HTTP Range with If-Range on its ETag or
+   * Last-Modified; a server that answers with the whole file starts it over). Refuses more than
+   * `maxBytes`. Returns the partial file, complete as far as the server is concerned: the
+   * caller verifies it.
+   */
+  async download(path: string, url: string, maxBytes: number, what: string): Promise<string> {
+    return this.downloadTo(this.partialPath(path), url, maxBytes, what);
   }
 
   /** One build at a time downloads a path: a second one would write into the same partial file. */
@@ -261,15 +269,15 @@ export class DownloadStore {
     throw new UserError(`${what}: cannot lock ${lockFile}`);
   }
 
-  private async downloadLocked(partial: string, url: string, maxBytes: number, what: string): Promise<string> {
+  private async downloadTo(partial: string, url: string, maxBytes: number, what: string): Promise<string> {
     const metaFile = `${partial}.meta.json`;
     let meta = await readFile(metaFile, 'utf8')
       .then((text) => JSON.parse(text) as { url: string; etag?: string; lastModified?: string })
       .catch(() => undefined);
     let have = (await stat(partial).catch(() => undefined))?.size ?? 0;
     const validator = meta?.etag && !meta.etag.startsWith('W/') ? meta.etag : meta?.lastModified;
-    if (have > 0 && (!meta || !validator || have > maxBytes)) {
-      // Nothing to tell the server which file these bytes belong to: start over.
+    if (have > 0 && (!meta || !validator || have > maxBytes || meta.url !== url)) {
+      // Nothing to tell the server which file these bytes belong to (or another server's): start over.
       await rm(partial, { force: true });
       have = 0;
     }
@@ -301,7 +309,8 @@ export class DownloadStore {
         const range = /^bytes (\d+)-\d+\/(\d+|\*)$/.exec(response.headers.get('content-range') ?? '');
         if (!range || Number(range[1]) !== have) {
           await response.body?.cancel();
-          throw new UserError(`cannot resume ${what} from ${url}: the server answered with range ${response.headers.get('content-range') ?? '(none)'} for bytes ${have}-; build again`);
+          await this.discard(partial);
+          throw new UserError(`cannot resume ${what} from ${url}: the server answered with range ${response.headers.get('content-range') ?? '(none)'} for bytes ${have}-; build again to download it from the start`);
         }
         append = true;
         this.options.log?.(`${what}: resuming at byte ${have} of ${range[2]}`);

@@ -118,11 +118,9 @@ function sha512Of(bytes: Uint8Array): string {
 }
 
 /**
- * Downloads (or takes from the store) the tarball at mirror path `path`, expecting `sha512`
+ * Takes from the store, or downloads, the tarball at mirror path `path`, expecting `sha512`
  * (and `blake2b`, `size` when known; `storedAs`: a hash to look for in the store when nothing
- * lists one), and verifies hash and detached signature. A partial
- * download that fails is thrown away (the next build starts over); a stored file that fails
- * is reported and left for inspection.
+ * lists one), and verifies hash and detached signature.
  */
 async function obtainVerifiedTarball(
   source: { mirror: string; key: PinnedKey },
@@ -137,19 +135,41 @@ async function obtainVerifiedTarball(
   const name = basename(path);
   const lookup = expected.sha512 ?? expected.storedAs;
   const stored = lookup ? await store.cached(lookup) : undefined;
-  let file: string;
   if (stored) {
     options.log?.(`${name}: in the download cache (${stored}); verifying it again`);
-    file = stored;
-  } else {
+    return verifyTarball(source, path, stored, true, expected, signature, signatureName, store);
+  }
+  return store.exclusive(path, name, async () => {
     options.log?.(`${name}: downloading ${url}`);
+    let file: string;
     try {
       file = await store.download(path, url, expected.maxBytes, name);
     } catch (error) {
       if (error instanceof MissingOnMirror) throw new VerificationFailed(`${name}: ${url} is not on the mirror (HTTP 404), though it is named as the file to use; refusing`);
       throw error;
     }
-  }
+    return verifyTarball(source, path, file, false, expected, signature, signatureName, store);
+  });
+}
+
+/**
+ * Checks a tarball, stored or just downloaded, and keeps it under its hash. A download that
+ * fails is thrown away (the next build starts over); a stored file that fails is reported and
+ * left for inspection.
+ */
+async function verifyTarball(
+  source: { mirror: string; key: PinnedKey },
+  path: string,
+  file: string,
+  isStored: boolean,
+  expected: { sha512?: string; blake2b?: string; size?: number },
+  signature: Uint8Array,
+  signatureName: string,
+  store: DownloadStore,
+): Promise<{ file: string; sha512: string; size: number }> {
+  const url = urlOf(source.mirror, path);
+  const name = basename(path);
+  const stored = isStored ? file : undefined;
   /** The refusal of this file; a download is thrown away first (a stored copy is left for inspection). */
   const refusal = async (message: string): Promise<VerificationFailed> => {
     if (!stored) await store.discard(file);

@@ -311,7 +311,7 @@ test('a partial download of a file that changed upstream meanwhile starts over (
   const partial = other.store.partialPath(other.release.stage3);
   await other.store.prepare();
   await writeFile(partial, Buffer.alloc(other.release.size));
-  await writeFile(`${partial}.meta.json`, JSON.stringify({ url: 'x', lastModified: (await stat(other.at(other.release.stage3))).mtime.toUTCString() }));
+  await writeFile(`${partial}.meta.json`, JSON.stringify({ url: `${other.served.url}/${other.release.stage3}`, lastModified: (await stat(other.at(other.release.stage3))).mtime.toUTCString() }));
   await refusedBeforeUnpacking(t, other, /SHA512 is [0-9a-f]+, but .*DIGESTS says/);
   t.false(await exists(partial), 'thrown away');
   const archive2 = await fetchVerifiedStage3(other.source, 'amd64', 'openrc', { store: other.store });
@@ -435,4 +435,42 @@ test('a pointer naming an older stage3 than one verified before is refused (a st
   // And now the one before that is refused too.
   await s.rebuild({ stamp: STAMP });
   await t.throwsAsync(fetchVerifiedStage3(s.source, 'amd64', 'openrc', { store: s.store }), { message: /older than stage3-amd64-openrc-20261201T170000Z\.tar\.xz/ });
+});
+
+test('a download another running build holds is refused; a lock left by a killed build is taken over', async (t) => {
+  const s = await setup(t);
+  await s.store.prepare();
+  const lockFile = `${s.store.partialPath(s.release.stage3)}.lock`;
+  // The test runner's parent process: certainly running, certainly not us.
+  await writeFile(lockFile, `${process.ppid}\n`);
+  await t.throwsAsync(provide(s), { instanceOf: UserError, message: new RegExp(`${s.release.stage3Name}: another build \\(PID ${process.ppid}\\) is downloading it into .*; wait for it`) });
+  t.false(await exists(s.target));
+  const { execa } = await import('execa');
+  const finished = await execa('sh', ['-c', 'echo $$']);
+  await writeFile(lockFile, `${finished.stdout.trim()}\n`);
+  await provide(s);
+  t.true(await exists(join(s.target, 'etc/gentoo-release')));
+  t.false(await exists(lockFile), 'the lock is gone after the download');
+});
+
+test('a partial download begun from another mirror is started over, not continued from this one', async (t) => {
+  const s = await setup(t);
+  await s.store.prepare();
+  const partial = s.store.partialPath(s.release.stage3);
+  const bytes = await readFile(s.at(s.release.stage3));
+  await writeFile(partial, bytes.subarray(0, 1000));
+  const lastModified = (await stat(s.at(s.release.stage3))).mtime.toUTCString();
+  await writeFile(`${partial}.meta.json`, JSON.stringify({ url: `http://mirror.example.org/gentoo/${s.release.stage3}`, lastModified }));
+  await fetchVerifiedStage3(s.source, 'amd64', 'openrc', { store: s.store });
+  const get = s.served.requests.find((r) => r.path === `/${s.release.stage3}`)!;
+  t.like(get, { status: 200, sent: s.release.size });
+  t.is(get.range, undefined);
+  // The same partial begun from this mirror is continued.
+  const again = await setup(t);
+  await again.store.prepare();
+  const partial2 = again.store.partialPath(again.release.stage3);
+  await writeFile(partial2, (await readFile(again.at(again.release.stage3))).subarray(0, 1000));
+  await writeFile(`${partial2}.meta.json`, JSON.stringify({ url: `${again.served.url}/${again.release.stage3}`, lastModified: (await stat(again.at(again.release.stage3))).mtime.toUTCString() }));
+  await fetchVerifiedStage3(again.source, 'amd64', 'openrc', { store: again.store });
+  t.like(again.served.requests.find((r) => r.path === `/${again.release.stage3}`), { status: 206, range: 'bytes=1000-', sent: again.release.size - 1000 });
 });
