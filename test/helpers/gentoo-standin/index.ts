@@ -18,9 +18,11 @@
  *   SHA512 blocks for the tarball and the CONTENTS.gz), clearsigned or plain;
  * - `snapshots/gentoo-<YYYYMMDD>.tar.xz` (a `gentoo/` tree with metadata/timestamp.chk and
  *   profiles/repo_name) with `.gpgsig` (detached, armored) and `.md5sum`;
- * - keys: primary keys that sign with a signing subkey, as Gentoo's do.
- * What is simplified: ed25519 keys, not Gentoo's RSA 4096; a few files, not a system; no
- * CONTENTS.gz.asc or DIGESTS.asc of old releases.
+ * - keys: primary keys that sign with a signing subkey, as Gentoo's do: made by openpgp.js
+ *   (createTestKey, ed25519, fast) or by GnuPG (createGpgTestKey, RSA 4096 as Gentoo's, and
+ *   gpg's own clearsigning).
+ * What is simplified: a few files, not a system; no CONTENTS.gz.asc or DIGESTS.asc of old
+ * releases; the pointer's comment lines are fixed text.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
