@@ -16,9 +16,12 @@
  */
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import * as openpgp from 'openpgp';
 import { UserError } from '../lib/errors.js';
+import { formatFingerprint, normalizeFingerprint, readKeyFile } from './openpgp-keys.js';
 import type { JitsiRecipe } from './recipe/schema.js';
+
+// Fingerprints are written and compared the same way for every pinned key (openpgp-keys.ts).
+export { formatFingerprint, normalizeFingerprint } from './openpgp-keys.js';
 
 /** What the build preseeds as the hostname: reserved (RFC 6761), so it can never be a real host. */
 export const JITSI_PLACEHOLDER_HOSTNAME = 'jitsi-placeholder.invalid';
@@ -31,8 +34,6 @@ export const MIRROR_KEY_NAME = 'jitsi-key.gpg.key';
 
 /** How long fetching the key may take before the build gives up. */
 const KEY_FETCH_TIMEOUT_MS = 60_000;
-/** A public key file is a few KiB; refuse anything that could not be one. */
-const KEY_MAX_BYTES = 1024 * 1024;
 
 export interface JitsiSource {
   /** Repository URL as written into the image's apt source (the directory holding the suite). */
@@ -47,18 +48,6 @@ export interface JitsiSource {
   packages: string[];
   /** Services the packages install that stay off until the configurator turns them on. */
   servicesOff: string[];
-}
-
-/** `FFD6 5A0D ...` or `ffd65a0d...`: 40 upper-case hex digits; undefined when it is not a v4 fingerprint. */
-export function normalizeFingerprint(text: string): string | undefined {
-  const hex = text.replace(/\s+/g, '').toUpperCase();
-  return /^[0-9A-F]{40}$/.test(hex) ? hex : undefined;
-}
-
-/** `FFD6 5A0D A2BE BDEB 73D4  4C8B B4D2 D216 F1FD 7806`, as gpg prints it. */
-export function formatFingerprint(hex: string): string {
-  const groups = hex.toUpperCase().match(/.{1,4}/g) ?? [];
-  return `${groups.slice(0, 5).join(' ')}  ${groups.slice(5).join(' ')}`.trim();
 }
 
 /**
@@ -156,18 +145,7 @@ export interface CheckedKey {
  * pinned, checks it. The error of a mismatch says what was expected and what arrived.
  */
 export async function checkKey(bytes: Uint8Array, from: string, pinnedFingerprint?: string): Promise<CheckedKey> {
-  if (bytes.length > KEY_MAX_BYTES) throw new UserError(`${from}: ${bytes.length} bytes is not an OpenPGP public key file`);
-  const text = Buffer.from(bytes).toString('latin1');
-  let keys: openpgp.Key[];
-  try {
-    // readKeys reads one armor block only; a file of several (`cat a.asc b.asc`) is read block by block.
-    const blocks = text.match(/-----BEGIN PGP [A-Z ]+ BLOCK-----[\s\S]*?-----END PGP [A-Z ]+ BLOCK-----/g);
-    keys = blocks
-      ? (await Promise.all(blocks.map((block) => openpgp.readKeys({ armoredKeys: block })))).flat()
-      : await openpgp.readKeys({ binaryKeys: bytes });
-  } catch (error) {
-    throw new UserError(`${from}: not an OpenPGP public key (${(error as Error).message.split('\n')[0]})`);
-  }
+  const keys = await readKeyFile(bytes, from);
   if (keys.length !== 1) {
     throw new UserError(`${from}: holds ${keys.length} keys (${keys.map((k) => formatFingerprint(k.getFingerprint())).join(', ')}); expected exactly one`);
   }

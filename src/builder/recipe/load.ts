@@ -125,6 +125,7 @@ export async function resolveRecipe(file: string, options: ResolveOptions): Prom
   const servicesOff: string[] = [];
   const cleanup: CleanupStep[] = [];
   let jitsi: ResolvedRecipe['jitsi'];
+  let gentoo: ResolvedRecipe['gentoo'];
 
   for (const part of parts) {
     const { recipe } = part;
@@ -160,6 +161,11 @@ export async function resolveRecipe(file: string, options: ResolveOptions): Prom
     }
     cleanup.push(...recipe.cleanup);
     jitsi = recipe.jitsi ?? jitsi;
+    if (recipe.gentoo) {
+      const keyFile = recipe.gentoo['key-file'];
+      // Relative to the part that names it, like includes.
+      gentoo = { ...recipe.gentoo, 'key-file': keyFile === undefined ? undefined : resolve(dirname(part.file), keyFile) };
+    }
   }
 
   const topPart = parts[parts.length - 1];
@@ -181,6 +187,7 @@ export async function resolveRecipe(file: string, options: ResolveOptions): Prom
     overlays: unique(overlays),
     servicesOff: unique(servicesOff),
     ...(jitsi ? { jitsi } : {}),
+    ...(gentoo ? { gentoo } : {}),
     // Run in the order the cleanup stage defines, whatever order the parts listed them in.
     cleanup: CLEANUP_STEPS.filter((step) => cleanup.includes(step)),
   };

@@ -10,6 +10,7 @@
 import { fallbackOf, integer, list, object, oneOf, optional, string, type Infer } from '../../lib/schema.js';
 import { INIT_SYSTEMS, type InitSystem } from '../../lib/init-systems.js';
 import { repositoryUrlProblem } from '../jitsi-repository.js';
+import { fingerprintProblem } from '../openpgp-keys.js';
 
 /**
  * Cleanup steps the cleanup stage knows, in the order it runs them. Each removes one kind
@@ -85,9 +86,9 @@ const jitsiField = optional(
       'key-fingerprint': string({
         doc: 'Fingerprint the repository key must have (40 hex digits, spaces allowed); the build refuses any other key unless --jitsi-key names one.',
         check: (text) => {
-          const hex = text.replace(/\s+/g, '').toUpperCase();
-          if (!/^[0-9A-F]{40}$/.test(hex)) return `'${text}' is not an OpenPGP v4 fingerprint (40 hex digits)`;
-          return RETIRED_JITSI_KEYS.includes(hex) ? `${text} is Jitsi's retired key; it must not be trusted` : undefined;
+          const problem = fingerprintProblem(text);
+          if (problem) return problem;
+          return RETIRED_JITSI_KEYS.includes(text.replace(/\s+/g, '').toUpperCase()) ? `${text} is Jitsi's retired key; it must not be trusted` : undefined;
         },
       }),
       packages: list(
@@ -112,6 +113,62 @@ const jitsiField = optional(
       }),
     },
     { doc: "Jitsi's own packages and the repository they come from (a later file's section replaces an earlier one's)." },
+  ),
+);
+
+/** Gentoo's release engineering key (automated weekly release key): signs the stage3 tarballs and their pointers. */
+export const GENTOO_RELEASE_KEY = '13EBBDBEDE7A12775DFDB1BABB572E0E2D182910';
+/** Gentoo's ebuild repository snapshot key (automated signing key): signs snapshots/gentoo-*.tar.xz. */
+export const GENTOO_SNAPSHOT_KEY = 'DCD05B71EAB94199527F44ACDB6B8C1F96D8BF6D';
+
+/** `20261124`: a real calendar day, written as the snapshot names it. */
+export function snapshotDateProblem(text: string): string | undefined {
+  if (text === 'latest') return undefined;
+  const match = /^(\d{4})(\d{2})(\d{2})$/.exec(text);
+  const day = match ? new Date(Date.UTC(Number(match[1]), Number(match[2]) - 1, Number(match[3]))) : undefined;
+  if (!match || !day || day.getUTCMonth() !== Number(match[2]) - 1 || day.getUTCDate() !== Number(match[3])) {
+    return `'${text}' is not a snapshot date: write YYYYMMDD (like 20261124, the date in snapshots/gentoo-20261124.tar.xz) or latest`;
+  }
+  return undefined;
+}
+
+const gentooField = optional(
+  object(
+    {
+      mirror: string({
+        doc: "Gentoo mirror: the directory holding releases/ and snapshots/.",
+        default: 'https://distfiles.gentoo.org',
+        check: (url) => {
+          // Read with HTTP (ranges for resuming); a local copy can be served on loopback.
+          if (!/^https?:\/\//.test(url)) return `${JSON.stringify(url)}: expected an http:// or https:// URL`;
+          const problem = repositoryUrlProblem(url);
+          return problem ? `${JSON.stringify(url)}: ${problem}` : undefined;
+        },
+      }),
+      'stage3-key-fingerprint': string({
+        doc: "Fingerprint of the key that must sign the stage3 pointer, tarball and DIGESTS (Gentoo's release engineering key).",
+        default: '13EB BDBE DE7A 1277 5DFD  B1BA BB57 2E0E 2D18 2910',
+        check: fingerprintProblem,
+      }),
+      'snapshot-key-fingerprint': string({
+        doc: "Fingerprint of the key that must sign the ebuild repository snapshot (Gentoo's snapshot signing key).",
+        default: 'DCD0 5B71 EAB9 4199 527F  44AC DB6B 8C1F 96D8 BF6D',
+        check: fingerprintProblem,
+      }),
+      'snapshot-date': string({
+        doc: 'Ebuild repository snapshot: YYYYMMDD (snapshots/gentoo-YYYYMMDD.tar.xz, reproducible) or latest (gentoo-latest.tar.xz, changes daily).',
+        default: 'latest',
+        check: snapshotDateProblem,
+      }),
+      'key-file': optional(
+        string({
+          doc: "OpenPGP public key file holding the pinned keys (Gentoo's gentoo-release.asc holds both), relative to this recipe file; the build refuses one without them.",
+        }),
+      ),
+    },
+    {
+      doc: "Where a Gentoo stage3 and ebuild snapshot come from: mirror, pinned keys, snapshot date (a later file's section replaces an earlier one's). Not used by builds yet: only Debian images can be built (docs/gentoo.md).",
+    },
   ),
 );
 
@@ -169,6 +226,7 @@ export const recipeSchema = object(
       default: [],
     }),
     jitsi: jitsiField,
+    gentoo: gentooField,
     cleanup: list(oneOf(CLEANUP_STEPS, { doc: 'cleanup step' }), {
       doc: `Cleanup steps to run (${CLEANUP_STEPS.join(', ')}).`,
       default: [],
@@ -181,6 +239,8 @@ export const recipeSchema = object(
 export type RecipeFile = Infer<typeof recipeSchema>;
 /** The recipe's `jitsi` section. */
 export type JitsiRecipe = NonNullable<RecipeFile['jitsi']>;
+/** The recipe's `gentoo` section (its key-file made absolute by the loader). */
+export type GentooRecipe = NonNullable<RecipeFile['gentoo']>;
 
 /** What the build uses: includes merged, filtered for one init system, defaults applied. */
 export interface ResolvedRecipe {
@@ -204,5 +264,7 @@ export interface ResolvedRecipe {
   servicesOff: string[];
   /** Jitsi's packages and repository, when a file of the recipe has the section. */
   jitsi?: JitsiRecipe;
+  /** Gentoo's mirror, keys and snapshot, when a file of the recipe has the section; `key-file` is absolute. */
+  gentoo?: GentooRecipe;
   cleanup: CleanupStep[];
 }
