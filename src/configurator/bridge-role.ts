@@ -314,7 +314,14 @@ export const BRIDGE_CHECKS: readonly Check<BridgeConfig>[] = [
     fix: 'read /var/log/jitsi/jvb.log',
     async run(ctx) {
       const url = `http://${LOOPBACK}:${JVB_PRIVATE_HTTP_PORT}/about/health`;
-      const answer = await httpStatus(url, ctx.timeoutMs);
+      // A bridge (re)started a moment ago is unhealthy until its login and brewery join are
+      // done, which takes a few seconds across hosts: ask again for a while before judging.
+      const deadline = Date.now() + 2 * ctx.timeoutMs;
+      let answer = await httpStatus(url, ctx.timeoutMs);
+      while (answer.status !== 200 && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 500));
+        answer = await httpStatus(url, ctx.timeoutMs);
+      }
       return answer.status === 200 ? pass(`${url} answers 200`) : fail(`${url} answers ${answer.status ?? answer.error}`, 'read /var/log/jitsi/jvb.log: a bridge that cannot log in to the main server is unhealthy');
     },
   },

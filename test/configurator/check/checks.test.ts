@@ -290,3 +290,12 @@ test('host: low UDP buffers warn with the host command; clock before release or 
   t.like(decideDisk([{ path: '/var/log', bytes: 500 * 1024 * 1024 }]), { status: 'warn' });
   t.like(decideDisk([{ path: '/var/log', bytes: 5 * 1024 ** 3 }]), { status: 'pass' });
 });
+
+test('loopback-only with bridges on other hosts: c2s on the internal address is expected, anywhere else still fails', (t) => {
+  const loopbackHttp = SS.replace('0.0.0.0:5280', '127.0.0.1:5280');
+  const onInternal = `${loopbackHttp}\ntcp   LISTEN 0      128        10.0.0.5:5222       0.0.0.0:*    users:(("lua5.4",pid=300,fd=9))`;
+  t.like(decideLoopbackOnly(parseSs(onInternal), '10.0.0.5'), { status: 'pass' });
+  t.like(decideLoopbackOnly(parseSs(onInternal)), { status: 'fail' }, 'without bridges the same socket is a leak');
+  const everywhere = `${loopbackHttp}\ntcp   LISTEN 0      128        0.0.0.0:5222       0.0.0.0:*    users:(("lua5.4",pid=300,fd=9))`;
+  t.regex(decideLoopbackOnly(parseSs(everywhere), '10.0.0.5').detail, /^prosody's c2s \(5222\/tcp\) listens on 0\.0\.0\.0 \(every address\)/);
+});

@@ -30,7 +30,8 @@ local set = require "util.set";
 
 local bridge_host = module:get_option_string("remote_bridge_host");
 local bridge_accounts = module:get_option_set("remote_bridge_accounts", {});
-local c2s_ports = set.new(module:get_option_array("c2s_ports", { 5222 }));
+local c2s_ports = set.new();
+for _, port in ipairs(module:get_option_array("c2s_ports", { 5222 })) do c2s_ports:add(tonumber(port)); end
 
 local function is_loopback(ip)
 	return ip == nil or ip == "127.0.0.1" or ip == "::1" or ip:match("^127%.") ~= nil or ip:match("^::ffff:127%.") ~= nil;
@@ -41,7 +42,8 @@ local function is_remote_c2s(session)
 	if session.bosh_version or session.websocket_request then return false; end
 	local conn = session.conn;
 	if type(conn) ~= "table" or not conn.serverport then return false; end
-	if not c2s_ports:contains(conn:serverport()) then return false; end
+	-- LuaSocket may give the port as a string: compare numbers.
+	if not c2s_ports:contains(tonumber(conn:serverport())) then return false; end
 	return not is_loopback(session.ip);
 end
 
@@ -54,6 +56,7 @@ end
 function module.add_host(host_module)
 	host_module:hook("stream-features", function(event)
 		local session = event.origin;
+		module:log("debug", "stream to %s from %s, port %s (%s)", tostring(session.host), tostring(session.ip), tostring(session.conn and session.conn.serverport and session.conn:serverport()), is_remote_c2s(session) and "remote c2s" or "not remote c2s");
 		if session.type == "c2s_unauthed" and is_remote_c2s(session) and session.host ~= bridge_host then
 			return refuse(session, "stream to a host other than " .. tostring(bridge_host));
 		end
