@@ -19,19 +19,18 @@
  * The real Jitsi packages are not used: their repository is not reachable from our machines.
  * Requires root (systemd-nspawn), gpg, dpkg-deb, javac/jar and the Debian mirror.
  */
-import test, { type ExecutionContext } from 'ava';
-import { copyFile, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import test from 'ava';
+import { readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import yaml from 'js-yaml';
 import { bootContainer, type Container } from '../../src/boot/index.js';
 import { JVB_KERNEL_SETTINGS } from '../../src/configurator/components/videobridge/index.js';
-import type { InitSystem } from '../../src/lib/init-systems.js';
 import { JICOFO_REFERENCE_KEYS, VIDEOBRIDGE_REFERENCE_KEYS } from '../fixtures/jitsi-reference-keys.js';
 import { parseHocon, unknownHoconKeys } from '../helpers/generated-files.js';
-import { testImage } from '../helpers/images.js';
-import { buildStandinRepo, createSigningKey, pinnedPackages, serveRepo, SUITE, type ServedRepo, type SigningKey } from '../helpers/jitsi-standin/index.js';
+import { buildStandinRepo, createSigningKey, serveRepo, type ServedRepo, type SigningKey } from '../helpers/jitsi-standin/index.js';
+import { imageWithStandin } from '../helpers/jitsi-standin/install.js';
 import type { CheckResult, CheckSession } from '../helpers/jitsi-standin/xmpp-check.js';
 import { createNetns } from '../helpers/netns.js';
 import { standinHealth, until } from '../helpers/jitsi-health.js';
@@ -39,7 +38,6 @@ import { scratchDir } from '../helpers/scratch.js';
 // The container's only address besides loopback is private (ADDRESS), so the server is LAN-only.
 import { ADDRESS, HOST, LAN_ANSWERS } from '../helpers/configure-scenario.js';
 
-const PLACEHOLDER = 'jitsi-placeholder.invalid';
 const AUTH = `auth.${HOST}`;
 const CHECK = join(dirname(fileURLToPath(import.meta.url)), '../helpers/jitsi-standin/xmpp-check.ts');
 
@@ -58,39 +56,6 @@ test.after.always(async () => {
   await key?.dispose();
 });
 
-/** Runs a command in the unpacked (not booted) image, on this machine's network: apt reaches the stand-in on 127.0.0.1. */
-async function inRoot(t: ExecutionContext, root: string, argv: string[], input?: string): Promise<string> {
-  const result = await execa(
-    'systemd-nspawn',
-    ['--quiet', '--pipe', '--register=no', '--keep-unit', '--resolv-conf=copy-host', `--directory=${root}`, '--setenv=DEBIAN_FRONTEND=noninteractive', ...argv],
-    { reject: false, all: true, timeout: 600_000, ...(input === undefined ? { stdin: 'ignore' as const } : { input }) },
-  );
-  if (result.exitCode !== 0) {
-    t.fail(`${argv.join(' ')} exited ${result.exitCode}:\n${String(result.all).slice(-4000)}`);
-    throw new Error(`${argv.join(' ')} failed`);
-  }
-  return String(result.all ?? '');
-}
-
-/** The test image of `init`, unpacked, with the stand-in packages installed as a build would install them. */
-async function imageWithStandin(t: ExecutionContext, init: InitSystem): Promise<{ root: string; nspawn: string }> {
-  const image = await testImage(init);
-  const root = join(await scratchDir('jitsi-configure-root-'), 'rootfs');
-  await mkdir(root, { mode: 0o755 });
-  await execa('tar', ['--extract', `--file=${image.tarball}`, `--directory=${root}`, '--numeric-owner', '--same-permissions', '--xattrs', '--xattrs-include=*']);
-  // Nothing starts while installing (this machine's network), as nothing starts during a build.
-  await writeFile(join(root, 'usr/sbin/policy-rc.d'), '#!/bin/sh\nexit 101\n', { mode: 0o755 });
-  await mkdir(join(root, 'etc/apt/keyrings'), { recursive: true });
-  await copyFile(key.keyring, join(root, 'etc/apt/keyrings/jitsi-standin.gpg'));
-  await writeFile(join(root, 'etc/apt/sources.list.d/jitsi-standin.list'), `deb [signed-by=/etc/apt/keyrings/jitsi-standin.gpg] ${served.url} ${SUITE}/\n`);
-  await inRoot(t, root, ['debconf-set-selections'], `jitsi-videobridge2 jitsi-videobridge/jvb-hostname string ${PLACEHOLDER}\n`);
-  await inRoot(t, root, ['apt-get', 'update']);
-  await inRoot(t, root, ['apt-get', 'install', '-y', '--no-install-recommends', ...pinnedPackages('v1')]);
-  await rm(join(root, 'usr/sbin/policy-rc.d'));
-  return { root, nspawn: image.nspawn };
-}
-
-
 /** A prosody data file read by Lua itself, one expression printed. */
 async function luaField(file: string, expression: string): Promise<string> {
   const { stdout } = await execa('lua5.4', ['-e', `local data = dofile(${JSON.stringify(file)}); print(${expression})`], { reject: false });
@@ -104,7 +69,7 @@ async function configure(container: Container, root: string) {
 
 for (const init of ['systemd', 'openrc'] as const) {
   test.serial(`${init}: configured with the stand-in packages, jicofo and the bridge run as their users, meet in the brewery and answer through focus.<H>`, async (t) => {
-    const { root, nspawn } = await imageWithStandin(t, init);
+    const { root, nspawn } = await imageWithStandin(init, served.url, key);
     const ns = await createNetns(`jcfg-${init === 'systemd' ? 'sd' : 'rc'}`);
     let container: Container | undefined;
     try {
