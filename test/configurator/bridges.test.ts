@@ -96,3 +96,18 @@ test('--add-bridge makes an account and a token pinning the auth certificate; --
   t.is((await readMasterConfig(join(root, MASTER_CONFIG_PATH)))!.bridges, undefined);
   t.regex(await readFile(join(root, PROSODY_CONFIG), 'utf8'), /^c2s_interfaces = \{ "127\.0\.0\.1" \}$/m, 'back to loopback only');
 });
+
+test('the first question offers the bridge role: a damaged token is explained and asked again; an unreachable main server writes nothing', async (t) => {
+  const root = await scratchDir('jmc-bridge-role-');
+  // Port 1 on loopback: nothing listens there.
+  const token = encodeJoinToken({ ...TOKEN, port: 1 });
+  const session = ['bridge', 'not-a-token', token, '127.0.0.1', '192.0.2.4', '', ''];
+  const result = await runInProcess(['--root', root], `${session.join('\n')}\n`);
+  t.is(result.code, 1, result.stdout + result.stderr);
+  t.regex(result.stdout, /not a join token .*--add-bridge NAME on the main server/);
+  t.regex(result.stdout, /Address of the main server meet\.example\.org \(its prosody, port 1\) \[10\.0\.0\.5\]: /);
+  t.regex(result.stderr, /cannot reach the main server's prosody at 127\.0\.0\.1:1 .*allow TCP 1 from this host's address.*nothing was changed/);
+  t.regex(result.stderr.trimEnd().split('\n').at(-1) ?? '', /^jitsi-meet-config: FAILED: nothing was changed\.$/);
+  t.false(result.stdout.includes(TOKEN.password) || result.stderr.includes(TOKEN.password), 'the password is never printed');
+  t.is(await readFile(join(root, MASTER_CONFIG_PATH), 'utf8').catch(() => undefined), undefined, 'no master config written');
+});

@@ -11,6 +11,7 @@
  *   while the bridge's own account can;
  * - after `--remove-bridge bridge2` that account cannot log in any more and the brewery holds the
  *   main server's bridge alone.
+ * Both containers run the same image, once with systemd and once with OpenRC.
  * Requires root (systemd-nspawn, ip netns), the test images and the Debian mirror.
  */
 import test from 'ava';
@@ -20,6 +21,7 @@ import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import yaml from 'js-yaml';
 import { bootContainer, type Container } from '../../src/boot/index.js';
+import type { InitSystem } from '../../src/lib/init-systems.js';
 import { LAN_ANSWERS, HOST } from '../helpers/configure-scenario.js';
 import { until } from '../helpers/jitsi-health.js';
 import { buildStandinRepo, createSigningKey, serveRepo, type ServedRepo, type SigningKey } from '../helpers/jitsi-standin/index.js';
@@ -61,13 +63,25 @@ async function xmpp(ns: Netns, sessions: CheckSession[], trust: string): Promise
   return JSON.parse(line) as CheckResult[];
 }
 
-test.serial('systemd: a bridge on another host joins the brewery with its token; guests and the convener are refused on its path; a removed bridge cannot log in', async (t) => {
-  const main = await imageWithStandin('systemd', served.url, key);
+/** Whether the init of `container` runs `service`. */
+async function running(container: Container, init: InitSystem, service: string): Promise<boolean> {
+  const argv = init === 'systemd' ? ['systemctl', 'is-active', '--quiet', service] : ['rc-service', service, 'status'];
+  return (await container.exec(argv, { reject: false, timeoutMs: 30_000 })).exitCode === 0;
+}
+
+/** Whether `unit` (a target on systemd, a service on OpenRC) starts at boot. */
+async function startsAtBoot(container: Container, init: InitSystem, unit: string): Promise<boolean> {
+  const argv = init === 'systemd' ? ['systemctl', 'is-enabled', '--quiet', `${unit}.target`] : ['test', '-e', `/etc/runlevels/default/${unit}`];
+  return (await container.exec(argv, { reject: false, timeoutMs: 30_000 })).exitCode === 0;
+}
+
+for (const init of ['systemd', 'openrc'] as const) test.serial(`${init}: a bridge on another host joins the brewery with its token; guests and the convener are refused on its path; a removed bridge cannot log in`, async (t) => {
+  const main = await imageWithStandin(init, served.url, key);
   const bridgeRoot = join(await scratchDir('bridges-bridge-root-'), 'rootfs');
   await execa('cp', ['-a', '--reflink=auto', main.root, bridgeRoot]);
 
-  const mainNs = await createNetns('brm');
-  const bridgeNs = await createNetns('brb');
+  const mainNs = await createNetns(`brm-${init === 'systemd' ? 'sd' : 'rc'}`);
+  const bridgeNs = await createNetns(`brb-${init === 'systemd' ? 'sd' : 'rc'}`);
   const containers: Container[] = [];
   t.teardown(async () => {
     for (const container of containers.reverse()) await container.dispose().catch(() => {});
@@ -81,7 +95,7 @@ test.serial('systemd: a bridge on another host joins the brewery with its token;
   await execa('ip', ['-n', mainNs.name, 'link', 'set', 'jb0', 'up']);
   await execa('ip', ['-n', bridgeNs.name, 'link', 'set', 'jb1', 'up']);
 
-  const mainContainer = await bootContainer({ directory: main.root, init: 'systemd', netns: mainNs.name, settingsFile: main.nspawn });
+  const mainContainer = await bootContainer({ directory: main.root, init, netns: mainNs.name, settingsFile: main.nspawn });
   containers.push(mainContainer);
   await mainContainer.waitUntilUp(180_000);
   const onMain = (argv: string[]) => mainContainer.exec(argv, { reject: false, timeoutMs: 300_000 });
@@ -105,7 +119,7 @@ test.serial('systemd: a bridge on another host joins the brewery with its token;
   t.regex(again.stderr, /bridge2 is already a bridge of this server/);
 
   // The bridge host.
-  const bridgeContainer = await bootContainer({ directory: bridgeRoot, init: 'systemd', netns: bridgeNs.name, settingsFile: main.nspawn });
+  const bridgeContainer = await bootContainer({ directory: bridgeRoot, init, netns: bridgeNs.name, settingsFile: main.nspawn });
   containers.push(bridgeContainer);
   await bridgeContainer.waitUntilUp(180_000);
   const onBridge = (argv: string[]) => bridgeContainer.exec(argv, { reject: false, timeoutMs: 300_000 });
@@ -119,10 +133,11 @@ test.serial('systemd: a bridge on another host joins the brewery with its token;
   t.notRegex(joinedOutput, new RegExp(/"?password"?: /.source), 'the password is not printed');
 
   // Only the videobridge on the bridge host.
-  const active = await onBridge(['systemctl', 'is-active', 'prosody', 'nginx', 'coturn', 'jicofo', 'jitsi-videobridge2']);
-  t.deepEqual(active.stdout.trim().split('\n'), ['inactive', 'inactive', 'inactive', 'inactive', 'active'], active.stdout);
-  t.is((await onBridge(['systemctl', 'is-enabled', 'jitsi-meet-bridge.target'])).stdout.trim(), 'enabled');
-  t.not((await onBridge(['systemctl', 'is-enabled', 'jitsi-meet-server.target'])).stdout.trim(), 'enabled');
+  const states: Record<string, boolean> = {};
+  for (const service of ['prosody', 'nginx', 'coturn', 'jicofo', 'jitsi-videobridge2']) states[service] = await running(bridgeContainer, init, service);
+  t.deepEqual(states, { prosody: false, nginx: false, coturn: false, jicofo: false, 'jitsi-videobridge2': true });
+  t.true(await startsAtBoot(bridgeContainer, init, 'jitsi-meet-bridge'), 'the bridge starts at boot');
+  t.false(await startsAtBoot(bridgeContainer, init, 'jitsi-meet-server'), 'the main server does not');
   const jvbConf = await readFile(join(bridgeRoot, 'etc/jitsi/videobridge/jvb.conf'), 'utf8');
   t.regex(jvbConf, new RegExp(`HOSTNAME = "?${MAIN_ADDRESS.replace(/\./g, '\\.')}"?`));
   t.regex(jvbConf, /DISABLE_CERTIFICATE_VERIFICATION = false/);
@@ -141,7 +156,7 @@ test.serial('systemd: a bridge on another host joins the brewery with its token;
     last = await bridgesInBrewery();
     return last.length === 2;
   }, 120_000).catch(() => {});
-  t.deepEqual(last, ['jvb-bridge2', `jvb-${HOST}`], `${joinedOutput}\n${(await onBridge(['sh', '-c', 'tail -n 30 /var/log/jitsi/jvb.log; journalctl -u jitsi-videobridge2 -n 30 --no-pager'])).stdout}`);
+  t.deepEqual(last, ['jvb-bridge2', `jvb-${HOST}`], `${joinedOutput}\n${(await onBridge(['sh', '-c', 'tail -n 30 /var/log/jitsi/jvb.log; journalctl -u jitsi-videobridge2 -n 30 --no-pager 2>/dev/null'])).stdout}`);
 
   // The bridge path from the bridge's namespace: only the bridge account gets in.
   const bridgePassword = mainMaster.bridges.find((bridge) => bridge.name === 'bridge2')!.password;
@@ -168,6 +183,10 @@ test.serial('systemd: a bridge on another host joins the brewery with its token;
   t.regex(shown.stdout, /^role: bridge$/m);
   t.regex(shown.stdout, /password: "?\*{8}"?/);
   t.false(shown.stdout.includes(bridgePassword), '--show masks the password');
+
+  const reapplied = await onBridge(['jitsi-meet-config', '--reapply']);
+  t.is(reapplied.exitCode, 0, `${reapplied.stdout}${reapplied.stderr}`);
+  t.regex(reapplied.stdout, /^0 file\(s\) written, \d+ unchanged, 0 removed$/m, 're-applying the same bridge config changes nothing and restarts nothing');
 
   // Revoked.
   const removed = await onMain(['jitsi-meet-config', '--remove-bridge', 'bridge2']);
