@@ -31,6 +31,7 @@ import { runAptHook } from './apt-hook.js';
 import { currentDpkgLogPosition, recordDpkgLogPosition } from './package-changes.js';
 import { checkContext, checkServer, exitCode as checkExitCode, formatResults, resultsJson, runningInit, summaryLine } from './check/index.js';
 import { runChecks } from './check/run.js';
+import type { CheckResult } from './check/types.js';
 import {
   answersFileRole,
   applyBridge,
@@ -204,6 +205,24 @@ async function plan(options: ConfiguratorOptions, io: ConfiguratorIo, configPath
   }
 }
 
+/** A command that only reads (--show, --check, --list-bridges): a UserError is its message and exit code, and no SUCCESS line follows. */
+async function readOnlyCommand(io: ConfiguratorIo, body: () => Promise<number>): Promise<number> {
+  try {
+    return await body();
+  } catch (error) {
+    if (!(error instanceof UserError)) throw error;
+    io.stderr.write(`${PROGRAM}: ${error.message}\n`);
+    return error.exitCode;
+  }
+}
+
+/** `--check`'s report: one line per check and a last line in words, or JSON; the exit status. */
+function reportChecks(io: ConfiguratorIo, results: CheckResult[], hostname: string, json: boolean): number {
+  if (json) io.stdout.write(resultsJson(results, hostname, new Date()));
+  else io.stdout.write(`${formatResults(results)}${PROGRAM}: ${checkExitCode(results) === 0 ? 'OK' : 'PROBLEMS'}: ${summaryLine(results)}.\n`);
+  return checkExitCode(results);
+}
+
 /**
  * The last line of every configuring run says plainly how it ended: through `machinectl shell`
  * (systemd 252) the exit status does not reach the admin, so this line is what they go by.
@@ -235,7 +254,7 @@ export async function runConfigurator(argv: readonly string[], io: ConfiguratorI
   const configPath = options.config ?? pathInRoot(options.root, MASTER_CONFIG_PATH);
   if (options.aptHook) return runAptHook({ root: options.root, config: options.config, runConfigurator }, io.stdout);
   if (options.listBridges) {
-    try {
+    return readOnlyCommand(io, async () => {
       if ((await configFileRole(configPath)) === 'bridge') throw new UserError('this machine is an additional videobridge: list the bridges on the main server');
       const config = await readMasterConfig(configPath);
       if (!config) throw new UserError(`there is no master config at ${configPath} yet: run ${PROGRAM} to configure first`);
@@ -243,14 +262,10 @@ export async function runConfigurator(argv: readonly string[], io: ConfiguratorI
       if (bridges.length === 0) io.stdout.write(`No bridges on other hosts; add one with ${PROGRAM} --add-bridge NAME.\n`);
       for (const bridge of bridges) io.stdout.write(`${bridge.name}\t${remoteBridgeAccount(config.hostname, bridge.name).jid}\n`);
       return 0;
-    } catch (error) {
-      if (!(error instanceof UserError)) throw error;
-      io.stderr.write(`${PROGRAM}: ${error.message}\n`);
-      return error.exitCode;
-    }
+    });
   }
   if ((options.show || options.check) && (await configFileRole(configPath)) === 'bridge') {
-    try {
+    return readOnlyCommand(io, async () => {
       const config = await readBridgeConfig(configPath);
       if (options.show) {
         io.stdout.write(maskedBridgeConfig(config));
@@ -258,45 +273,27 @@ export async function runConfigurator(argv: readonly string[], io: ConfiguratorI
       }
       const init = runningInit(options.root);
       if (!init) throw new UserError('--check looks at the running bridge: run it inside the booted container (no systemd or OpenRC runs here)');
-      const results = await runChecks(BRIDGE_CHECKS, checkContext(config, init));
-      if (options.json) io.stdout.write(resultsJson(results, config.main.hostname, new Date()));
-      else io.stdout.write(`${formatResults(results)}${PROGRAM}: ${checkExitCode(results) === 0 ? 'OK' : 'PROBLEMS'}: ${summaryLine(results)}.\n`);
-      return checkExitCode(results);
-    } catch (error) {
-      if (!(error instanceof UserError)) throw error;
-      io.stderr.write(`${PROGRAM}: ${error.message}\n`);
-      return error.exitCode;
-    }
+      return reportChecks(io, await runChecks(BRIDGE_CHECKS, checkContext(config, init)), config.main.hostname, options.json);
+    });
   }
   if (options.show) {
     // Prints data only: no SUCCESS line to get in the way of a pipe.
-    try {
+    return readOnlyCommand(io, async () => {
       const config = await readMasterConfig(configPath);
       if (!config) throw new UserError(`there is no master config at ${configPath} yet: run ${PROGRAM} to configure first`);
       io.stdout.write(serializeMasterConfig(maskedConfig(config)));
       return 0;
-    } catch (error) {
-      if (!(error instanceof UserError)) throw error;
-      io.stderr.write(`${PROGRAM}: ${error.message}\n`);
-      return error.exitCode;
-    }
+    });
   }
   if (options.check) {
     // Reads only: no run lock, no SUCCESS line (its own last line says how it went).
-    try {
+    return readOnlyCommand(io, async () => {
       const config = await readMasterConfig(configPath);
       if (!config) throw new UserError(`there is no master config at ${configPath}: run ${PROGRAM} to configure first`);
       const init = runningInit(options.root);
       if (!init) throw new UserError('--check looks at the running server: run it inside the booted container (no systemd or OpenRC runs here)');
-      const results = await checkServer(config, init);
-      if (options.json) io.stdout.write(resultsJson(results, config.hostname, new Date()));
-      else io.stdout.write(`${formatResults(results)}${PROGRAM}: ${checkExitCode(results) === 0 ? 'OK' : 'PROBLEMS'}: ${summaryLine(results)}.\n`);
-      return checkExitCode(results);
-    } catch (error) {
-      if (!(error instanceof UserError)) throw error;
-      io.stderr.write(`${PROGRAM}: ${error.message}\n`);
-      return error.exitCode;
-    }
+      return reportChecks(io, await checkServer(config, init), config.hostname, options.json);
+    });
   }
   /** Becomes true once the master config may have been written: from then on a failure is not "nothing changed". */
   let touched = false;
