@@ -17,7 +17,6 @@ import { loadYamlWithPositions } from '../lib/yaml-positions.js';
 import { UserError } from '../lib/errors.js';
 import { applyPlan } from './apply/apply-plan.js';
 import { writeFileAtomic, type WriteOutcome } from './apply/files.js';
-import { gatherFacts } from './apply/index.js';
 import { waitForBoot } from './apply/services.js';
 import type { ApplyOptions, ApplyReport } from './apply/types.js';
 import { bridgeConfigSchema, certificateSha256, decodeJoinToken, sha256Fingerprint, type BridgeConfig, type JoinToken } from './bridge-config.js';
@@ -188,7 +187,6 @@ export function planBridge(config: BridgeConfig): ServerPlan {
 /** Writes and starts the bridge's plan (see apply-plan.ts); the same safety as a main server's apply. */
 export async function applyBridge(config: BridgeConfig, options: ApplyOptions): Promise<ApplyReport> {
   if (options.init !== 'none') await waitForBoot(options.init, options.log);
-  await gatherFacts(options.root, options.init);
   const report = await applyPlan(planBridge(config), [], options);
   options.log(
     `${report.changed.length} file(s) written, ${report.unchanged.length} unchanged, ${report.removed.length} removed` +

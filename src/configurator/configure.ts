@@ -319,7 +319,7 @@ export async function runConfigurator(argv: readonly string[], io: ConfiguratorI
     }
     if ((wantedRole ?? fileRole) === 'bridge') {
       if (options.rotateSecrets) throw new UserError('a bridge has no secrets of its own to rotate: its password comes from the main server (--remove-bridge and --add-bridge there make a new one)');
-      return await configureBridge(options, io, configPath, network, fileRole === 'bridge' ? await readBridgeConfig(configPath) : undefined, undefined, () => {
+      return await configureBridge(options, io, configPath, network, fileRole === 'bridge' ? await readBridgeConfig(configPath) : undefined, undefined, dpkgLogAtStart, () => {
         touched = true;
       });
     }
@@ -328,7 +328,7 @@ export async function runConfigurator(argv: readonly string[], io: ConfiguratorI
       return planned === 0 ? planned : finalLine(io, planned, 'the answers are not valid; nothing was changed.');
     }
     if ('bridge' in planned) {
-      return await configureBridge(options, io, configPath, network, undefined, planned.bridge, () => {
+      return await configureBridge(options, io, configPath, network, undefined, planned.bridge, dpkgLogAtStart, () => {
         touched = true;
       });
     }
@@ -408,6 +408,7 @@ async function configureBridge(
   network: NetworkSnapshot | undefined,
   previous: BridgeConfig | undefined,
   asked: BridgeAnswers | undefined,
+  dpkgLogAtStart: Awaited<ReturnType<typeof currentDpkgLogPosition>>,
   markTouched: () => void,
 ): Promise<number> {
   const networkProblem = network && !options.noApply ? hostNetworkProblem(network) : undefined;
@@ -456,6 +457,8 @@ async function configureBridge(
   if (options.noApply) return finalLine(io, 0, `the bridge's configuration is in ${configPath}; it is not applied yet.`);
   const init = detectInit(options.root);
   await applyBridge(config, { root: options.root, init, log: (line) => io.stdout.write(`${line}\n`) });
+  // Package changes dpkg logged before this run are applied now: the apt hook need not re-apply for them.
+  if (dpkgLogAtStart) await recordDpkgLogPosition(options.root, dpkgLogAtStart);
   const account = remoteBridgeAccount(config.main.hostname, config.bridge.name);
   let checked = '';
   if (init !== 'none') {
