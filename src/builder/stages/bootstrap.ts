@@ -33,7 +33,7 @@ import {
   storeArgs,
 } from '../bootstrap-cache.js';
 import { sweepIncoming } from '../deb-cache.js';
-import { installInitPackages } from '../init-layer.js';
+import { installInitPackages, LAYER_APT_OPTIONS } from '../init-layer.js';
 import { isolatedCommand, mmdebstrapArgs } from '../program-args.js';
 import { runLogged } from '../run-program.js';
 import type { ResolvedRecipe } from '../recipe/schema.js';
@@ -147,7 +147,7 @@ export function bootstrapLayers(recipe: ResolvedRecipe, architecture: string): {
     packages: base,
     target: '',
   });
-  return { base, init, baseArgs, keyArgs: init.length > 0 ? [...baseArgs, `--then-install=${init.join(',')}`] : baseArgs };
+  return { base, init, baseArgs, keyArgs: init.length > 0 ? [...baseArgs, `--then-install=${init.join(',')}`, ...LAYER_APT_OPTIONS] : baseArgs };
 }
 
 export const bootstrap: Stage = {
