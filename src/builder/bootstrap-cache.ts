@@ -12,6 +12,10 @@
  * A cached tree is this machine's own earlier mmdebstrap output (which apt verified), kept
  * in a root-only directory (requirePrivateCacheDir refuses one others can write).
  *
+ * Two kinds of tree are kept (stages/bootstrap.ts): the base, mmdebstrap's tree of the
+ * packages every init system gets, keyed by its arguments, and the whole tree, the base with
+ * one init system's packages installed, keyed by the base's arguments plus those packages.
+ *
  * Two builds at once: each writes its tarball under a temporary name and renames it into
  * place; a reader extracts a whole file or finds none. Only the newest few are kept.
  */
@@ -21,8 +25,8 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { UserError } from '../lib/errors.js';
 
-/** Bootstraps kept: two inits times two architectures. */
-export const BOOTSTRAPS_KEPT = 4;
+/** Trees kept: per architecture (two) the base every init system shares and the whole tree of each init (two). */
+export const BOOTSTRAPS_KEPT = 6;
 const SUFFIX = '.tar.zst';
 const INCOMING_PREFIX = '.incoming-';
 

@@ -11,6 +11,8 @@
  * - the host's /etc/resolv.conf over the image's (a bind mount: the image's file is not
  *   written), so apt can resolve its mirrors;
  * - optionally a host directory read-only at /run/jitsi-build/mirror (a `file:` mirror).
+ * - PID 1 of the namespace stays outside the root, so `ischroot` in a package script answers
+ *   yes and the script leaves the (absent) running init alone.
  * Daemons never start: a policy-rc.d answering 101 is the caller's business (it belongs in
  * the image only while packages install).
  */
@@ -36,7 +38,10 @@ if [ -n "$mirror" ]; then
   mkdir -p "$root${MIRROR_MOUNT}"
   mount --bind -o ro "$mirror" "$root${MIRROR_MOUNT}"
 fi
-exec chroot "$root" "$@"`;
+# Not exec: this shell stays PID 1 of the namespace, outside the root, so ischroot(1) inside
+# sees a chroot. A package script that thinks it runs on a live system signals PID 1 and
+# writes to /dev (sysvinit-core's postinst: "init u", a /dev/initctl link on the host's /dev).
+chroot "$root" "$@"`;
 
 export interface InRootOptions extends Pick<RunOptions, 'input' | 'showOutput' | 'displayName' | 'env'> {
   /** A host directory to show read-only at MIRROR_MOUNT. */

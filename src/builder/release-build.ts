@@ -11,9 +11,12 @@
  *
  * What the variants share: the resolved options, the signing key (unlocked once, before the
  * first build, so a wrong passphrase fails in seconds), one inspection per tarball (in the
- * sign step), and the package cache: the first variant downloads, the next ones take the
- * packages they have in common (nearly all of them) from the cache. They run one after the
- * other: two bootstraps at once only compete for the same cores and disk.
+ * sign step), and the cache: the bootstrap's base (mmdebstrap's solve, download and dpkg run
+ * over every package all init systems get, most of a build's time) is made by the first
+ * variant of an architecture and unpacked by the next, which only installs its own init
+ * system's packages on it (stages/bootstrap.ts); their .deb files come from the package
+ * cache as far as it has them. They run one after the other: two bootstraps at once only
+ * compete for the same cores and disk, and the second would not find the first's base.
  */
 import { readdir, rename, rm, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';

@@ -121,6 +121,7 @@ export async function resolveRecipe(file: string, options: ResolveOptions): Prom
   let architecture: string | undefined;
   let sourceDateEpoch: number | undefined;
   const packages: string[] = [];
+  const initPackages: string[] = [];
   const overlays: string[] = [];
   const servicesOff: string[] = [];
   const cleanup: CleanupStep[] = [];
@@ -138,6 +139,7 @@ export async function resolveRecipe(file: string, options: ResolveOptions): Prom
     architecture = recipe.base.architecture ?? architecture;
     sourceDateEpoch = recipe['source-date-epoch'] ?? sourceDateEpoch;
     for (const pkg of recipe.packages) if (!pkg.init || pkg.init === options.init) packages.push(pkg.name);
+    for (const pkg of recipe.packages) if (pkg.init === options.init) initPackages.push(pkg.name);
     for (const [index, overlay] of recipe.overlays.entries()) {
       if (overlay.init && overlay.init !== options.init) continue;
       const dir = resolve(options.projectRoot, 'overlays', overlay.path);
@@ -184,6 +186,8 @@ export async function resolveRecipe(file: string, options: ResolveOptions): Prom
     sourceDateEpoch: sourceDateEpoch ?? RECIPE_FALLBACKS.sourceDateEpoch,
     init: options.init,
     packages: unique(packages),
+    // A package some part names for every init system is not init-specific, even if another names it for one.
+    initPackages: unique(initPackages).filter((name) => !parts.some((part) => part.recipe.packages.some((pkg) => pkg.name === name && !pkg.init))),
     overlays: unique(overlays),
     servicesOff: unique(servicesOff),
     ...(jitsi ? { jitsi } : {}),

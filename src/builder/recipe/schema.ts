@@ -259,6 +259,11 @@ export interface ResolvedRecipe {
   init: InitSystem;
   /** Package names for this init system, in recipe order, without duplicates. */
   packages: string[];
+  /**
+   * Those of `packages` only this init system gets (`init:` set), in recipe order. The rest is
+   * the same for every init system: the bootstrap installs it first, as a base both share.
+   */
+  initPackages: string[];
   /** Absolute overlay directories for this init system, in order. */
   overlays: string[];
   servicesOff: string[];

@@ -1,11 +1,17 @@
 /**
  * bootstrap: creates the root file system with mmdebstrap (root mode, into a directory in the
  * build's work directory) from the recipe's mirror, suite, variant and package list for the
- * chosen init system and architecture, in one apt solve. Another architecture than the host's
- * runs under qemu-user emulation (check-host-tools checked it is set up); .deb files come from
- * the package cache when it has them (deb-cache.ts). When an earlier build bootstrapped the
- * same packages from the same mirror state, its tree is unpacked instead (bootstrap-cache.ts). mmdebstrap keeps daemons from starting while
- * packages install (it puts a policy-rc.d in place), so nothing runs in the chroot.
+ * chosen init system and architecture, in two layers: mmdebstrap installs, in one apt solve,
+ * every package all init systems get (the base), then the init system's own packages are
+ * installed on it (init-layer.ts). Every build does both, so an image is the same whether
+ * `--init all` or `--init <one>` built it. Another architecture than the host's runs under
+ * qemu-user emulation (check-host-tools checked it is set up); .deb files come from the
+ * package cache when it has them (deb-cache.ts). When an earlier build made the same tree from
+ * the same mirror state, it is unpacked instead (bootstrap-cache.ts); when only the base is
+ * cached (the other init system was built: `--init all` builds its second image so), the base
+ * is unpacked and only the init system's packages are installed. mmdebstrap keeps daemons
+ * from starting while packages install (it puts a policy-rc.d in place), and so does the init
+ * layer, so nothing runs in the chroot.
  *
  * mmdebstrap runs inside fresh PID and mount namespaces: its mounts (/proc, /sys, /dev in the
  * chroot) and any process a package script started vanish with it, even when the build is
@@ -27,8 +33,10 @@ import {
   storeArgs,
 } from '../bootstrap-cache.js';
 import { sweepIncoming } from '../deb-cache.js';
+import { installInitPackages, LAYER_APT_OPTIONS } from '../init-layer.js';
 import { isolatedCommand, mmdebstrapArgs } from '../program-args.js';
 import { runLogged } from '../run-program.js';
+import type { ResolvedRecipe } from '../recipe/schema.js';
 import type { BuildContext, Stage } from '../stage.js';
 
 /** The PID namespace mmdebstrap ran in (`pid:[4026532xxx]`), per build. */
@@ -53,8 +61,12 @@ async function childNamespace(unsharePid: number): Promise<HeldPidNamespace | un
   return undefined;
 }
 
-/** The bootstrap cache's directory and this build's key, and the cached tree when there is one. */
-async function findReusableBootstrap(ctx: BuildContext, args: string[]): Promise<{ dir: string; key: string; cached?: string } | undefined> {
+/**
+ * The bootstrap cache's directory and the keys of the trees made from each of `argsList`
+ * (one InRelease read for all, so they name the same mirror state), each with its cached
+ * tarball when there is one. Undefined when the mirror's state cannot be read.
+ */
+async function findReusableBootstraps(ctx: BuildContext, argsList: string[][]): Promise<{ dir: string; key: string; cached?: string }[] | undefined> {
   const dir = join(ctx.cacheDir!, 'bootstrap');
   await requirePrivateCacheDir(ctx.cacheDir!);
   await requirePrivateCacheDir(dir);
@@ -63,8 +75,13 @@ async function findReusableBootstrap(ctx: BuildContext, args: string[]): Promise
     ctx.log(`bootstrap cache not used: ${ctx.recipe.mirror}/dists/${ctx.recipe.suite}/InRelease could not be read, so its state is unknown`);
     return undefined;
   }
-  const key = bootstrapKey({ args, mmdebstrapVersion: await mmdebstrapVersion(), sourceDateEpoch: ctx.sourceDateEpoch, inRelease });
-  return { dir, key, cached: await findCachedBootstrap(dir, key) };
+  const version = await mmdebstrapVersion();
+  const found = [];
+  for (const args of argsList) {
+    const key = bootstrapKey({ args, mmdebstrapVersion: version, sourceDateEpoch: ctx.sourceDateEpoch, inRelease });
+    found.push({ dir, key, cached: await findCachedBootstrap(dir, key) });
+  }
+  return found;
 }
 
 /** Keeps the fresh tree for the next build; failing to (a full disk) is logged, not fatal. */
@@ -81,6 +98,58 @@ async function storeBootstrap(ctx: BuildContext, dir: string, key: string): Prom
   }
 }
 
+/** mmdebstrap into ctx.rootfs with `packages`, in its own PID and mount namespaces. */
+async function runMmdebstrap(ctx: BuildContext, packages: string[], debs: string | undefined): Promise<void> {
+  const { recipe } = ctx;
+  const command = isolatedCommand(
+    'mmdebstrap',
+    mmdebstrapArgs({
+      suite: recipe.suite,
+      mirror: recipe.mirror,
+      variant: recipe.variant,
+      components: recipe.components,
+      architecture: ctx.architecture,
+      packages,
+      target: ctx.rootfs,
+      verbose: ctx.verbose,
+      cacheDir: debs,
+    }),
+  );
+  // mmdebstrap's own temporary files (its gpghome, apt's lists before the chroot exists) go
+  // into the work directory, so a build killed outright leaves them where its sweep finds them.
+  const tmp = join(ctx.workDir, 'tmp');
+  await mkdir(tmp, { recursive: true, mode: 0o700 });
+  await runLogged(ctx, command.file, command.args, {
+    env: { TMPDIR: tmp },
+    showOutput: true,
+    displayName: 'mmdebstrap',
+    onSpawn: (pid) => {
+      void childNamespace(pid).then((ns) => ns && namespaces.set(ctx, ns));
+    },
+  });
+}
+
+/**
+ * What the bootstrap makes, in two layers: mmdebstrap's `base` from every package all init
+ * systems get (the same for each, so one cached base serves them all), then `init`, the init
+ * system's own packages (init-layer.ts). `baseArgs` and `keyArgs` are what the bootstrap
+ * cache keys the base and the whole tree on.
+ */
+export function bootstrapLayers(recipe: ResolvedRecipe, architecture: string): { base: string[]; init: string[]; baseArgs: string[]; keyArgs: string[] } {
+  const init = recipe.packages.filter((name) => recipe.initPackages.includes(name));
+  const base = recipe.packages.filter((name) => !init.includes(name));
+  const baseArgs = mmdebstrapArgs({
+    suite: recipe.suite,
+    mirror: recipe.mirror,
+    variant: recipe.variant,
+    components: recipe.components,
+    architecture,
+    packages: base,
+    target: '',
+  });
+  return { base, init, baseArgs, keyArgs: init.length > 0 ? [...baseArgs, `--then-install=${init.join(',')}`, ...LAYER_APT_OPTIONS] : baseArgs };
+}
+
 export const bootstrap: Stage = {
   name: 'bootstrap',
   title: 'Bootstrap the root file system with mmdebstrap',
@@ -88,39 +157,34 @@ export const bootstrap: Stage = {
     const { recipe } = ctx;
     await mkdir(ctx.rootfs, { recursive: true });
     const emulated = ctx.architecture !== ctx.hostArchitecture ? `, under qemu-user emulation on ${ctx.hostArchitecture}` : '';
-    ctx.log(`${recipe.distro} ${recipe.suite} ${ctx.architecture} (${recipe.variant}) from ${recipe.mirror}, ${recipe.packages.length} packages${emulated}`);
-    const input = {
-      suite: recipe.suite,
-      mirror: recipe.mirror,
-      variant: recipe.variant,
-      components: recipe.components,
-      architecture: ctx.architecture,
-      packages: recipe.packages,
-      target: ctx.rootfs,
-      verbose: ctx.verbose,
-    };
-    const reuse = ctx.cacheDir ? await findReusableBootstrap(ctx, mmdebstrapArgs({ ...input, target: '', verbose: false })) : undefined;
-    if (reuse?.cached) {
-      ctx.log(`reusing the bootstrap of an earlier build with the same packages, mirror state and mmdebstrap (${reuse.cached})`);
-      await runLogged(ctx, 'tar', extractArgs(reuse.cached, ctx.rootfs), { displayName: 'tar (cached bootstrap)' });
+    const layers = bootstrapLayers(recipe, ctx.architecture);
+    ctx.log(
+      `${recipe.distro} ${recipe.suite} ${ctx.architecture} (${recipe.variant}) from ${recipe.mirror}, ${recipe.packages.length} packages` +
+        (layers.init.length > 0 ? ` (${layers.base.length} shared by every init system, then ${ctx.init}'s: ${layers.init.join(', ')})` : '') +
+        emulated,
+    );
+    const reusable = ctx.cacheDir ? await findReusableBootstraps(ctx, [layers.keyArgs, layers.baseArgs]) : undefined;
+    const whole = reusable?.[0];
+    if (whole?.cached) {
+      ctx.log(`reusing the bootstrap of an earlier build with the same packages, mirror state and mmdebstrap (${whole.cached})`);
+      await runLogged(ctx, 'tar', extractArgs(whole.cached, ctx.rootfs), { displayName: 'tar (cached bootstrap)' });
       return;
     }
     const debs = ctx.cacheDir ? join(ctx.cacheDir, 'debs') : undefined;
     if (debs) await sweepIncoming(debs);
-    const command = isolatedCommand('mmdebstrap', mmdebstrapArgs({ ...input, cacheDir: debs }));
-    // mmdebstrap's own temporary files (its gpghome, apt's lists before the chroot exists) go
-    // into the work directory, so a build killed outright leaves them where its sweep finds them.
-    const tmp = join(ctx.workDir, 'tmp');
-    await mkdir(tmp, { recursive: true, mode: 0o700 });
-    await runLogged(ctx, command.file, command.args, {
-      env: { TMPDIR: tmp },
-      showOutput: true,
-      displayName: 'mmdebstrap',
-      onSpawn: (pid) => {
-        void childNamespace(pid).then((ns) => ns && namespaces.set(ctx, ns));
-      },
-    });
-    if (reuse?.key) await storeBootstrap(ctx, reuse.dir, reuse.key);
+    const base = layers.init.length > 0 ? reusable?.[1] : whole;
+    if (base?.cached) {
+      ctx.log(`reusing the base (the packages every init system gets) of an earlier build with the same packages, mirror state and mmdebstrap (${base.cached})`);
+      await runLogged(ctx, 'tar', extractArgs(base.cached, ctx.rootfs), { displayName: 'tar (cached base)' });
+    } else {
+      await runMmdebstrap(ctx, layers.base, debs);
+      if (base?.key) await storeBootstrap(ctx, base.dir, base.key);
+    }
+    if (layers.init.length > 0) {
+      ctx.log(`installing ${ctx.init}'s packages on the base: ${layers.init.join(', ')}`);
+      await installInitPackages(ctx, layers.init, debs);
+      if (whole?.key) await storeBootstrap(ctx, whole.dir, whole.key);
+    }
   },
   async cleanup(ctx: BuildContext) {
     const held = namespaces.get(ctx);

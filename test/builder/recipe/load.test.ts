@@ -149,3 +149,16 @@ test('a mirror URL is one URL: no whitespace or newline can reach mmdebstrap', a
     t.regex(message, /recipes\/top\.yaml:1: base\.mirror: .* is not an http\(s\):\/\/ or file:\/\/ URL/, mirror);
   }
 });
+
+test('initPackages: the packages only this init system gets; one another part names for every init is shared', async (t) => {
+  const root = await project({
+    'recipes/part.yaml': 'base: { suite: bookworm }\npackages: [{ name: nginx }, { name: dbus, init: systemd }, { name: cron, init: openrc }]\n',
+    'recipes/top.yaml': 'include: [part.yaml]\npackages: [{ name: cron }, { name: systemd-sysv, init: systemd }]\n',
+  });
+  const systemd = await resolveRecipe(join(root, 'recipes/top.yaml'), { projectRoot: root, init: 'systemd' });
+  t.deepEqual(systemd.packages, ['nginx', 'dbus', 'cron', 'systemd-sysv']);
+  t.deepEqual(systemd.initPackages, ['dbus', 'systemd-sysv']);
+  const openrc = await resolveRecipe(join(root, 'recipes/top.yaml'), { projectRoot: root, init: 'openrc' });
+  t.deepEqual(openrc.packages, ['nginx', 'cron']);
+  t.deepEqual(openrc.initPackages, [], 'cron is named for every init by the top recipe');
+});
