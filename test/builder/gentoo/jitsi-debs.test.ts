@@ -5,7 +5,7 @@
  * break in the chain refused before anything is unpacked. Needs root (owners), as the build does.
  */
 import test, { type ExecutionContext } from 'ava';
-import { cp, lstat, mkdir, readdir, readFile, readlink, stat, symlink, writeFile } from 'node:fs/promises';
+import { chmod, cp, lstat, mkdir, readdir, readFile, readlink, stat, symlink, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { execa } from 'execa';
 import { unpackDebs } from '../../../src/builder/gentoo/deb-unpack.js';
@@ -13,6 +13,7 @@ import { fetchVerifiedJitsiDebs, type JitsiDebSource } from '../../../src/builde
 import { VerificationFailed } from '../../../src/builder/gentoo/signatures.js';
 import { UserError } from '../../../src/lib/errors.js';
 import { buildStandinRepo, createSigningKey, PACKAGE_NAMES, pinnedPackages, serveRepo, SUITE, VERSIONS, type SigningKey, type StandinRepo } from '../../helpers/jitsi-standin/index.js';
+import { buildDeb, writeIndices } from '../../helpers/jitsi-standin/repo.js';
 import { scratchDir } from '../../helpers/scratch.js';
 
 const keys: SigningKey[] = [];
@@ -193,4 +194,78 @@ test('a link in the root that leads outside it is not followed: the whole set is
     await symlink(outside, join(root, 'usr'));
   });
   t.deepEqual(await readdir(outside), [], 'nothing was written outside the root');
+});
+
+/** Signs `release` (the text of a Release file) as the repository's InRelease, with `key`. */
+async function signInRelease(suiteDir: string, release: string, key: SigningKey): Promise<void> {
+  await writeFile(join(suiteDir, 'Release'), release);
+  await execa('gpg', ['--batch', '--yes', '--pinentry-mode', 'loopback', '--passphrase', '', '--local-user', key.fingerprint, '--clearsign', '--output', join(suiteDir, 'InRelease'), join(suiteDir, 'Release')], {
+    env: { GNUPGHOME: key.gnupgHome },
+  });
+}
+
+test('a repository whose InRelease lists only Packages.gz is read from Packages.gz', async (t) => {
+  const { jitsi } = await SETUP;
+  const url = await served(t, async (suiteDir) => {
+    const release = await readFile(join(suiteDir, 'Release'), 'utf8');
+    await signInRelease(suiteDir, release.split('\n').filter((line) => !/ Packages$/.test(line)).join('\n'), jitsi);
+    await writeFile(join(suiteDir, 'Packages'), 'not the index\n');
+  });
+  const { run } = await install(await source(url, pinnedPackages('v1')));
+  t.deepEqual(
+    (await run()).map((p) => p.version),
+    PACKAGE_NAMES.map((name) => VERSIONS.v1[name]),
+  );
+});
+
+test('an InRelease past its Valid-Until is refused', async (t) => {
+  const { jitsi } = await SETUP;
+  const url = await served(t, async (suiteDir) => {
+    const release = await readFile(join(suiteDir, 'Release'), 'utf8');
+    await signInRelease(suiteDir, release.replace(/^(Date: .*)$/m, '$1\nValid-Until: Sat, 01 Jan 2000 00:00:00 UTC'), jitsi);
+  });
+  await refused(t, await source(url), /InRelease .*: expired \(Valid-Until Sat, 01 Jan 2000 00:00:00 UTC\)/);
+});
+
+/** A control file for a made-up package. */
+function control(name: string): string {
+  return `Package: ${name}\nVersion: 1.0-1\nArchitecture: all\nMaintainer: Test <test@example.invalid>\nDescription: made up by the test\n`;
+}
+
+test('a signed, indexed .deb whose data would leave the root is refused before anything is unpacked', async (t) => {
+  const { jitsi } = await SETUP;
+  const url = await served(t, async (suiteDir) => {
+    // dpkg-deb --build never writes such a path; ar and GNU tar -P do.
+    const work = await scratchDir('jitsi-debs-hostile-');
+    await mkdir(join(work, 'data'));
+    await writeFile(join(work, 'data/escaped'), 'outside\n');
+    await writeFile(join(work, 'control'), control('hostile'));
+    await writeFile(join(work, 'debian-binary'), '2.0\n');
+    await execa('tar', ['-czf', join(work, 'control.tar.gz'), '-C', work, './control']);
+    await execa('tar', ['-czf', join(work, 'data.tar.gz'), '-P', '-C', join(work, 'data'), '--transform=s,^escaped$,../escaped,', 'escaped']);
+    t.true((await execa('tar', ['-tzf', join(work, 'data.tar.gz')])).stdout.includes('../escaped'));
+    await execa('ar', ['rc', join(suiteDir, 'hostile_1.0-1_all.deb'), 'debian-binary', 'control.tar.gz', 'data.tar.gz'], { cwd: work });
+    await writeIndices(join(suiteDir, '..'), jitsi, 'hostile');
+  });
+  const { root, controlDir, run } = await install(await source(url, [...PACKAGE_NAMES, 'hostile']));
+  const error = await t.throwsAsync(run(), { instanceOf: VerificationFailed });
+  t.regex(error!.message, /hostile 1\.0-1 \(http:\/\/127\.0\.0\.1:\d+\/stable\/hostile_1\.0-1_all\.deb\): 1 entry of its data would not stay inside the root \(\.\.\/escaped: path \.\.\/escaped goes up with '\.\.'\)/);
+  t.deepEqual(await readdir(root), []);
+  t.deepEqual(await readdir(controlDir).catch(() => []), []);
+  await t.throwsAsync(lstat(join(root, '..', 'escaped')), { code: 'ENOENT' });
+});
+
+test('a file two packages both ship is refused before anything is unpacked', async (t) => {
+  const { jitsi } = await SETUP;
+  const url = await served(t, async (suiteDir) => {
+    const tree = await scratchDir('jitsi-debs-clash-');
+    await mkdir(join(tree, 'DEBIAN'));
+    await writeFile(join(tree, 'DEBIAN/control'), control('clash'));
+    await mkdir(join(tree, 'usr/share/jicofo'), { recursive: true });
+    await writeFile(join(tree, 'usr/share/jicofo/jicofo.sh'), '#!/bin/sh\n');
+    await chmod(tree, 0o755);
+    await buildDeb(tree, suiteDir, 'clash', '1.0-1');
+    await writeIndices(join(suiteDir, '..'), jitsi, 'clash');
+  });
+  await refused(t, await source(url, [...PACKAGE_NAMES, 'clash']), /\/usr\/share\/jicofo\/jicofo\.sh is in both jicofo and clash; refusing before anything is unpacked/);
 });
