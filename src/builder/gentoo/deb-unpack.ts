@@ -132,7 +132,13 @@ export async function unpackDebs(
   await mkdir(controlDir, { recursive: true });
 
   const read: ReadData[] = [];
-  for (const deb of debs) read.push(await readData(deb, workDir, signal));
+  try {
+    for (const deb of debs) read.push(await readData(deb, workDir, signal));
+  } catch (error) {
+    await Promise.all(read.map((r) => rm(r.tar, { force: true })));
+    await Promise.all(debs.map((d) => rm(join(workDir, `${d.sha256}.data.tar`), { force: true })));
+    throw error;
+  }
 
   const owners = new Map<string, string>();
   const problems: string[] = [];
@@ -142,12 +148,15 @@ export async function unpackDebs(
       if (owner) problems.push(`/${file} is in both ${owner} and ${deb.package}`);
       owners.set(file, deb.package);
     }
-    for (const path of [...directories, ...files]) {
-      const problem = await rootProblem(root, realRoot, path, directories.includes(path));
-      if (problem) problems.push(`${deb.package}: ${problem}`);
+    for (const [paths, directory] of [[directories, true], [files, false]] as const) {
+      for (const path of paths) {
+        const problem = await rootProblem(root, realRoot, path, directory);
+        if (problem) problems.push(`${deb.package}: ${problem}`);
+      }
     }
   }
   if (problems.length) {
+    await Promise.all(read.map((r) => rm(r.tar, { force: true })));
     throw new VerificationFailed(`unpacking ${debs.map((d) => d.package).join(', ')} onto ${root}: ${problems.slice(0, 10).join('; ')}${problems.length > 10 ? '; ...' : ''}; refusing before anything is unpacked`);
   }
 

@@ -56,18 +56,19 @@ async function install(src: JitsiDebSource) {
     const debs = await fetchVerifiedJitsiDebs(src, join(work, 'downloads'));
     return unpackDebs(debs, { root, controlDir, workDir: join(work, 'data') });
   };
-  return { root, controlDir, run };
+  return { root, controlDir, dataDir: join(work, 'data'), run };
 }
 
 /** Asserts the refusal and that neither the root nor the control directory got anything. */
 async function refused(t: ExecutionContext, src: JitsiDebSource, message: RegExp, type: typeof UserError = VerificationFailed, prepareRoot?: (root: string) => Promise<void>) {
-  const { root, controlDir, run } = await install(src);
+  const { root, controlDir, dataDir, run } = await install(src);
   await prepareRoot?.(root);
   const before = await readdir(root, { recursive: true });
   const error = await t.throwsAsync(run(), { instanceOf: type });
   t.regex(error!.message, message);
   t.deepEqual(await readdir(root, { recursive: true }), before, 'nothing was unpacked');
   t.deepEqual(await readdir(controlDir).catch(() => []), [], 'no control data was kept');
+  t.deepEqual(await readdir(dataDir).catch(() => []), [], 'no data archive was left behind');
 }
 
 test('the newest version of each package is verified and unpacked onto a merged-/usr root, its control data kept aside', async (t) => {
@@ -247,11 +248,12 @@ test('a signed, indexed .deb whose data would leave the root is refused before a
     await execa('ar', ['rc', join(suiteDir, 'hostile_1.0-1_all.deb'), 'debian-binary', 'control.tar.gz', 'data.tar.gz'], { cwd: work });
     await writeIndices(join(suiteDir, '..'), jitsi, 'hostile');
   });
-  const { root, controlDir, run } = await install(await source(url, [...PACKAGE_NAMES, 'hostile']));
+  const { root, controlDir, dataDir, run } = await install(await source(url, [...PACKAGE_NAMES, 'hostile']));
   const error = await t.throwsAsync(run(), { instanceOf: VerificationFailed });
   t.regex(error!.message, /hostile 1\.0-1 \(http:\/\/127\.0\.0\.1:\d+\/stable\/hostile_1\.0-1_all\.deb\): 1 entry of its data would not stay inside the root \(\.\.\/escaped: path \.\.\/escaped goes up with '\.\.'\)/);
   t.deepEqual(await readdir(root), []);
   t.deepEqual(await readdir(controlDir).catch(() => []), []);
+  t.deepEqual(await readdir(dataDir), [], 'no data archive was left behind');
   await t.throwsAsync(lstat(join(root, '..', 'escaped')), { code: 'ENOENT' });
 });
 
