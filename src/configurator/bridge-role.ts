@@ -12,10 +12,12 @@
  */
 import { readFile } from 'node:fs/promises';
 import yaml from 'js-yaml';
-import { formatIssue, object, optional, oneOf, SchemaError, string, validate, yamlSyntaxIssue, type Issue } from '../lib/schema.js';
+import { formatIssue, object, optional, oneOf, SchemaError, string, validate, yamlSyntaxIssue, type Issue, type Schema } from '../lib/schema.js';
+import { invalidConfigError, MASTER_CONFIG_MODE, ordered, parseConfigText } from './config-file.js';
 import { loadYamlWithPositions } from '../lib/yaml-positions.js';
 import { UserError } from '../lib/errors.js';
 import { applyPlan } from './apply/apply-plan.js';
+import { applySummary } from './apply/index.js';
 import { writeFileAtomic, type WriteOutcome } from './apply/files.js';
 import { waitForBoot } from './apply/services.js';
 import type { ApplyOptions, ApplyReport } from './apply/types.js';
@@ -23,9 +25,9 @@ import { bridgeConfigSchema, certificateSha256, decodeJoinToken, sha256Fingerpri
 import { emptyPlan, type ServerPlan } from './components/index.js';
 import { LOOPBACK, remoteBridgeAccount, xmppNames } from './components/names.js';
 import { bridgePlan } from './components/videobridge/index.js';
-import { httpStatus, JVB_PRIVATE_HTTP_PORT } from './check/checks.js';
+import { fail, httpStatus, JVB_PRIVATE_HTTP_PORT, pass } from './check/checks.js';
 import { initSaysRunning } from './check/facts.js';
-import type { Check, Verdict } from './check/types.js';
+import type { Check } from './check/types.js';
 import { XmppSession } from './check/xmpp.js';
 import { caStoreCopy } from './paths.js';
 import type { Prompter } from './prompts.js';
@@ -53,18 +55,6 @@ export interface BridgeAnswers {
   externalIp: string;
   internalIp: string;
   maxMemory: string;
-}
-
-/** Whether an answers file asks for the bridge role (`role: bridge`), without judging the rest. */
-export async function answersFileRole(file: string): Promise<'main' | 'bridge' | undefined> {
-  const text = await readFile(file, 'utf8').catch(() => undefined);
-  if (text === undefined) return undefined;
-  try {
-    const value = yaml.load(text) as { role?: unknown } | null;
-    return value?.role === 'bridge' ? 'bridge' : value?.role === 'main' ? 'main' : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 /** The answers of an answers file in the bridge role, or every problem with file and line. */
@@ -188,10 +178,7 @@ export function planBridge(config: BridgeConfig): ServerPlan {
 export async function applyBridge(config: BridgeConfig, options: ApplyOptions): Promise<ApplyReport> {
   if (options.init !== 'none') await waitForBoot(options.init, options.log);
   const report = await applyPlan(planBridge(config), [], options);
-  options.log(
-    `${report.changed.length} file(s) written, ${report.unchanged.length} unchanged, ${report.removed.length} removed` +
-      (report.restarted.length > 0 ? `; restarted ${report.restarted.join(', ')}` : ''),
-  );
+  options.log(applySummary(report));
   return report;
 }
 
@@ -205,56 +192,56 @@ const HEADER = [
 ].join('\n');
 
 export function serializeBridgeConfig(config: BridgeConfig): string {
-  const ordered = {
-    role: config.role,
-    main: { hostname: config.main.hostname, address: config.main.address, port: config.main.port, brewery: config.main.brewery, certificate_sha256: config.main.certificate_sha256, certificate: config.main.certificate },
-    bridge: { name: config.bridge.name, password: config.bridge.password },
-    external_ip: config.external_ip,
-    internal_ip: config.internal_ip,
-    jvb_max_memory: config.jvb_max_memory,
-  };
-  return HEADER + yaml.dump(ordered, { lineWidth: -1, noRefs: true, sortKeys: false, quotingType: '"' });
+  return HEADER + yaml.dump(ordered(bridgeConfigSchema as Schema<unknown>, config), { lineWidth: -1, noRefs: true, sortKeys: false, quotingType: '"' });
 }
 
 export function writeBridgeConfig(path: string, config: BridgeConfig): Promise<WriteOutcome> {
-  return writeFileAtomic(path, serializeBridgeConfig(config), { mode: 0o600 });
+  return writeFileAtomic(path, serializeBridgeConfig(config), { mode: MASTER_CONFIG_MODE });
 }
 
 export function parseBridgeConfig(text: string, file: string): BridgeConfig {
-  let loaded;
-  try {
-    loaded = loadYamlWithPositions(text, file);
-  } catch (error) {
-    throw new SchemaError(file, [yamlSyntaxIssue(error)]);
-  }
-  const result = validate(bridgeConfigSchema, loaded.value, loaded.lineOf);
-  if (!result.ok) throw new SchemaError(file, result.issues);
-  if (certificateSha256(result.value.main.certificate) !== result.value.main.certificate_sha256) {
+  const config = parseConfigText(bridgeConfigSchema, text, file);
+  if (certificateSha256(config.main.certificate) !== config.main.certificate_sha256) {
     throw new SchemaError(file, [{ path: 'main.certificate', message: 'does not have the fingerprint main.certificate_sha256: put both back as the join token made them' }]);
   }
-  return result.value;
+  return config;
 }
 
-/** The role a master config file is written for; undefined when there is none (or it is not YAML: the reader says why). */
-export async function configFileRole(path: string): Promise<'main' | 'bridge' | undefined> {
+/** The `role` key of a YAML file: absent when the file is missing, undefined when it has none or is not YAML (its reader says why). */
+async function roleKeyOf(path: string): Promise<{ role: unknown } | undefined> {
   const text = await readFile(path, 'utf8').catch(() => undefined);
   if (text === undefined) return undefined;
   try {
     const value = yaml.load(text) as { role?: unknown } | null;
-    return value && typeof value === 'object' && value.role === 'bridge' ? 'bridge' : 'main';
+    return { role: value && typeof value === 'object' ? value.role : undefined };
   } catch {
-    return 'main';
+    return { role: undefined };
   }
 }
 
+/** Whether an answers file asks for a role (`role: bridge` or `role: main`), without judging the rest. */
+export async function answersFileRole(file: string): Promise<'main' | 'bridge' | undefined> {
+  const role = (await roleKeyOf(file))?.role;
+  return role === 'bridge' || role === 'main' ? role : undefined;
+}
+
+/** The role a master config file is written for; undefined when there is none. */
+export async function configFileRole(path: string): Promise<'main' | 'bridge' | undefined> {
+  const found = await roleKeyOf(path);
+  return found === undefined ? undefined : found.role === 'bridge' ? 'bridge' : 'main';
+}
+
 export async function readBridgeConfig(path: string): Promise<BridgeConfig> {
-  const text = await readFile(path, 'utf8');
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    throw new UserError(`cannot read the bridge's master config ${path}: ${(error as Error).message}`);
+  }
   try {
     return parseBridgeConfig(text, path);
   } catch (error) {
-    if (error instanceof SchemaError) {
-      throw new UserError(`the bridge's master config is not valid; fix it or move it away to configure from scratch:\n${error.issues.map((issue) => `  ${formatIssue(path, issue)}`).join('\n')}`);
-    }
+    if (error instanceof SchemaError) throw invalidConfigError(path, error, "the bridge's master config");
     throw error;
   }
 }
@@ -265,9 +252,6 @@ export function maskedBridgeConfig(config: BridgeConfig): string {
 }
 
 // ---------------------------------------------------------------- --check in the bridge role
-
-const pass = (detail: string): Verdict => ({ status: 'pass', detail });
-const fail = (detail: string, fix: string): Verdict => ({ status: 'fail', detail, fix });
 
 /** The checks of a bridge host: its videobridge runs, is healthy, and its account logs in to the main server over the pinned TLS. */
 export const BRIDGE_CHECKS: readonly Check<BridgeConfig>[] = [

@@ -25,7 +25,7 @@ const HEADER = [
 ].join('\n');
 
 /** A plain object with the schema's key order and without absent optional keys. */
-function ordered(schema: Schema<unknown>, value: unknown): unknown {
+export function ordered(schema: Schema<unknown>, value: unknown): unknown {
   if (!schema.fields || value === null || typeof value !== 'object') return value;
   const input = value as Record<string, unknown>;
   const out: Record<string, unknown> = {};
@@ -54,24 +54,38 @@ export interface ReadOptions {
   secretsBeingReplaced?: boolean;
 }
 
-/** Parse and check a master config text: schema issues and cross-field rules, all at once. */
-export function parseMasterConfig(text: string, file: string, options: ReadOptions = {}): MasterConfig {
+/**
+ * A config file's text, parsed and checked against `schema`; every problem at once, as a
+ * SchemaError with lines. `prepare` may adjust the loaded value before it is checked.
+ */
+export function parseConfigText<T>(schema: Schema<T>, text: string, file: string, prepare: (value: unknown) => unknown = (value) => value): T {
   let loaded;
   try {
     loaded = loadYamlWithPositions(text, file);
   } catch (error) {
     throw new SchemaError(file, [yamlSyntaxIssue(error)]);
   }
-  let value = loaded.value;
-  if (options.secretsBeingReplaced && value !== null && typeof value === 'object' && !Array.isArray(value)) {
-    // Stand-ins that pass the checks; the caller replaces them with fresh ones.
-    value = { ...(value as object), secrets: generateSecrets() };
-  }
-  const result = validate(masterConfigSchema, value, loaded.lineOf);
+  const result = validate(schema, prepare(loaded.value), loaded.lineOf);
   if (!result.ok) throw new SchemaError(file, result.issues);
-  const problems = crossFieldProblems(result.value);
-  if (problems.length > 0) throw new SchemaError(file, problems);
   return result.value;
+}
+
+/** What an admin is told about an invalid config file: every problem with file and line, and the way out. */
+export function invalidConfigError(path: string, error: SchemaError, what = 'the master config'): UserError {
+  return new UserError(
+    `${what} is not valid; fix it or move it away to configure from scratch:\n${error.issues.map((issue) => `  ${formatIssue(path, issue)}`).join('\n')}`,
+  );
+}
+
+/** Parse and check a master config text: schema issues and cross-field rules, all at once. */
+export function parseMasterConfig(text: string, file: string, options: ReadOptions = {}): MasterConfig {
+  const config = parseConfigText(masterConfigSchema, text, file, (value) =>
+    // Stand-ins that pass the checks; the caller replaces them with fresh ones.
+    options.secretsBeingReplaced && value !== null && typeof value === 'object' && !Array.isArray(value) ? { ...(value as object), secrets: generateSecrets() } : value,
+  );
+  const problems = crossFieldProblems(config);
+  if (problems.length > 0) throw new SchemaError(file, problems);
+  return config;
 }
 
 /** The master config at `path`, or undefined when there is none yet. Invalid file: UserError naming every problem. */
@@ -86,13 +100,7 @@ export async function readMasterConfig(path: string, options: ReadOptions = {}):
   try {
     return parseMasterConfig(text, path, options);
   } catch (error) {
-    if (error instanceof SchemaError) {
-      throw new UserError(
-        `the master config is not valid; fix it or move it away to configure from scratch:\n${error.issues
-          .map((issue) => `  ${formatIssue(path, issue)}`)
-          .join('\n')}`,
-      );
-    }
+    if (error instanceof SchemaError) throw invalidConfigError(path, error);
     throw error;
   }
 }

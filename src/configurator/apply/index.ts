@@ -80,10 +80,15 @@ export async function applyConfiguration(config: MasterConfig, options: ApplyOpt
   const report = await applyPlan(plan, previousPlans, options);
   // After the plan: debconf then names the hostname whose files are on disk.
   await writeBackToDebconf(config, options.root, options.log);
-  options.log(
-    `${report.changed.length} file(s) written, ${report.unchanged.length} unchanged, ${report.removed.length} removed` +
-      (report.backupDir ? `; previous versions kept in ${report.backupDir}` : '') +
-      (report.restarted.length > 0 ? `; restarted ${report.restarted.join(', ')}` : ''),
-  );
+  options.log(applySummary(report));
   return report;
+}
+
+/** The one line that ends every apply (the apt hook quotes it): what was written, kept, removed and restarted. */
+export function applySummary(report: ApplyReport): string {
+  return (
+    `${report.changed.length} file(s) written, ${report.unchanged.length} unchanged, ${report.removed.length} removed` +
+    (report.backupDir ? `; previous versions kept in ${report.backupDir}` : '') +
+    (report.restarted.length > 0 ? `; restarted ${report.restarted.join(', ')}` : '')
+  );
 }

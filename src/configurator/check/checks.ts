@@ -32,9 +32,9 @@ import { XmppError, XmppSession } from './xmpp.js';
 import type { InitSystem } from '../../lib/init-systems.js';
 import type { Check, CheckContext, Verdict } from './types.js';
 
-const pass = (detail: string): Verdict => ({ status: 'pass', detail });
+export const pass = (detail: string): Verdict => ({ status: 'pass', detail });
 const warn = (detail: string, fix?: string): Verdict => ({ status: 'warn', detail, fix });
-const fail = (detail: string, fix?: string): Verdict => ({ status: 'fail', detail, fix });
+export const fail = (detail: string, fix?: string): Verdict => ({ status: 'fail', detail, fix });
 
 export const REAPPLY = 'run `jitsi-meet-config --reapply`';
 
