@@ -20,6 +20,7 @@ import { ARCHITECTURES, isArchitecture, type Architecture } from '../host/emulat
 import { hostArchitecture } from '../host/tools.js';
 import { artifactStem, packageListName, tarballName } from '../image/artifact-names.js';
 import { DEFAULT_LEVEL, LEVEL_RANGE, levelProblem, type Compression } from '../image/compression.js';
+import type { BaseHandoffPort } from './base-handoff.js';
 import { BUILD_DEFAULTS, DISTROS } from './build-options.js';
 import type { InitSystem } from '../lib/init-systems.js';
 import { resolveJitsiSource, type JitsiSource } from './jitsi-repository.js';
@@ -82,6 +83,8 @@ export interface BuildOptions {
   jitsiKey?: string;
   /** Stage list; default the project's (stages/index.ts). */
   stages?: Stage[];
+  /** Set by a release build (`--init all`): the base tree handed between its variants. */
+  baseHandoff?: BaseHandoffPort;
 }
 
 export interface BuildResult {
@@ -264,6 +267,7 @@ async function runInWorkspace(options: BuildOptions, build: ResolvedBuild, works
     architecture: build.architecture,
     hostArchitecture: build.hostArchitecture,
     ...(build.cacheDir ? { cacheDir: build.cacheDir } : {}),
+    ...(options.baseHandoff ? { baseHandoff: options.baseHandoff } : {}),
     recipe,
     ...(build.jitsi ? { jitsi: build.jitsi } : {}),
     sourceDateEpoch,

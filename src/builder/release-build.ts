@@ -13,10 +13,12 @@
  * first build, so a wrong passphrase fails in seconds), one inspection per tarball (in the
  * sign step), and the cache: the bootstrap's base (mmdebstrap's solve, download and dpkg run
  * over every package all init systems get, most of a build's time) is made by the first
- * variant of an architecture and unpacked by the next, which only installs its own init
+ * variant of an architecture and taken by the next, which only installs its own init
  * system's packages on it (stages/bootstrap.ts); their .deb files come from the package
  * cache as far as it has them. They run one after the other: two bootstraps at once only
- * compete for the same cores and disk, and the second would not find the first's base.
+ * compete for the same cores and disk, and the second would not find the first's base. What
+ * does overlap: the next variant's copy of the base is unpacked while the first one finishes
+ * (base-handoff.ts).
  */
 import { readdir, rename, rm, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
@@ -28,8 +30,10 @@ import { BUILD_STAGING_PREFIX, listRelease, SIGNATURE_SUFFIX, SUMS_FILE, SUMS_SI
 import { readSigningKey } from '../release/keys.js';
 import { readPassphrase } from '../release/passphrase.js';
 import { refuseUncovered, signRelease } from '../release/sign.js';
+import { createBaseHandoff } from './base-handoff.js';
 import { BUILD_DEFAULTS } from './build-options.js';
 import { buildRootfs, listenForInterruptions, type BuildOptions, type BuildResult } from './pipeline.js';
+import { resolveWorkdirParent } from './workspace.js';
 
 export interface Variant {
   init: InitSystem;
@@ -93,6 +97,7 @@ export async function buildRelease(options: ReleaseOptions): Promise<ReleaseResu
   const interruption = listenForInterruptions(options, 'the release build');
   const abort = { signal: interruption.signal };
   const stagingDir = join(outDir, `${RELEASE_STAGING_PREFIX}${process.pid}`);
+  const handoff = createBaseHandoff({ workdirParent: resolveWorkdirParent(options.workdirParent, cwd), signal: abort.signal, log });
   try {
     await removeStaleReleaseStaging(outDir);
     if (key) refuseUncovered(outDir, await listRelease(outDir).catch(() => ({ ...emptyListing })));
@@ -101,10 +106,13 @@ export async function buildRelease(options: ReleaseOptions): Promise<ReleaseResu
     for (const [index, variant] of variants.entries()) {
       if (abort.signal.aborted) throw abort.signal.reason;
       log(`variant ${index + 1} of ${variants.length}: ${variant.init}${variant.architecture ? ` ${variant.architecture}` : ''}`);
+      const next = variants[index + 1];
       const result: BuildResult = await buildRootfs({
         ...options,
         init: variant.init,
         architecture: variant.architecture,
+        // The next variant of the same architecture starts from this one's base.
+        baseHandoff: handoff.portFor(next !== undefined && next.architecture === variant.architecture),
         outDir: stagingDir,
         // Signed once below, over the whole set.
         signKey: undefined,
@@ -129,6 +137,7 @@ export async function buildRelease(options: ReleaseOptions): Promise<ReleaseResu
   } catch (error) {
     throw abort.signal.aborted ? abort.signal.reason : error;
   } finally {
+    await handoff.dispose();
     await rm(stagingDir, { recursive: true, force: true });
     interruption.dispose();
   }

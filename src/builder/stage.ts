@@ -8,6 +8,7 @@
 import type { Architecture } from '../host/emulation.js';
 import type { Compression } from '../image/compression.js';
 import type { InitSystem } from '../lib/init-systems.js';
+import type { BaseHandoffPort } from './base-handoff.js';
 import type { JitsiSource } from './jitsi-repository.js';
 import type { ResolvedRecipe } from './recipe/schema.js';
 
@@ -48,6 +49,8 @@ export interface BuildContext {
   hostArchitecture: string;
   /** Package cache directory (deb-cache.ts); absent with `--no-cache`. */
   cacheDir?: string;
+  /** `--init all`: the base tree handed from one variant to the next (base-handoff.ts); absent for one image. */
+  baseHandoff?: BaseHandoffPort;
   /** The recipe of this build, includes merged and filtered for `init`. */
   recipe: ResolvedRecipe;
   /** Where Jitsi's packages come from; absent with `--jitsi-source none`. */

@@ -99,6 +99,22 @@ export async function removeStaleWorkDirs(parent: string, log: (line: string) =>
   return removed;
 }
 
+/** Where work directories are made: the given parent (relative to `cwd`), else $TMPDIR, else /var/tmp. */
+export function resolveWorkdirParent(workdirParent: string | undefined, cwd: string): string {
+  if (workdirParent) return resolve(cwd, workdirParent);
+  return process.env.TMPDIR && isAbsolute(process.env.TMPDIR) ? process.env.TMPDIR : '/var/tmp';
+}
+
+/**
+ * A fresh scratch directory `<parent>/nspawn-jitsi-<name>-XXXXXX` marked with this process's
+ * PID, so that a later build removes it (removeStaleWorkDirs) if this one is killed outright.
+ */
+export async function createOwnedWorkDir(parent: string, name: string): Promise<string> {
+  const dir = await mkdtemp(join(parent, `${WORKDIR_PREFIX}${name}-`));
+  await writeFile(join(dir, WORKDIR_OWNER), `${process.pid}\n`);
+  return dir;
+}
+
 /** Makes the staging and work directories; on failure removes what it made and says which one failed. */
 export async function createWorkspace(request: WorkspaceRequest): Promise<Workspace> {
   const finalOutDir = request.outDir;
@@ -111,17 +127,12 @@ export async function createWorkspace(request: WorkspaceRequest): Promise<Worksp
   } catch (error) {
     throw new UserError(`cannot write to the output directory ${finalOutDir}: ${(error as Error).message}`);
   }
-  const workdirParent = request.workdirParent
-    ? resolve(request.cwd, request.workdirParent)
-    : process.env.TMPDIR && isAbsolute(process.env.TMPDIR)
-      ? process.env.TMPDIR
-      : '/var/tmp';
+  const workdirParent = resolveWorkdirParent(request.workdirParent, request.cwd);
   try {
     await mkdir(workdirParent, { recursive: true });
     // What builds killed outright left (hundreds of MB each): nobody else would ever remove it.
     await removeStaleWorkDirs(workdirParent, request.log);
-    const workDir = await mkdtemp(join(workdirParent, `${WORKDIR_PREFIX}${request.artifactBase}-`));
-    await writeFile(join(workDir, WORKDIR_OWNER), `${process.pid}\n`);
+    const workDir = await createOwnedWorkDir(workdirParent, request.artifactBase);
     return { finalOutDir, stagingDir, workDir, artifactBase: request.artifactBase };
   } catch (error) {
     await rm(stagingDir, { recursive: true, force: true });

@@ -97,3 +97,22 @@ test('one variant fails: nothing of any variant is published, an earlier release
   });
   t.deepEqual(await readdir(out), ['earlier.packages']);
 });
+
+test('the base handoff: each variant may claim; only one followed by a variant of the same architecture may offer', async (t) => {
+  const { base } = await setup();
+  const seen: string[] = [];
+  const recordHandoff: Stage = {
+    name: 'record-handoff',
+    title: 'Record what the variant may do with the base',
+    async run(ctx) {
+      seen.push(`${ctx.init} ${ctx.architecture}: ${ctx.baseHandoff?.offer ? 'offers' : 'no offer'}, ${ctx.baseHandoff?.claim ? 'claims' : 'no claim'}`);
+    },
+  };
+  const stages = [cleanRootfs, recordHandoff, packageList, pack];
+  await buildRelease({ ...base, inits: ['systemd', 'openrc'], stages });
+  const host = await hostArchitecture();
+  t.deepEqual(seen, [`systemd ${host}: offers, claims`, `openrc ${host}: no offer, claims`]);
+  seen.length = 0;
+  await buildRelease({ ...base, inits: ['systemd'], architectures: ['amd64', 'arm64'], stages: [cleanRootfs, recordHandoff, pack] });
+  t.deepEqual(seen, ['systemd amd64: no offer, claims', 'systemd arm64: no offer, claims']);
+});

@@ -23,6 +23,7 @@ import { join } from 'node:path';
 import { childrenOf, livePidsInNamespace, pidNamespaceOf, holdPidNamespace, type HeldPidNamespace } from '../../host/proc.js';
 import {
   bootstrapKey,
+  cachedBootstrapPath,
   commitBootstrap,
   extractArgs,
   fetchInRelease,
@@ -84,17 +85,19 @@ async function findReusableBootstraps(ctx: BuildContext, argsList: string[][]): 
   return found;
 }
 
-/** Keeps the fresh tree for the next build; failing to (a full disk) is logged, not fatal. */
-async function storeBootstrap(ctx: BuildContext, dir: string, key: string): Promise<void> {
+/** Keeps the fresh tree for the next build; failing to (a full disk) is logged, not fatal. Returns the cached tarball. */
+async function storeBootstrap(ctx: BuildContext, dir: string, key: string): Promise<string | undefined> {
   const incoming = incomingPath(dir, key);
   try {
     await runLogged(ctx, 'tar', storeArgs(ctx.rootfs, incoming), { displayName: 'tar (storing the bootstrap)' });
     await commitBootstrap(dir, incoming, key);
     ctx.log(`bootstrap kept for the next build in ${dir}`);
+    return cachedBootstrapPath(dir, key);
   } catch (error) {
     await rm(incoming, { force: true });
     if (ctx.signal.aborted) throw error;
     ctx.log(`bootstrap not kept (${(error as Error).message.split('\n')[0]}); the next build bootstraps afresh`);
+    return undefined;
   }
 }
 
@@ -173,13 +176,19 @@ export const bootstrap: Stage = {
     const debs = ctx.cacheDir ? join(ctx.cacheDir, 'debs') : undefined;
     if (debs) await sweepIncoming(debs);
     const base = layers.init.length > 0 ? reusable?.[1] : whole;
-    if (base?.cached) {
-      ctx.log(`reusing the base (the packages every init system gets) of an earlier build with the same packages, mirror state and mmdebstrap (${base.cached})`);
+    const reusedBase = `reusing the base (the packages every init system gets) of an earlier build with the same packages, mirror state and mmdebstrap (${base?.cached})`;
+    if (base?.cached && (await ctx.baseHandoff?.claim(base.key, ctx.rootfs))) {
+      ctx.log(`${reusedBase}, unpacked while the previous image was finishing`);
+    } else if (base?.cached) {
+      ctx.log(reusedBase);
       await runLogged(ctx, 'tar', extractArgs(base.cached, ctx.rootfs), { displayName: 'tar (cached base)' });
     } else {
       await runMmdebstrap(ctx, layers.base, debs);
-      if (base?.key) await storeBootstrap(ctx, base.dir, base.key);
+      const stored = base?.key ? await storeBootstrap(ctx, base.dir, base.key) : undefined;
+      if (base && stored) base.cached = stored;
     }
+    // `--init all`: the next image of this architecture starts from the same base.
+    if (base?.cached && layers.init.length > 0) ctx.baseHandoff?.offer?.(base.key, base.cached);
     if (layers.init.length > 0) {
       ctx.log(`installing ${ctx.init}'s packages on the base: ${layers.init.join(', ')}`);
       await installInitPackages(ctx, layers.init, debs);
