@@ -229,6 +229,14 @@ async function inRoot(root: string, realRoot: string, path: string): Promise<str
   return host;
 }
 
+/** mkdir -p with root-owned 0755 directories whatever the umask; the caller sets the last one's mode. */
+async function makeDirectory(path: string): Promise<void> {
+  if (await lstat(path).catch(() => undefined)) return;
+  await makeDirectory(dirname(path));
+  await mkdir(path);
+  await chmod(path, 0o755);
+}
+
 async function chownTree(path: string, uid: number, gid: number): Promise<void> {
   await lchown(path, uid, gid);
   const info = await lstat(path);
@@ -284,7 +292,7 @@ export async function applyJitsiEffects(
     const host = await inRoot(root, realRoot, dir.path);
     const info = await lstat(host).catch(() => undefined);
     if (info && !info.isDirectory()) throw new UserError(`${host}: is not a directory; the ${dir.package} package needs ${dir.path} as one`);
-    if (!info) await mkdir(host, { recursive: true, mode: dir.mode ?? 0o755 });
+    if (!info) await makeDirectory(host);
     const uid = uidOf.get(dir.owner)!;
     if (dir.recursive) await chownTree(host, uid, report.group.gid);
     else await lchown(host, uid, report.group.gid);
