@@ -99,6 +99,26 @@ async function artifactPaths(dir: string, init: InitSystem, compression: 'zstd' 
 }
 
 /**
+ * `nspawn-jitsi build` with the project's CLI, its output written to `logFile` as it runs (so a
+ * slow build can be watched with tail -f and a failed one read); returns the exit status and
+ * the whole output.
+ */
+export async function runBuildCommand(args: string[], options: { logFile: string; env?: Record<string, string> }): Promise<{ exitCode: number; output: string }> {
+  await mkdir(dirname(options.logFile), { recursive: true });
+  await writeFile(options.logFile, '');
+  const log = { file: options.logFile, append: true };
+  const result = await execa(process.execPath, ['--import', 'tsx', join(PROJECT_ROOT, 'src/cli/main.ts'), 'build', ...args], {
+    cwd: PROJECT_ROOT,
+    reject: false,
+    stdout: log,
+    stderr: log,
+    env: { ...options.env, FORCE_COLOR: '0', NO_COLOR: '1' },
+    stdin: 'ignore',
+  });
+  return { exitCode: result.exitCode ?? 1, output: await readFile(options.logFile, 'utf8').catch(() => '') };
+}
+
+/**
  * One build with the project's CLI into `outDir` (zstd level 1 unless told otherwise), using
  * the shared build cache unless `cache: false` (a fresh bootstrap, every package downloaded).
  * The build's output goes to `logFile`; a failure throws with its last lines.
@@ -117,19 +137,10 @@ export async function buildImage(
     cache?: boolean;
   },
 ): Promise<Omit<TestImage, 'key'>> {
-  await mkdir(dirname(options.logFile), { recursive: true });
   const compression = options.compression ?? 'zstd';
   const level = options.level ?? (compression === 'zstd' ? 1 : 0);
-  // Written as it runs, so a slow build can be watched (tail -f) and a failed one read.
-  await writeFile(options.logFile, '');
-  const log = { file: options.logFile, append: true };
-  const result = await execa(
-    process.execPath,
+  const result = await runBuildCommand(
     [
-      '--import',
-      'tsx',
-      join(PROJECT_ROOT, 'src/cli/main.ts'),
-      'build',
       '--init',
       init,
       ...(options.architecture ? ['--arch', options.architecture] : []),
@@ -142,11 +153,10 @@ export async function buildImage(
       String(level),
       ...(options.extraArgs ?? ['--jitsi-source', 'none']),
     ],
-    { cwd: PROJECT_ROOT, reject: false, stdout: log, stderr: log, env: { ...options.env, FORCE_COLOR: '0', NO_COLOR: '1' }, stdin: 'ignore' },
+    options,
   );
   if (result.exitCode !== 0) {
-    const output = await readFile(options.logFile, 'utf8').catch(() => '');
-    const tail = output.trimEnd().split('\n').slice(-25).join('\n');
+    const tail = result.output.trimEnd().split('\n').slice(-25).join('\n');
     throw new Error(`building the ${init} test image failed (exit ${result.exitCode}); log ${options.logFile}:\n${tail}`);
   }
   const paths = await artifactPaths(outDir, init, compression, options.architecture);

@@ -5,45 +5,24 @@
  * its own (the shared test images): an image does not depend on which command built it.
  */
 import test from 'ava';
-import { execa } from 'execa';
 import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { projectVersion } from '../../src/builder/pipeline.js';
 import { hostArchitecture } from '../../src/host/tools.js';
 import { artifactStem, packageListName, tarballName } from '../../src/image/artifact-names.js';
-import { CACHE_ROOT, imageInputsKey, PROJECT_ROOT, sha256File, testImage } from '../helpers/images.js';
+import { CACHE_ROOT, imageInputsKey, runBuildCommand, sha256File, testImage } from '../helpers/images.js';
 import { scratchDir } from '../helpers/scratch.js';
 
 test('--init all from an empty cache: the second image starts from the first one\'s base and both equal single builds', async (t) => {
   const reference = { systemd: await testImage('systemd'), openrc: await testImage('openrc') };
   const scratch = await scratchDir('release-all-', join(CACHE_ROOT, '..'));
   const out = join(scratch, 'out');
-  const build = await execa(
-    process.execPath,
-    [
-      '--import',
-      'tsx',
-      join(PROJECT_ROOT, 'src/cli/main.ts'),
-      'build',
-      '--init',
-      'all',
-      '--cache-dir',
-      join(scratch, 'cache'),
-      '--workdir',
-      join(scratch, 'work'),
-      '--out',
-      out,
-      '--compression',
-      'zstd',
-      '--level',
-      '1',
-      '--jitsi-source',
-      'none',
-    ],
-    { cwd: PROJECT_ROOT, reject: false, all: true, env: { FORCE_COLOR: '0', NO_COLOR: '1' }, stdin: 'ignore' },
+  const build = await runBuildCommand(
+    ['--init', 'all', '--cache-dir', join(scratch, 'cache'), '--workdir', join(scratch, 'work'), '--out', out, '--compression', 'zstd', '--level', '1', '--jitsi-source', 'none'],
+    { logFile: join(scratch, 'build.log') },
   );
-  t.is(build.exitCode, 0, build.all.split('\n').slice(-30).join('\n'));
-  const log = build.all;
+  t.is(build.exitCode, 0, build.output.split('\n').slice(-30).join('\n'));
+  const log = build.output;
   // The second variant did not unpack the base from the cache tarball itself: the release had
   // it unpacked while the first variant ran its later stages.
   const second = log.slice(log.indexOf('variant 2 of 2: openrc'));
