@@ -22,9 +22,9 @@ export interface DistributionLayout {
   id: DistributionId;
   /**
    * Where the version of an installed package is read: dpkg's status file, or portage's
-   * database of installed packages (`/var/db/pkg/<category>/<name>-<version>/`).
+   * database of installed packages (`<path>/<category>/<name>-<version>/`).
    */
-  packageDatabase: 'dpkg' | 'portage';
+  packageDatabase: { kind: 'dpkg' | 'portage'; path: string };
   /**
    * debconf holds the answers of Jitsi's packages, which their maintainer scripts read on every
    * upgrade: the apply step writes the hostname and secrets back. Only where apt runs them.
@@ -82,7 +82,7 @@ export interface DistributionLayout {
 
 export const DEBIAN: DistributionLayout = {
   id: 'debian',
-  packageDatabase: 'dpkg',
+  packageDatabase: { kind: 'dpkg', path: '/var/lib/dpkg/status' },
   debconf: true,
   prosody: {
     package: 'prosody',
@@ -123,7 +123,7 @@ export const DEBIAN: DistributionLayout = {
  */
 export const GENTOO: DistributionLayout = {
   id: 'gentoo',
-  packageDatabase: 'portage',
+  packageDatabase: { kind: 'portage', path: '/var/db/pkg' },
   debconf: false,
   prosody: {
     package: 'net-im/prosody',

@@ -30,9 +30,9 @@ async function exists(path: string): Promise<boolean> {
   );
 }
 
-/** Version of an installed Debian package, from dpkg's status file under `root`. */
-export async function installedDebianVersion(root: string, name: string): Promise<string | undefined> {
-  const status = await readFile(join(root, 'var/lib/dpkg/status'), 'utf8').catch(() => '');
+/** Version of an installed Debian package, from dpkg's status file (`statusFile` inside the image) under `root`. */
+export async function installedDebianVersion(root: string, statusFile: string, name: string): Promise<string | undefined> {
+  const status = await readFile(join(root, statusFile), 'utf8').catch(() => '');
   for (const stanza of status.split(/\n\n+/)) {
     if (!new RegExp(`^Package: ${name.replace(/[.+]/g, '\\$&')}$`, 'm').test(stanza)) continue;
     if (!/^Status: install ok installed$/m.test(stanza)) return undefined;
@@ -43,13 +43,13 @@ export async function installedDebianVersion(root: string, name: string): Promis
 
 /**
  * Version of an installed Gentoo package (`net-im/prosody`): portage keeps one directory per
- * installed package, `/var/db/pkg/<category>/<name>-<version>`, the version starting with a
+ * installed package, `<database>/<category>/<name>-<version>`, the version starting with a
  * digit (`13.0.5`, `0.12.5-r1`), which is how a name with a hyphen is told from it.
  */
-export async function installedGentooVersion(root: string, atom: string): Promise<string | undefined> {
+export async function installedGentooVersion(root: string, database: string, atom: string): Promise<string | undefined> {
   const [category, name] = atom.split('/');
   if (!category || !name) throw new Error(`${atom} is not <category>/<name>`);
-  const entries = await readdir(join(root, 'var/db/pkg', category)).catch(() => [] as string[]);
+  const entries = await readdir(join(root, database, category)).catch(() => [] as string[]);
   for (const entry of entries) {
     if (!entry.startsWith(`${name}-`)) continue;
     const version = entry.slice(name.length + 1);
@@ -60,7 +60,8 @@ export async function installedGentooVersion(root: string, atom: string): Promis
 
 /** Version of an installed package in the distribution's package database. */
 export function installedPackageVersion(root: string, layout: DistributionLayout, name: string): Promise<string | undefined> {
-  return layout.packageDatabase === 'portage' ? installedGentooVersion(root, name) : installedDebianVersion(root, name);
+  const { kind, path } = layout.packageDatabase;
+  return kind === 'portage' ? installedGentooVersion(root, path, name) : installedDebianVersion(root, path, name);
 }
 
 /** Facts the generators need, read from the image under `root` (its distribution from its os-release). */

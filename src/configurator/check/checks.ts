@@ -297,7 +297,12 @@ export function decideBoot(init: InitSystem, enabled: boolean, masked: readonly 
 
 // ---------------------------------------------------------------- XMPP
 
-export function decideLogin(account: string, file: string, outcome: { ok: true } | { ok: false; error: XmppError | Error } | { missing: true }): Verdict {
+/** `prosodyLog`: where prosody logs on this distribution, for the fix of a failure other than a wrong password. */
+function prosodyLogOf(ctx: CheckContext): string {
+  return `${ctx.distribution.prosody.logDir}/prosody.log`;
+}
+
+export function decideLogin(account: string, file: string, outcome: { ok: true } | { ok: false; error: XmppError | Error } | { missing: true }, prosodyLog: string): Verdict {
   if ('missing' in outcome) return fail(`${file} holds no password for ${account}`, REAPPLY);
   if (outcome.ok) return pass(`${account} logs in with the password in ${file}`);
   const error = outcome.error;
@@ -307,7 +312,7 @@ export function decideLogin(account: string, file: string, outcome: { ok: true }
       `${REAPPLY}: it writes the master config's password to ${file} and prosody's account, and restarts the service`,
     );
   }
-  return fail(`${account} cannot log in: ${error.message}`, `read prosody's log (${'/var/log/prosody/prosody.log'}), then ${REAPPLY}`);
+  return fail(`${account} cannot log in: ${error.message}`, `read prosody's log (${prosodyLog}), then ${REAPPLY}`);
 }
 
 export function decideRoster(hostname: string, items: ReadonlyArray<{ jid: string; subscription: string }>): Verdict {
@@ -385,16 +390,16 @@ function loginCheck(who: 'focus' | 'jvb'): Check {
       const names = xmppNames(ctx.config.hostname);
       const account = who === 'focus' ? names.focusJid : names.jvbJid;
       const password = await credentials(ctx, who);
-      if (password === undefined) return decideLogin(account, file, { missing: true });
+      if (password === undefined) return decideLogin(account, file, { missing: true }, prosodyLogOf(ctx));
       try {
         const session = await XmppSession.login(
           { host: LOOPBACK, port: PORTS.xmppClient, domain: names.authDomain, username: who === 'focus' ? names.focusUser : names.jvbUser, password, timeoutMs: ctx.timeoutMs },
           checkResource('login'),
         );
         session.close();
-        return decideLogin(account, file, { ok: true });
+        return decideLogin(account, file, { ok: true }, prosodyLogOf(ctx));
       } catch (error) {
-        return decideLogin(account, file, { ok: false, error: error as Error });
+        return decideLogin(account, file, { ok: false, error: error as Error }, prosodyLogOf(ctx));
       }
     },
   };

@@ -146,12 +146,12 @@ test('boot: target not enabled or a masked service fails with the command that f
 });
 
 test('XMPP decisions: a refused password names the file and the re-apply; roster needs focus.<H> with "both"; the bridge by its nickname', (t) => {
-  t.like(decideLogin('jvb@auth.h.test', '/etc/jitsi/videobridge/jvb.conf', { ok: false, error: new XmppError('login refused (not-authorized)', 'not-authorized') }), {
+  t.like(decideLogin('jvb@auth.h.test', '/etc/jitsi/videobridge/jvb.conf', { ok: false, error: new XmppError('login refused (not-authorized)', 'not-authorized') }, '/var/log/prosody/prosody.log'), {
     status: 'fail',
     detail: 'jvb@auth.h.test cannot log in with the password in /etc/jitsi/videobridge/jvb.conf (not-authorized)',
   });
-  t.like(decideLogin('focus@auth.h.test', 'f', { ok: true }), { status: 'pass' });
-  t.like(decideLogin('focus@auth.h.test', 'f', { missing: true }), { status: 'fail' });
+  t.like(decideLogin('focus@auth.h.test', 'f', { ok: true }, '/var/log/prosody/prosody.log'), { status: 'pass' });
+  t.like(decideLogin('focus@auth.h.test', 'f', { missing: true }, '/var/log/prosody/prosody.log'), { status: 'fail' });
   t.like(decideRoster('h.test', []), { status: 'fail', detail: "focus@auth.h.test's roster does not hold focus.h.test: clients cannot reach jicofo" });
   t.regex(decideRoster('h.test', []).fix ?? '', /prosodyctl mod_roster_command subscribe focus\.h\.test focus@auth\.h\.test/);
   t.like(decideRoster('h.test', [{ jid: 'focus.h.test', subscription: 'to' }]), { status: 'fail' });
