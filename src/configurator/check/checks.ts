@@ -71,60 +71,60 @@ export interface ServiceSpec {
  */
 export function servicesFor(layout: DistributionLayout, init: InitSystem): ServiceSpec[] {
   return [
-  {
-    key: 'prosody',
-    service: 'prosody',
-    user: layout.prosody.user,
-    isOurs: (p) => /(^|\/)prosody( |$)/.test(p.cmdline) && !/prosodyctl/.test(p.cmdline),
-    socketOwner: /^(lua|prosody)/,
-    ports: [
-      { protocol: 'tcp', port: PORTS.xmppClient, loopbackOnly: true, what: "prosody's c2s" },
-      { protocol: 'tcp', port: PORTS.prosodyHttp, loopbackOnly: true, what: "prosody's HTTP (BOSH, websocket)" },
-    ],
-  },
-  {
-    key: 'nginx',
-    service: 'nginx',
-    user: layout.nginx.workerUser,
-    isOurs: (p) => p.comm === 'nginx',
-    socketOwner: /^nginx$/,
-    ports: [
-      { protocol: 'tcp', port: PORTS.http, loopbackOnly: false, what: 'HTTP' },
-      { protocol: 'tcp', port: PORTS.https, loopbackOnly: false, what: 'HTTPS' },
-    ],
-  },
-  {
-    key: 'coturn',
-    service: layout.coturn.service[init],
-    user: layout.coturn.user,
-    isOurs: (p) => p.comm === 'turnserver',
-    socketOwner: /^turnserver$/,
-    ports: [
-      { protocol: 'udp', port: PORTS.turn, loopbackOnly: false, what: 'STUN/TURN' },
-      { protocol: 'tcp', port: PORTS.turn, loopbackOnly: false, what: 'STUN/TURN over TCP' },
-      { protocol: 'tcp', port: PORTS.turns, loopbackOnly: false, what: 'TURN over TLS' },
-    ],
-  },
-  {
-    key: 'jicofo',
-    service: 'jicofo',
-    user: 'jicofo',
-    isOurs: (p) => p.comm === 'java' && /jicofo/.test(p.cmdline),
-    socketOwner: /^java$/,
-    ports: [{ protocol: 'tcp', port: PORTS.jicofoRest, loopbackOnly: true, what: "jicofo's REST (health)" }],
-  },
-  {
-    key: 'jitsi-videobridge2',
-    service: 'jitsi-videobridge2',
-    user: 'jvb',
-    isOurs: (p) => p.comm === 'java' && /videobridge/.test(p.cmdline),
-    socketOwner: /^java$/,
-    ports: [
-      { protocol: 'tcp', port: PORTS.jvbHttp, loopbackOnly: true, what: "the bridge's public HTTP (colibri websockets)" },
-      { protocol: 'tcp', port: JVB_PRIVATE_HTTP_PORT, loopbackOnly: true, what: "the bridge's private HTTP (health, stats)" },
-      { protocol: 'udp', port: PORTS.jvbMedia, loopbackOnly: false, what: 'media' },
-    ],
-  },
+    {
+      key: 'prosody',
+      service: 'prosody',
+      user: layout.prosody.user,
+      isOurs: (p) => /(^|\/)prosody( |$)/.test(p.cmdline) && !/prosodyctl/.test(p.cmdline),
+      socketOwner: /^(lua|prosody)/,
+      ports: [
+        { protocol: 'tcp', port: PORTS.xmppClient, loopbackOnly: true, what: "prosody's c2s" },
+        { protocol: 'tcp', port: PORTS.prosodyHttp, loopbackOnly: true, what: "prosody's HTTP (BOSH, websocket)" },
+      ],
+    },
+    {
+      key: 'nginx',
+      service: 'nginx',
+      user: layout.nginx.workerUser,
+      isOurs: (p) => p.comm === 'nginx',
+      socketOwner: /^nginx$/,
+      ports: [
+        { protocol: 'tcp', port: PORTS.http, loopbackOnly: false, what: 'HTTP' },
+        { protocol: 'tcp', port: PORTS.https, loopbackOnly: false, what: 'HTTPS' },
+      ],
+    },
+    {
+      key: 'coturn',
+      service: layout.coturn.service[init],
+      user: layout.coturn.user,
+      isOurs: (p) => p.comm === 'turnserver',
+      socketOwner: /^turnserver$/,
+      ports: [
+        { protocol: 'udp', port: PORTS.turn, loopbackOnly: false, what: 'STUN/TURN' },
+        { protocol: 'tcp', port: PORTS.turn, loopbackOnly: false, what: 'STUN/TURN over TCP' },
+        { protocol: 'tcp', port: PORTS.turns, loopbackOnly: false, what: 'TURN over TLS' },
+      ],
+    },
+    {
+      key: 'jicofo',
+      service: 'jicofo',
+      user: 'jicofo',
+      isOurs: (p) => p.comm === 'java' && /jicofo/.test(p.cmdline),
+      socketOwner: /^java$/,
+      ports: [{ protocol: 'tcp', port: PORTS.jicofoRest, loopbackOnly: true, what: "jicofo's REST (health)" }],
+    },
+    {
+      key: 'jitsi-videobridge2',
+      service: 'jitsi-videobridge2',
+      user: 'jvb',
+      isOurs: (p) => p.comm === 'java' && /videobridge/.test(p.cmdline),
+      socketOwner: /^java$/,
+      ports: [
+        { protocol: 'tcp', port: PORTS.jvbHttp, loopbackOnly: true, what: "the bridge's public HTTP (colibri websockets)" },
+        { protocol: 'tcp', port: JVB_PRIVATE_HTTP_PORT, loopbackOnly: true, what: "the bridge's private HTTP (health, stats)" },
+        { protocol: 'udp', port: PORTS.jvbMedia, loopbackOnly: false, what: 'media' },
+      ],
+    },
   ];
 }
 
@@ -297,11 +297,11 @@ export function decideBoot(init: InitSystem, enabled: boolean, masked: readonly 
 
 // ---------------------------------------------------------------- XMPP
 
-/** `prosodyLog`: where prosody logs on this distribution, for the fix of a failure other than a wrong password. */
 function prosodyLogOf(ctx: CheckContext): string {
   return `${ctx.distribution.prosody.logDir}/prosody.log`;
 }
 
+/** `prosodyLog`: where prosody logs on this distribution, for the fix of a failure other than a wrong password. */
 export function decideLogin(account: string, file: string, outcome: { ok: true } | { ok: false; error: XmppError | Error } | { missing: true }, prosodyLog: string): Verdict {
   if ('missing' in outcome) return fail(`${file} holds no password for ${account}`, REAPPLY);
   if (outcome.ok) return pass(`${account} logs in with the password in ${file}`);

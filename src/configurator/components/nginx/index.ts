@@ -3,11 +3,11 @@
  * HTTPS; port 443 serves the web app, its config.js, and proxies BOSH, the XMPP websocket and
  * the bridge's colibri websockets to the loopback services.
  */
+import { dirname, relative } from 'node:path/posix';
 import { nginxSiteFiles } from '../../distribution.js';
 import { ACME_WEBROOT, webTls } from '../../paths.js';
 import { JVB_SERVER_ID, LOOPBACK, PORTS, webConfigPath } from '../names.js';
 import type { Component, GeneratedFile } from '../types.js';
-import { dirname, relative } from 'node:path/posix';
 
 export const WEB_ROOT = '/usr/share/jitsi-meet';
 
