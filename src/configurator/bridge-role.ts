@@ -29,6 +29,8 @@ import { fail, httpStatus, JVB_PRIVATE_HTTP_PORT, pass } from './check/checks.js
 import { initSaysRunning } from './check/facts.js';
 import type { Check } from './check/types.js';
 import { XmppSession } from './check/xmpp.js';
+import type { DistributionLayout } from './distribution.js';
+import { readDistribution } from './os-release.js';
 import { caStoreCopy } from './paths.js';
 import type { Prompter } from './prompts.js';
 import { checkIp, checkMemory, isPublicAddress } from './validators.js';
@@ -143,8 +145,8 @@ export async function bridgeConfigFrom(answers: BridgeAnswers, timeoutMs = 10_00
 }
 
 /** Everything a bridge host runs: the videobridge, logging in to the main server, trusting its certificate. */
-export function planBridge(config: BridgeConfig): ServerPlan {
-  const plan = emptyPlan(BRIDGE_UNIT);
+export function planBridge(config: BridgeConfig, distribution: DistributionLayout): ServerPlan {
+  const plan = emptyPlan(BRIDGE_UNIT, distribution);
   const names = xmppNames(config.main.hostname);
   const account = remoteBridgeAccount(config.main.hostname, config.bridge.name);
   const trusted = caStoreCopy(config.main.hostname);
@@ -177,7 +179,7 @@ export function planBridge(config: BridgeConfig): ServerPlan {
 /** Writes and starts the bridge's plan (see apply-plan.ts); the same safety as a main server's apply. */
 export async function applyBridge(config: BridgeConfig, options: ApplyOptions): Promise<ApplyReport> {
   if (options.init !== 'none') await waitForBoot(options.init, options.log);
-  const report = await applyPlan(planBridge(config), [], options);
+  const report = await applyPlan(planBridge(config, readDistribution(options.root)), [], options);
   options.log(applySummary(report));
   return report;
 }

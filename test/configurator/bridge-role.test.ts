@@ -15,6 +15,7 @@ import { JVB_CONF } from '../../src/configurator/components/videobridge/index.js
 import { caStoreCopy } from '../../src/configurator/paths.js';
 import { parseHocon } from '../helpers/generated-files.js';
 import { scratchDir } from '../helpers/scratch.js';
+import { DEBIAN } from '../../src/configurator/distribution.js';
 
 async function selfSigned(dir: string): Promise<string> {
   await execa('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '1', '-subj', '/CN=auth.meet.example.org', '-keyout', join(dir, 'k.pem'), '-out', join(dir, 'c.pem')]);
@@ -35,7 +36,7 @@ async function bridgeConfig() {
 
 test('a bridge host plans only the videobridge: verified login to the main server, the pinned certificate trusted, its own unit', async (t) => {
   const config = await bridgeConfig();
-  const plan = planBridge(config);
+  const plan = planBridge(config, DEBIAN);
   t.is(plan.serverUnit, BRIDGE_UNIT);
   t.deepEqual(plan.services.map((service) => service.name), ['jitsi-videobridge2']);
   t.deepEqual(plan.accounts, [], 'no prosody here');
@@ -79,8 +80,8 @@ test('bridge answers file: the token decoded, defaults from the token and the ma
 
 test('retired accounts: those of the previous plan that this one lacks (a removed bridge), none without a previous plan', (t) => {
   const account = (username: string) => ({ username, host: 'auth.h', password: 'x'.repeat(20) });
-  const previous = { ...emptyPlan('u'), accounts: [account('jvb'), account('jvb-b2'), account('jvb-b3')] };
-  const current = { ...emptyPlan('u'), accounts: [account('jvb'), account('jvb-b3')] };
+  const previous = { ...emptyPlan('u', DEBIAN), accounts: [account('jvb'), account('jvb-b2'), account('jvb-b3')] };
+  const current = { ...emptyPlan('u', DEBIAN), accounts: [account('jvb'), account('jvb-b3')] };
   t.deepEqual(retiredAccounts(current, previous).map((a) => a.username), ['jvb-b2']);
   t.deepEqual(retiredAccounts(current, undefined), []);
 });

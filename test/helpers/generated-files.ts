@@ -15,6 +15,7 @@ import { crossFieldProblems, masterConfigSchema, type MasterConfig } from '../..
 import { withScratchDir } from './scratch.js';
 import { generateAll } from '../../src/configurator/components/index.js';
 import type { GeneratedFile, HostFacts } from '../../src/configurator/components/types.js';
+import { DEBIAN } from '../../src/configurator/distribution.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const FIXTURE_DIR = join(here, '../fixtures/master-configs');
@@ -25,10 +26,10 @@ export type FixtureName = (typeof FIXTURES)[number] | 'lan-live';
 /** Where Jitsi's Debian package puts its prosody plugins; only the path matters to the generators. */
 export const PLUGINS_DIR = '/usr/share/jitsi-meet/prosody-plugins';
 export const FACT_VARIANTS: ReadonlyArray<{ label: string; facts: HostFacts }> = [
-  { label: 'without Jitsi plugins', facts: { init: 'systemd' } },
-  { label: 'with Jitsi plugins', facts: { init: 'openrc', prosodyPluginsDir: PLUGINS_DIR } },
+  { label: 'without Jitsi plugins', facts: { distribution: DEBIAN, init: 'systemd' } },
+  { label: 'with Jitsi plugins', facts: { distribution: DEBIAN, init: 'openrc', prosodyPluginsDir: PLUGINS_DIR } },
   // trixie's prosody: admins are no longer room owners by themselves.
-  { label: 'with Jitsi plugins on prosody 13', facts: { init: 'systemd', prosodyPluginsDir: PLUGINS_DIR, prosodyVersion: '13.0.1-1' } },
+  { label: 'with Jitsi plugins on prosody 13', facts: { distribution: DEBIAN, init: 'systemd', prosodyPluginsDir: PLUGINS_DIR, prosodyVersion: '13.0.1-1' } },
 ];
 
 export async function loadFixture(name: FixtureName): Promise<MasterConfig> {

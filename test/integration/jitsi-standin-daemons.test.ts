@@ -27,6 +27,7 @@ import { createNetns, type Netns } from '../helpers/netns.js';
 import { scratchDir } from '../helpers/scratch.js';
 import { buildStandinRepo, createSigningKey } from '../helpers/jitsi-standin/index.js';
 import type { CheckResult, CheckSession } from '../helpers/jitsi-standin/xmpp-check.js';
+import { DEBIAN } from '../../src/configurator/distribution.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repoRoot = join(here, '../..');
@@ -78,7 +79,7 @@ async function stop(daemon: Daemon): Promise<void> {
 test('the stand-in daemons log in to a prosody configured by our generators, join the brewery, and fail when they cannot', async (t) => {
   const config = await loadFixture('lan-live');
   const H = config.hostname;
-  const files = generateAll(config, { init: 'systemd', prosodyPluginsDir: PLUGINS_DIR });
+  const files = generateAll(config, { distribution: DEBIAN, init: 'systemd', prosodyPluginsDir: PLUGINS_DIR });
   const base = await scratch('standin-daemons-');
   await chmod(base, 0o755);
   const root = join(base, 'root');

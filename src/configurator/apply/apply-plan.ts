@@ -10,6 +10,7 @@ import { dirname, join } from 'node:path';
 import { execa } from 'execa';
 import { BACKUP_ROOT, CA_STORE_DIR, KEY_GROUP } from '../paths.js';
 import type { ServerPlan } from '../components/index.js';
+import type { DistributionLayout } from '../distribution.js';
 import { writeFileAtomic, type WriteOutcome } from './files.js';
 import { removeWithBackup, writeSymlinkAtomic } from './links.js';
 import { readOwnerDatabase, type OwnerDatabase } from './owners.js';
@@ -203,15 +204,16 @@ export async function applyPlan(plan: ServerPlan, previousPlans: readonly Server
     const trustedCopies = plan.certificates.flatMap((certificate) => (certificate.trustedCopy ? [certificate.trustedCopy] : []));
     const caStoreChanged = run.report.changed.some((path) => trustedCopies.includes(path) || path.startsWith(CA_STORE_DIR));
     if (caStoreChanged || run.report.removed.length > 0) {
-      await execa('update-ca-certificates', ['--fresh'], { stdin: 'ignore' });
+      const [program, ...args] = plan.distribution.caStoreUpdate;
+      await execa(program!, args, { stdin: 'ignore' });
     }
     pseudoChanges.push(...(await grantKeyAccess(run, plan.keyReaders)));
-    if (plan.accountStoreConfig) {
-      const changedAccounts = await ensureProsodyAccounts(options.root, plan.accountStoreConfig, plan.accounts, options.log);
+    if (plan.accountStore) {
+      const changedAccounts = await ensureProsodyAccounts(options.root, plan.accountStore, plan.accounts, options.log);
       pseudoChanges.push(...changedAccounts.map((jid) => `account:${jid}`));
-      const deletedAccounts = await deleteProsodyAccounts(options.root, plan.accountStoreConfig, plan.retiredAccounts, options.log);
+      const deletedAccounts = await deleteProsodyAccounts(options.root, plan.accountStore, plan.retiredAccounts, options.log);
       pseudoChanges.push(...deletedAccounts.map((jid) => `account:${jid}`));
-      const changedRosters = await ensureRosterSubscriptions(options.root, plan.accountStoreConfig, plan.rosterSubscriptions, options.log);
+      const changedRosters = await ensureRosterSubscriptions(options.root, plan.accountStore, plan.rosterSubscriptions, options.log);
       pseudoChanges.push(...changedRosters.map((jid) => `roster:${jid}`));
     }
     for (const warning of kernelSettingWarnings(await readKernelSettings(options.root, plan.kernelSettings))) options.log(warning);
@@ -231,7 +233,7 @@ export async function applyPlan(plan: ServerPlan, previousPlans: readonly Server
       const reloaded = await bringUp(init, plan.serverUnit, installed, affectedServices(installed, newlyChanged), options.log);
       run.report.restarted.push(...reloaded.filter((name) => !run.report.restarted.includes(name)));
     }
-    if (fromAcme.length > 0) await scheduleRenewal(init, options.root, options.log);
+    if (fromAcme.length > 0) await scheduleRenewal(init, options.root, plan.distribution.certbotRenewal, options.log);
     await finishApply(options.root);
   }
 
@@ -242,15 +244,15 @@ export async function applyPlan(plan: ServerPlan, previousPlans: readonly Server
   return run.report;
 }
 
-/** Renewal runs from Debian's certbot.timer (systemd) or /etc/cron.d/certbot (needs cron running under OpenRC). */
-async function scheduleRenewal(init: InitSystem, root: string, log: (line: string) => void): Promise<void> {
+/** Renewal runs from certbot's timer (systemd) or its cron file (needs cron running under OpenRC); the names are the distribution's. */
+async function scheduleRenewal(init: InitSystem, root: string, renewal: DistributionLayout['certbotRenewal'], log: (line: string) => void): Promise<void> {
   if (init === 'systemd') {
-    await execa('systemctl', ['enable', '--now', '--quiet', 'certbot.timer'], { stdin: 'ignore' });
+    await execa('systemctl', ['enable', '--now', '--quiet', renewal.timer], { stdin: 'ignore' });
     return;
   }
-  if (await isInstalled(root, 'openrc', 'cron')) {
-    await execa('rc-update', ['add', 'cron', 'default'], { stdin: 'ignore', reject: false });
-    await execa('rc-service', ['cron', 'start'], { stdin: 'ignore', reject: false });
+  if (await isInstalled(root, 'openrc', renewal.cronService)) {
+    await execa('rc-update', ['add', renewal.cronService, 'default'], { stdin: 'ignore', reject: false });
+    await execa('rc-service', [renewal.cronService, 'start'], { stdin: 'ignore', reject: false });
   } else {
     log('warning: no cron daemon in this image: run `certbot renew` yourself every few weeks, or install cron');
   }

@@ -4,12 +4,14 @@
  * accounts, brings the services up through the one `jitsi-meet-server` unit/service and
  * tells Jitsi's packages the hostname and secrets through debconf (debconf.ts).
  */
-import { access, readFile } from 'node:fs/promises';
+import { access, readdir, readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { MasterConfig } from '../master-config.js';
 import { planServer, type ServerPlan } from '../components/index.js';
 import { PROSODY_PLUGINS_DIR } from '../components/prosody/index.js';
 import type { HostFacts, XmppAccount } from '../components/types.js';
+import type { DistributionLayout } from '../distribution.js';
+import { readDistribution } from '../os-release.js';
 import { caStoreCopy, KEY_GROUP, webTls } from '../paths.js';
 import { applyPlan } from './apply-plan.js';
 import { writeBackToDebconf } from './debconf.js';
@@ -28,9 +30,9 @@ async function exists(path: string): Promise<boolean> {
   );
 }
 
-/** Version of an installed Debian package, from dpkg's status file under `root`. */
-export async function installedPackageVersion(root: string, name: string): Promise<string | undefined> {
-  const status = await readFile(join(root, 'var/lib/dpkg/status'), 'utf8').catch(() => '');
+/** Version of an installed Debian package, from dpkg's status file (`statusFile` inside the image) under `root`. */
+export async function installedDebianVersion(root: string, statusFile: string, name: string): Promise<string | undefined> {
+  const status = await readFile(join(root, statusFile), 'utf8').catch(() => '');
   for (const stanza of status.split(/\n\n+/)) {
     if (!new RegExp(`^Package: ${name.replace(/[.+]/g, '\\$&')}$`, 'm').test(stanza)) continue;
     if (!/^Status: install ok installed$/m.test(stanza)) return undefined;
@@ -39,13 +41,37 @@ export async function installedPackageVersion(root: string, name: string): Promi
   return undefined;
 }
 
-/** Facts the generators need, read from the image under `root`. */
+/**
+ * Version of an installed Gentoo package (`net-im/prosody`): portage keeps one directory per
+ * installed package, `<database>/<category>/<name>-<version>`, the version starting with a
+ * digit (`13.0.5`, `0.12.5-r1`), which is how a name with a hyphen is told from it.
+ */
+export async function installedGentooVersion(root: string, database: string, atom: string): Promise<string | undefined> {
+  const [category, name] = atom.split('/');
+  if (!category || !name) throw new Error(`${atom} is not <category>/<name>`);
+  const entries = await readdir(join(root, database, category)).catch(() => [] as string[]);
+  for (const entry of entries) {
+    if (!entry.startsWith(`${name}-`)) continue;
+    const version = entry.slice(name.length + 1);
+    if (/^\d/.test(version)) return version;
+  }
+  return undefined;
+}
+
+/** Version of an installed package in the distribution's package database. */
+export function installedPackageVersion(root: string, layout: DistributionLayout, name: string): Promise<string | undefined> {
+  const { kind, path } = layout.packageDatabase;
+  return kind === 'portage' ? installedGentooVersion(root, path, name) : installedDebianVersion(root, path, name);
+}
+
+/** Facts the generators need, read from the image under `root` (its distribution from its os-release). */
 export async function gatherFacts(root: string, init: ApplyInit): Promise<HostFacts> {
+  const distribution = readDistribution(root);
   const openrc = init === 'openrc' || (init === 'none' && (await exists(join(root, 'sbin/openrc-run'))));
-  const facts: HostFacts = { init: openrc ? 'openrc' : 'systemd' };
+  const facts: HostFacts = { distribution, init: openrc ? 'openrc' : 'systemd' };
   if (await exists(join(root, PROSODY_PLUGINS_DIR))) facts.prosodyPluginsDir = PROSODY_PLUGINS_DIR;
   if ((await readOwnerDatabase(root)).group(KEY_GROUP) !== undefined) facts.keyGroup = KEY_GROUP;
-  const prosodyVersion = await installedPackageVersion(root, 'prosody');
+  const prosodyVersion = await installedPackageVersion(root, distribution, distribution.prosody.package);
   if (prosodyVersion) facts.prosodyVersion = prosodyVersion;
   return facts;
 }
@@ -74,12 +100,13 @@ export async function applyConfiguration(config: MasterConfig, options: ApplyOpt
   }
   // Other hostnames this machine still has our files for: the previous master config's, and
   // any an interrupted change left on disk (only the disk knows those).
-  const staleHosts = await staleHostnames(options.root, config.hostname, options.previousConfig?.hostname);
+  const staleHosts = await staleHostnames(options.root, facts.distribution, config.hostname, options.previousConfig?.hostname);
   const previousPlans = staleHosts.map((hostname) => planServer({ ...(options.previousConfig ?? config), hostname }, facts));
   plan.retiredAccounts = retiredAccounts(plan, options.previousConfig && options.previousConfig.hostname === config.hostname ? planServer(options.previousConfig, facts) : undefined);
   const report = await applyPlan(plan, previousPlans, options);
-  // After the plan: debconf then names the hostname whose files are on disk.
-  await writeBackToDebconf(config, options.root, options.log);
+  // After the plan: debconf then names the hostname whose files are on disk. Only where apt
+  // runs Jitsi's maintainer scripts, which read it.
+  if (facts.distribution.debconf) await writeBackToDebconf(config, options.root, options.log);
   options.log(applySummary(report));
   return report;
 }

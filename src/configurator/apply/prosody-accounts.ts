@@ -13,14 +13,15 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { UserError } from '../../lib/errors.js';
-import type { XmppAccount } from '../components/types.js';
+import type { AccountStore, XmppAccount } from '../components/types.js';
 import { encodeStorageName } from '../components/prosody/index.js';
 
 
 export { encodeStorageName };
 
-export function accountFile(root: string, account: Pick<XmppAccount, 'username' | 'host'>): string {
-  return join(root, 'var/lib/prosody', encodeStorageName(account.host), 'accounts', `${encodeStorageName(account.username)}.dat`);
+/** The account's file in prosody's store, `dataDir` (inside the image) under `root`. */
+export function accountFile(root: string, dataDir: string, account: Pick<XmppAccount, 'username' | 'host'>): string {
+  return join(root, dataDir, encodeStorageName(account.host), 'accounts', `${encodeStorageName(account.username)}.dat`);
 }
 
 function luaString(source: string, key: string): string | undefined {
@@ -33,8 +34,8 @@ function luaNumber(source: string, key: string): number | undefined {
 }
 
 /** True when prosody's stored SCRAM-SHA-1 key for the account was derived from `password`. */
-export async function accountHasPassword(root: string, account: XmppAccount): Promise<boolean> {
-  const source = await readFile(accountFile(root, account), 'utf8').catch(() => undefined);
+export async function accountHasPassword(root: string, dataDir: string, account: XmppAccount): Promise<boolean> {
+  const source = await readFile(accountFile(root, dataDir, account), 'utf8').catch(() => undefined);
   if (source === undefined) return false;
   const salt = luaString(source, 'salt');
   const storedKey = luaString(source, 'stored_key');
@@ -52,17 +53,17 @@ export async function accountHasPassword(root: string, account: XmppAccount): Pr
  */
 export async function ensureProsodyAccounts(
   root: string,
-  prosodyConfig: string,
+  store: AccountStore,
   accounts: readonly XmppAccount[],
   log: (line: string) => void,
 ): Promise<string[]> {
   const changed: string[] = [];
   for (const account of accounts) {
     const jid = `${account.username}@${account.host}`;
-    if (await accountHasPassword(root, account)) continue;
+    if (await accountHasPassword(root, store.dataDir, account)) continue;
     // Without a password argument prosodyctl reads it twice from stdin: it never shows up in
     // the process list, where every local user could read it.
-    const result = await execa('prosodyctl', ['--config', prosodyConfig, 'register', account.username, account.host], {
+    const result = await execa('prosodyctl', ['--config', store.config, 'register', account.username, account.host], {
       input: `${account.password}\n${account.password}\n`,
       reject: false,
       all: true,
@@ -70,8 +71,8 @@ export async function ensureProsodyAccounts(
     if (result.exitCode !== 0) {
       throw new UserError(`prosodyctl could not set the password of ${jid} (exit ${result.exitCode}): ${String(result.all ?? '').trim()}`);
     }
-    if (!(await accountHasPassword(root, account))) {
-      throw new Error(`prosodyctl register ${jid} did not store the password (look at ${accountFile(root, account)})`);
+    if (!(await accountHasPassword(root, store.dataDir, account))) {
+      throw new Error(`prosodyctl register ${jid} did not store the password (look at ${accountFile(root, store.dataDir, account)})`);
     }
     log(`prosody account ${jid}: password set`);
     changed.push(jid);
@@ -87,16 +88,16 @@ export async function ensureProsodyAccounts(
  */
 export async function deleteProsodyAccounts(
   root: string,
-  prosodyConfig: string,
+  store: AccountStore,
   accounts: readonly XmppAccount[],
   log: (line: string) => void,
 ): Promise<string[]> {
   const deleted: string[] = [];
   for (const account of accounts) {
     const jid = `${account.username}@${account.host}`;
-    const file = accountFile(root, account);
+    const file = accountFile(root, store.dataDir, account);
     if (!(await readFile(file).then(() => true, () => false))) continue;
-    const result = await execa('prosodyctl', ['--config', prosodyConfig, 'deluser', jid], { stdin: 'ignore', reject: false, all: true });
+    const result = await execa('prosodyctl', ['--config', store.config, 'deluser', jid], { stdin: 'ignore', reject: false, all: true });
     if (result.exitCode !== 0 || (await readFile(file).then(() => true, () => false))) {
       throw new UserError(`prosodyctl could not delete the account ${jid} (exit ${result.exitCode}): ${String(result.all ?? '').trim()}`);
     }

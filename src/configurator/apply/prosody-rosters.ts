@@ -12,7 +12,7 @@ import { access, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { UserError } from '../../lib/errors.js';
-import type { RosterSubscription } from '../components/types.js';
+import type { AccountStore, RosterSubscription } from '../components/types.js';
 import { encodeStorageName } from './prosody-accounts.js';
 
 function splitJid(jid: string): { user: string; host: string } {
@@ -21,9 +21,10 @@ function splitJid(jid: string): { user: string; host: string } {
   return { user: jid.slice(0, at), host: jid.slice(at + 1) };
 }
 
-export function rosterFile(root: string, account: string): string {
+/** The account's roster file in prosody's store, `dataDir` (inside the image) under `root`. */
+export function rosterFile(root: string, dataDir: string, account: string): string {
   const { user, host } = splitJid(account);
-  return join(root, 'var/lib/prosody', encodeStorageName(host), 'roster', `${encodeStorageName(user)}.dat`);
+  return join(root, dataDir, encodeStorageName(host), 'roster', `${encodeStorageName(user)}.dat`);
 }
 
 /**
@@ -31,8 +32,8 @@ export function rosterFile(root: string, account: string): string {
  * `none`), undefined when the roster or the contact is not there. prosody's data files are Lua
  * (`["focus.meet.example.org"] = { ["subscription"] = "both"; ... };`).
  */
-export async function storedSubscription(root: string, subscription: RosterSubscription): Promise<string | undefined> {
-  const source = await readFile(rosterFile(root, subscription.account), 'utf8').catch(() => undefined);
+export async function storedSubscription(root: string, dataDir: string, subscription: RosterSubscription): Promise<string | undefined> {
+  const source = await readFile(rosterFile(root, dataDir, subscription.account), 'utf8').catch(() => undefined);
   if (source === undefined) return undefined;
   const start = source.indexOf(`["${subscription.contact}"] = {`);
   if (start < 0) return undefined;
@@ -51,23 +52,23 @@ export async function storedSubscription(root: string, subscription: RosterSubsc
  */
 export async function ensureRosterSubscriptions(
   root: string,
-  prosodyConfig: string,
+  store: AccountStore,
   subscriptions: readonly RosterSubscription[],
   log: (line: string) => void,
 ): Promise<string[]> {
   const changed: string[] = [];
   for (const subscription of subscriptions) {
-    if ((await storedSubscription(root, subscription)) === 'both') continue;
+    if ((await storedSubscription(root, store.dataDir, subscription)) === 'both') continue;
     if (!(await access(join(root, subscription.rosterCommandModule)).then(() => true, () => false))) {
       log(`warning: ${subscription.rosterCommandModule} is not installed: ${subscription.account} not subscribed to ${subscription.contact}`);
       continue;
     }
-    const result = await execa('prosodyctl', ['--config', prosodyConfig, 'mod_roster_command', 'subscribe', subscription.contact, subscription.account], {
+    const result = await execa('prosodyctl', ['--config', store.config, 'mod_roster_command', 'subscribe', subscription.contact, subscription.account], {
       stdin: 'ignore',
       reject: false,
       all: true,
     });
-    const state = await storedSubscription(root, subscription);
+    const state = await storedSubscription(root, store.dataDir, subscription);
     if (result.exitCode !== 0 || state !== 'both') {
       const said = String(result.all ?? '').trim().split('\n').slice(-3).join(' / ') || 'no output';
       throw new UserError(

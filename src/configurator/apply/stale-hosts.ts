@@ -9,6 +9,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PROSODY_PLUGINS_DIR } from '../components/prosody/index.js';
+import type { DistributionLayout } from '../distribution.js';
 import { checkHostname } from '../validators.js';
 
 /** Every generated text file carries this within its first lines. */
@@ -34,19 +35,22 @@ async function isOursOrJitsiPackages(path: string): Promise<boolean> {
 }
 
 /** Per-host files, by directory and name pattern, and which of them count (others may ship files there). */
-const PER_HOST_FILES: readonly { dir: string; pattern: RegExp; counts: (path: string) => Promise<boolean> }[] = [
-  { dir: '/etc/jitsi/meet', pattern: /^(.+)-config\.js$/, counts: isOurs },
-  { dir: '/etc/prosody/conf.avail', pattern: /^(.+)\.cfg\.lua$/, counts: isOursOrJitsiPackages },
-  { dir: '/etc/nginx/sites-available', pattern: /^(.+)\.conf$/, counts: isOurs },
-  // Certificates carry no marker, but only the configurator writes this directory.
-  { dir: '/etc/jitsi/tls', pattern: /^(?:auth\.)?(.+)\.crt$/, counts: async () => true },
-];
+function perHostFiles(layout: DistributionLayout): readonly { dir: string; pattern: RegExp; counts: (path: string) => Promise<boolean> }[] {
+  return [
+    { dir: '/etc/jitsi/meet', pattern: /^(.+)-config\.js$/, counts: isOurs },
+    { dir: `${layout.prosody.configDir}/conf.avail`, pattern: /^(.+)\.cfg\.lua$/, counts: isOursOrJitsiPackages },
+    // Where other sites may live too (Gentoo's conf.d/): only files with our marker count.
+    { dir: layout.nginx.siteDir, pattern: /^(.+)\.conf$/, counts: isOurs },
+    // Certificates carry no marker, but only the configurator writes this directory.
+    { dir: '/etc/jitsi/tls', pattern: /^(?:auth\.)?(.+)\.crt$/, counts: async () => true },
+  ];
+}
 
 /** Hostnames other than `current` that our files on disk under `root` are for, sorted. */
-export async function staleHostnames(root: string, current: string, previous?: string): Promise<string[]> {
+export async function staleHostnames(root: string, layout: DistributionLayout, current: string, previous?: string): Promise<string[]> {
   const found = new Set<string>();
   if (previous && previous !== current) found.add(previous);
-  for (const { dir, pattern, counts } of PER_HOST_FILES) {
+  for (const { dir, pattern, counts } of perHostFiles(layout)) {
     const names = await readdir(join(root, dir)).catch(() => [] as string[]);
     for (const name of names) {
       const host = pattern.exec(name)?.[1];

@@ -22,8 +22,8 @@ import { planServer } from '../components/index.js';
 import { JICOFO_CONF } from '../components/jicofo/index.js';
 import { LOOPBACK, PORTS, xmppNames } from '../components/names.js';
 import { PROSODY_PLUGINS_DIR } from '../components/prosody/index.js';
-import { TURNSERVER_CONF } from '../components/coturn/index.js';
 import { JVB_CONF } from '../components/videobridge/index.js';
+import { DEBIAN, prosodyHostFiles, type DistributionLayout } from '../distribution.js';
 import type { MasterConfig } from '../master-config.js';
 import { MASTER_CONFIG_PATH, webTls } from '../paths.js';
 import { hoconString, jvbMappings, listeners, luaString, parsePasswd, processes, readText, run, initSaysRunning, turnserverValue, type Listener, type ProcessInfo } from './facts.js';
@@ -52,7 +52,9 @@ export interface PortSpec {
 }
 
 export interface ServiceSpec {
-  /** systemd unit base name and init script name. */
+  /** The check's name (`service:<key>`), the same on every distribution: the service's Debian name. */
+  key: string;
+  /** systemd unit base name or init script name, whichever the init uses. */
   service: string;
   /** The user its processes run as (nginx: its workers; the master runs as root). */
   user: string;
@@ -63,58 +65,76 @@ export interface ServiceSpec {
   ports: PortSpec[];
 }
 
-/** The server's services (the ones `jitsi-meet-server` starts), their users and the sockets the master config implies. */
-export const SERVICES: readonly ServiceSpec[] = [
-  {
-    service: 'prosody',
-    user: 'prosody',
-    isOurs: (p) => /(^|\/)prosody( |$)/.test(p.cmdline) && !/prosodyctl/.test(p.cmdline),
-    socketOwner: /^(lua|prosody)/,
-    ports: [
-      { protocol: 'tcp', port: PORTS.xmppClient, loopbackOnly: true, what: "prosody's c2s" },
-      { protocol: 'tcp', port: PORTS.prosodyHttp, loopbackOnly: true, what: "prosody's HTTP (BOSH, websocket)" },
-    ],
-  },
-  {
-    service: 'nginx',
-    user: 'www-data',
-    isOurs: (p) => p.comm === 'nginx',
-    socketOwner: /^nginx$/,
-    ports: [
-      { protocol: 'tcp', port: PORTS.http, loopbackOnly: false, what: 'HTTP' },
-      { protocol: 'tcp', port: PORTS.https, loopbackOnly: false, what: 'HTTPS' },
-    ],
-  },
-  {
-    service: 'coturn',
-    user: 'turnserver',
-    isOurs: (p) => p.comm === 'turnserver',
-    socketOwner: /^turnserver$/,
-    ports: [
-      { protocol: 'udp', port: PORTS.turn, loopbackOnly: false, what: 'STUN/TURN' },
-      { protocol: 'tcp', port: PORTS.turn, loopbackOnly: false, what: 'STUN/TURN over TCP' },
-      { protocol: 'tcp', port: PORTS.turns, loopbackOnly: false, what: 'TURN over TLS' },
-    ],
-  },
-  {
-    service: 'jicofo',
-    user: 'jicofo',
-    isOurs: (p) => p.comm === 'java' && /jicofo/.test(p.cmdline),
-    socketOwner: /^java$/,
-    ports: [{ protocol: 'tcp', port: PORTS.jicofoRest, loopbackOnly: true, what: "jicofo's REST (health)" }],
-  },
-  {
-    service: 'jitsi-videobridge2',
-    user: 'jvb',
-    isOurs: (p) => p.comm === 'java' && /videobridge/.test(p.cmdline),
-    socketOwner: /^java$/,
-    ports: [
-      { protocol: 'tcp', port: PORTS.jvbHttp, loopbackOnly: true, what: "the bridge's public HTTP (colibri websockets)" },
-      { protocol: 'tcp', port: JVB_PRIVATE_HTTP_PORT, loopbackOnly: true, what: "the bridge's private HTTP (health, stats)" },
-      { protocol: 'udp', port: PORTS.jvbMedia, loopbackOnly: false, what: 'media' },
-    ],
-  },
-];
+/**
+ * The server's services (the ones `jitsi-meet-server` starts) on a distribution under an init,
+ * their users and the sockets the master config implies; always in this order.
+ */
+export function servicesFor(layout: DistributionLayout, init: InitSystem): ServiceSpec[] {
+  return [
+    {
+      key: 'prosody',
+      service: 'prosody',
+      user: layout.prosody.user,
+      isOurs: (p) => /(^|\/)prosody( |$)/.test(p.cmdline) && !/prosodyctl/.test(p.cmdline),
+      socketOwner: /^(lua|prosody)/,
+      ports: [
+        { protocol: 'tcp', port: PORTS.xmppClient, loopbackOnly: true, what: "prosody's c2s" },
+        { protocol: 'tcp', port: PORTS.prosodyHttp, loopbackOnly: true, what: "prosody's HTTP (BOSH, websocket)" },
+      ],
+    },
+    {
+      key: 'nginx',
+      service: 'nginx',
+      user: layout.nginx.workerUser,
+      isOurs: (p) => p.comm === 'nginx',
+      socketOwner: /^nginx$/,
+      ports: [
+        { protocol: 'tcp', port: PORTS.http, loopbackOnly: false, what: 'HTTP' },
+        { protocol: 'tcp', port: PORTS.https, loopbackOnly: false, what: 'HTTPS' },
+      ],
+    },
+    {
+      key: 'coturn',
+      service: layout.coturn.service[init],
+      user: layout.coturn.user,
+      isOurs: (p) => p.comm === 'turnserver',
+      socketOwner: /^turnserver$/,
+      ports: [
+        { protocol: 'udp', port: PORTS.turn, loopbackOnly: false, what: 'STUN/TURN' },
+        { protocol: 'tcp', port: PORTS.turn, loopbackOnly: false, what: 'STUN/TURN over TCP' },
+        { protocol: 'tcp', port: PORTS.turns, loopbackOnly: false, what: 'TURN over TLS' },
+      ],
+    },
+    {
+      key: 'jicofo',
+      service: 'jicofo',
+      user: 'jicofo',
+      isOurs: (p) => p.comm === 'java' && /jicofo/.test(p.cmdline),
+      socketOwner: /^java$/,
+      ports: [{ protocol: 'tcp', port: PORTS.jicofoRest, loopbackOnly: true, what: "jicofo's REST (health)" }],
+    },
+    {
+      key: 'jitsi-videobridge2',
+      service: 'jitsi-videobridge2',
+      user: 'jvb',
+      isOurs: (p) => p.comm === 'java' && /videobridge/.test(p.cmdline),
+      socketOwner: /^java$/,
+      ports: [
+        { protocol: 'tcp', port: PORTS.jvbHttp, loopbackOnly: true, what: "the bridge's public HTTP (colibri websockets)" },
+        { protocol: 'tcp', port: JVB_PRIVATE_HTTP_PORT, loopbackOnly: true, what: "the bridge's private HTTP (health, stats)" },
+        { protocol: 'udp', port: PORTS.jvbMedia, loopbackOnly: false, what: 'media' },
+      ],
+    },
+  ];
+}
+
+/** The services with Debian's names (on systemd), which name the checks and the sockets' owners everywhere. */
+export const SERVICES: readonly ServiceSpec[] = servicesFor(DEBIAN, 'systemd');
+
+/** The spec of `SERVICES[index]` on the machine being checked: its service and user names are its distribution's. */
+function onThisMachine(ctx: CheckContext, index: number): ServiceSpec {
+  return servicesFor(ctx.distribution, ctx.init)[index]!;
+}
 
 
 export function serviceSpec(name: string): ServiceSpec {
@@ -144,8 +164,8 @@ export function decideService(spec: ServiceSpec, init: InitSystem, facts: Servic
     );
   }
   const pids = new Set(facts.processes.map((p) => p.pid));
-  // nginx's master runs as root and its workers as www-data: only the workers must be www-data.
-  const workers = spec.service === 'nginx' ? facts.processes.filter((p) => pids.has(p.ppid)) : facts.processes;
+  // nginx's master runs as root and its workers as their own user: only the workers must be that user.
+  const workers = spec.key === 'nginx' ? facts.processes.filter((p) => pids.has(p.ppid)) : facts.processes;
   if (workers.length === 0) return fail(`${service} has no worker processes`, startFix(init, service));
   const wrong = workers.filter((p) => p.user !== spec.user);
   if (wrong.length > 0) {
@@ -177,7 +197,7 @@ async function serviceFacts(ctx: CheckContext, spec: ServiceSpec): Promise<Servi
  */
 async function installed(ctx: CheckContext, service: string): Promise<boolean> {
   return ctx.once(`installed:${service}`, async () => {
-    const planned = planServer(ctx.config, { init: ctx.init }).services.find((s) => s.name === service);
+    const planned = planServer(ctx.config, { distribution: ctx.distribution, init: ctx.init }).services.find((s) => s.name === service);
     return isInstalled(ctx.root, ctx.init, service, planned?.program);
   });
 }
@@ -277,7 +297,12 @@ export function decideBoot(init: InitSystem, enabled: boolean, masked: readonly 
 
 // ---------------------------------------------------------------- XMPP
 
-export function decideLogin(account: string, file: string, outcome: { ok: true } | { ok: false; error: XmppError | Error } | { missing: true }): Verdict {
+function prosodyLogOf(ctx: CheckContext): string {
+  return `${ctx.distribution.prosody.logDir}/prosody.log`;
+}
+
+/** `prosodyLog`: where prosody logs on this distribution, for the fix of a failure other than a wrong password. */
+export function decideLogin(account: string, file: string, outcome: { ok: true } | { ok: false; error: XmppError | Error } | { missing: true }, prosodyLog: string): Verdict {
   if ('missing' in outcome) return fail(`${file} holds no password for ${account}`, REAPPLY);
   if (outcome.ok) return pass(`${account} logs in with the password in ${file}`);
   const error = outcome.error;
@@ -287,7 +312,7 @@ export function decideLogin(account: string, file: string, outcome: { ok: true }
       `${REAPPLY}: it writes the master config's password to ${file} and prosody's account, and restarts the service`,
     );
   }
-  return fail(`${account} cannot log in: ${error.message}`, `read prosody's log (${'/var/log/prosody/prosody.log'}), then ${REAPPLY}`);
+  return fail(`${account} cannot log in: ${error.message}`, `read prosody's log (${prosodyLog}), then ${REAPPLY}`);
 }
 
 export function decideRoster(hostname: string, items: ReadonlyArray<{ jid: string; subscription: string }>): Verdict {
@@ -365,16 +390,16 @@ function loginCheck(who: 'focus' | 'jvb'): Check {
       const names = xmppNames(ctx.config.hostname);
       const account = who === 'focus' ? names.focusJid : names.jvbJid;
       const password = await credentials(ctx, who);
-      if (password === undefined) return decideLogin(account, file, { missing: true });
+      if (password === undefined) return decideLogin(account, file, { missing: true }, prosodyLogOf(ctx));
       try {
         const session = await XmppSession.login(
           { host: LOOPBACK, port: PORTS.xmppClient, domain: names.authDomain, username: who === 'focus' ? names.focusUser : names.jvbUser, password, timeoutMs: ctx.timeoutMs },
           checkResource('login'),
         );
         session.close();
-        return decideLogin(account, file, { ok: true });
+        return decideLogin(account, file, { ok: true }, prosodyLogOf(ctx));
       } catch (error) {
-        return decideLogin(account, file, { ok: false, error: error as Error });
+        return decideLogin(account, file, { ok: false, error: error as Error }, prosodyLogOf(ctx));
       }
     },
   };
@@ -464,7 +489,7 @@ function servedFingerprint(hostname: string, timeoutMs: number): Promise<{ finge
 // ---------------------------------------------------------------- Let's Encrypt
 
 export interface RenewalFacts {
-  /** systemd: certbot.timer enabled and active; OpenRC: /etc/cron.d/certbot present and cron started at boot and running. */
+  /** systemd: certbot's timer enabled and active; OpenRC: its cron file present and cron started at boot and running. */
   scheduled: boolean;
   scheduleProblem?: string;
   /** Text of certbot's newest log. */
@@ -486,11 +511,14 @@ export function lastRenewal(log: string): 'succeeded' | 'not-due' | 'failed' | u
   return last;
 }
 
-export function decideLetsEncrypt(init: InitSystem, facts: RenewalFacts): Verdict {
+/** `renewal`: the distribution's names of certbot's timer, its cron file and the cron service. */
+export function decideLetsEncrypt(init: InitSystem, facts: RenewalFacts, renewal: DistributionLayout['certbotRenewal']): Verdict {
   if (!facts.scheduled) {
     return fail(
       `no renewal is scheduled: ${facts.scheduleProblem ?? 'unknown'}`,
-      init === 'systemd' ? 'systemctl enable --now certbot.timer' : 'rc-update add cron default && rc-service cron start (Debian\'s /etc/cron.d/certbot renews)',
+      init === 'systemd'
+        ? `systemctl enable --now ${renewal.timer}`
+        : `rc-update add ${renewal.cronService} default && rc-service ${renewal.cronService} start (${renewal.cronFile} renews)`,
     );
   }
   const last = facts.log ? lastRenewal(facts.log) : undefined;
@@ -498,7 +526,7 @@ export function decideLetsEncrypt(init: InitSystem, facts: RenewalFacts): Verdic
     return fail('the last renewal attempt failed', 'read /var/log/letsencrypt/letsencrypt.log; the hostname must resolve to this server and port 80 must reach it; then certbot renew');
   }
   const when = { succeeded: 'the last attempt succeeded', 'not-due': 'the last attempt found nothing due', none: 'no renewal attempted yet' }[last ?? 'none'];
-  return pass(`renewal is scheduled (${init === 'systemd' ? 'certbot.timer' : 'cron, /etc/cron.d/certbot'}); ${when}`);
+  return pass(`renewal is scheduled (${init === 'systemd' ? renewal.timer : `${renewal.cronService}, ${renewal.cronFile}`}); ${when}`);
 }
 
 // ---------------------------------------------------------------- DNS, NAT
@@ -632,24 +660,26 @@ async function exists(path: string): Promise<boolean> {
   );
 }
 
-const serviceChecks: Check[] = SERVICES.map((spec) => ({
-  name: `service:${spec.service}`,
-  what: `${spec.service} runs as ${spec.user}`,
+const serviceChecks: Check[] = SERVICES.map((key, index) => ({
+  name: `service:${key.key}`,
+  what: `${key.key} runs as its user`,
   needs: [],
-  fix: `start ${spec.service} and read its log`,
-  notApplicable: (ctx) => notInstalled(ctx, spec.service),
+  fix: `start ${key.key} and read its log`,
+  notApplicable: (ctx) => notInstalled(ctx, onThisMachine(ctx, index).service),
   async run(ctx) {
+    const spec = onThisMachine(ctx, index);
     return decideService(spec, ctx.init, await serviceFacts(ctx, spec));
   },
 }));
 
-const listenChecks: Check[] = SERVICES.map((spec) => ({
-  name: `listen:${spec.service === 'jitsi-videobridge2' ? 'videobridge' : spec.service}`,
-  what: `${spec.service}'s sockets`,
-  needs: [`service:${spec.service}`],
+const listenChecks: Check[] = SERVICES.map((key, index) => ({
+  name: `listen:${key.key === 'jitsi-videobridge2' ? 'videobridge' : key.key}`,
+  what: `${key.key}'s sockets`,
+  needs: [`service:${key.key}`],
   fix: REAPPLY,
-  notApplicable: (ctx) => notInstalled(ctx, spec.service),
+  notApplicable: (ctx) => notInstalled(ctx, onThisMachine(ctx, index).service),
   async run(ctx) {
+    const spec = onThisMachine(ctx, index);
     const all = await ctx.once('listeners', listeners);
     const [procs] = await Promise.all([serviceFacts(ctx, spec)]);
     const pids = new Set(procs.processes.map((p) => p.pid));
@@ -661,7 +691,7 @@ const listenChecks: Check[] = SERVICES.map((spec) => ({
 
 const turnProbe = (ctx: CheckContext) =>
   ctx.once('turn', async () => {
-    const hostConfig = (await readText(ctx.root, `/etc/prosody/conf.avail/${ctx.config.hostname}.cfg.lua`)) ?? '';
+    const hostConfig = (await readText(ctx.root, prosodyHostFiles(ctx.distribution, ctx.config.hostname).available)) ?? '';
     const secret = luaString(hostConfig, 'external_service_secret');
     if (!secret) return { allocateError: "prosody's host config has no external_service_secret" } as TurnProbeResult;
     return probeTurn(ctx.config.internal_ip, PORTS.turn, secret, ctx.timeoutMs);
@@ -679,7 +709,7 @@ export const CHECKS: readonly Check[] = [
       if (ctx.init === 'systemd') {
         const enabled = (await run('systemctl', ['is-enabled', `${TARGET}.target`])).stdout.trim() === 'enabled';
         const masked: string[] = [];
-        for (const spec of SERVICES) {
+        for (const spec of servicesFor(ctx.distribution, ctx.init)) {
           if (!(await installed(ctx, spec.service))) continue;
           if ((await run('systemctl', ['is-enabled', `${spec.service}.service`])).stdout.trim().startsWith('masked')) masked.push(spec.service);
         }
@@ -808,21 +838,22 @@ export const CHECKS: readonly Check[] = [
     },
     async run(ctx) {
       let facts: RenewalFacts;
+      const renewal = ctx.distribution.certbotRenewal;
       if (ctx.init === 'systemd') {
-        const enabled = (await run('systemctl', ['is-enabled', 'certbot.timer'])).stdout.trim();
-        const active = (await run('systemctl', ['is-active', 'certbot.timer'])).stdout.trim();
-        facts = { scheduled: enabled === 'enabled' && active === 'active', scheduleProblem: `certbot.timer is ${enabled}, ${active}` };
+        const enabled = (await run('systemctl', ['is-enabled', renewal.timer])).stdout.trim();
+        const active = (await run('systemctl', ['is-active', renewal.timer])).stdout.trim();
+        facts = { scheduled: enabled === 'enabled' && active === 'active', scheduleProblem: `${renewal.timer} is ${enabled}, ${active}` };
       } else {
-        const cron = await exists(join(ctx.root, 'etc/cron.d/certbot'));
-        const atBoot = await exists(join(ctx.root, 'etc/runlevels/default/cron'));
-        const running = (await run('rc-service', ['cron', 'status'])).exitCode === 0;
+        const cron = await exists(join(ctx.root, renewal.cronFile));
+        const atBoot = await exists(join(ctx.root, 'etc/runlevels/default', renewal.cronService));
+        const running = (await run('rc-service', [renewal.cronService, 'status'])).exitCode === 0;
         facts = {
           scheduled: cron && atBoot && running,
-          scheduleProblem: !cron ? '/etc/cron.d/certbot is missing' : !atBoot ? 'cron is not in the default runlevel' : 'cron is not running',
+          scheduleProblem: !cron ? `${renewal.cronFile} is missing` : !atBoot ? `${renewal.cronService} is not in the default runlevel` : `${renewal.cronService} is not running`,
         };
       }
       facts.log = await readText(ctx.root, '/var/log/letsencrypt/letsencrypt.log');
-      return decideLetsEncrypt(ctx.init, facts);
+      return decideLetsEncrypt(ctx.init, facts, renewal);
     },
   },
   {
@@ -855,7 +886,7 @@ export const CHECKS: readonly Check[] = [
     async run(ctx) {
       const interfaceAddresses = Object.values(networkInterfaces()).flatMap((entries) => (entries ?? []).map((e) => e.address));
       const jvb = await readText(ctx.root, JVB_CONF);
-      const turn = (await readText(ctx.root, TURNSERVER_CONF)) ?? '';
+      const turn = (await readText(ctx.root, ctx.distribution.coturn.config)) ?? '';
       return decideNat(ctx.config, { interfaceAddresses, jvbMappings: jvb === undefined ? undefined : jvbMappings(jvb), turnExternal: turnserverValue(turn, 'external-ip') });
     },
   },
@@ -911,7 +942,7 @@ export const CHECKS: readonly Check[] = [
     fix: 'free disk space',
     async run(ctx) {
       const free: Array<{ path: string; bytes: number }> = [];
-      for (const path of ['/var/log', '/var/lib/prosody']) {
+      for (const path of ['/var/log', ctx.distribution.prosody.dataDir]) {
         const info = await statfs(join(ctx.root, path)).catch(() => undefined);
         if (info) free.push({ path, bytes: info.bavail * info.bsize });
       }

@@ -5,7 +5,9 @@
  */
 import { existsSync } from 'node:fs';
 import type { InitSystem } from '../../lib/init-systems.js';
+import type { DistributionLayout } from '../distribution.js';
 import type { MasterConfig } from '../master-config.js';
+import { readDistribution } from '../os-release.js';
 import { CHECKS } from './checks.js';
 import { exitCode, formatResults, resultsJson, runChecks, summaryLine } from './run.js';
 import type { Check, CheckContext, CheckResult } from './types.js';
@@ -21,12 +23,13 @@ export function runningInit(root: string): InitSystem | undefined {
   return undefined;
 }
 
-export function checkContext<C = MasterConfig>(config: C, init: InitSystem, root = '/'): CheckContext<C> {
+export function checkContext<C = MasterConfig>(config: C, init: InitSystem, root = '/', distribution: DistributionLayout = readDistribution(root)): CheckContext<C> {
   const facts = new Map<string, Promise<unknown>>();
   return {
     config,
     root,
     init,
+    distribution,
     timeoutMs: PROBE_TIMEOUT_MS,
     once<T>(key: string, read: () => Promise<T>): Promise<T> {
       let fact = facts.get(key) as Promise<T> | undefined;

@@ -4,6 +4,7 @@
  * failed, and prints or serializes the results.
  */
 import type { InitSystem } from '../../lib/init-systems.js';
+import type { DistributionLayout } from '../distribution.js';
 import type { MasterConfig } from '../master-config.js';
 
 /** What a check decided. `fix` is required for warn and fail (the runner falls back to the table's). */
@@ -20,6 +21,8 @@ export interface CheckContext<C = MasterConfig> {
   config: C;
   root: string;
   init: InitSystem;
+  /** The distribution's paths, users and service names (read once, from the machine's os-release). */
+  distribution: DistributionLayout;
   /** Network time limit of a single probe. */
   timeoutMs: number;
   /** Reads a fact once per run: `ctx.once('listeners', listeners)`. */

@@ -3,6 +3,7 @@
  * apply step, the tests and the agreement test (systemd target, OpenRC service, recipe and
  * `inspect` against this list) all walk it.
  */
+import type { DistributionLayout } from '../distribution.js';
 import type { MasterConfig } from '../master-config.js';
 import { coturnComponent } from './coturn/index.js';
 import { hostsComponent } from './hosts/index.js';
@@ -11,6 +12,7 @@ import { tlsComponent } from './tls/index.js';
 import { nginxComponent } from './nginx/index.js';
 import { prosodyComponent } from './prosody/index.js';
 import type {
+  AccountStore,
   Component,
   GeneratedFile,
   HostFacts,
@@ -42,8 +44,8 @@ export interface ServerPlan {
   /** In component order: the order they are restarted in. */
   services: PlannedService[];
   accounts: XmppAccount[];
-  /** prosody's main config (the account store); set whenever `accounts` is not empty. */
-  accountStoreConfig?: string;
+  /** prosody's account store; set whenever `accounts` is not empty. */
+  accountStore?: AccountStore;
   directories: PlannedDirectory[];
   keyReaders: string[];
   /** In component order: the order they are made in. */
@@ -60,13 +62,15 @@ export interface ServerPlan {
   retiredAccounts: XmppAccount[];
   /** The one unit (systemd target, OpenRC service) that starts what this plan runs, enabled at boot. */
   serverUnit: string;
+  /** The distribution it was planned for: the apply step takes its commands (CA store, renewal) from it. */
+  distribution: DistributionLayout;
 }
 
 /** The unit of a main server: it starts every service (overlays/systemd and overlays/openrc). */
 export const SERVER_UNIT = 'jitsi-meet-server';
 
-export function emptyPlan(serverUnit: string): ServerPlan {
-  return { files: [], services: [], accounts: [], directories: [], keyReaders: [], certificates: [], packageFiles: [], rosterSubscriptions: [], kernelSettings: [], retiredAccounts: [], serverUnit };
+export function emptyPlan(serverUnit: string, distribution: DistributionLayout): ServerPlan {
+  return { files: [], services: [], accounts: [], directories: [], keyReaders: [], certificates: [], packageFiles: [], rosterSubscriptions: [], kernelSettings: [], retiredAccounts: [], serverUnit, distribution };
 }
 
 /**
@@ -76,7 +80,7 @@ export function emptyPlan(serverUnit: string): ServerPlan {
 export function planServer(config: MasterConfig, facts: HostFacts, components: readonly Component[] = COMPONENTS): ServerPlan {
   const fileOwner = new Map<string, string>();
   const serviceOwner = new Map<string, string>();
-  const plan = emptyPlan(SERVER_UNIT);
+  const plan = emptyPlan(SERVER_UNIT, facts.distribution);
   for (const component of components) {
     const part = component.plan(config, facts);
     for (const file of part.files) {
@@ -99,9 +103,9 @@ export function planServer(config: MasterConfig, facts: HostFacts, components: r
     plan.packageFiles.push(...(part.packageFiles ?? []));
     plan.rosterSubscriptions.push(...(part.rosterSubscriptions ?? []));
     plan.kernelSettings.push(...(part.kernelSettings ?? []));
-    if (part.accountStoreConfig) plan.accountStoreConfig = part.accountStoreConfig;
+    if (part.accountStore) plan.accountStore = part.accountStore;
   }
-  if ((plan.accounts.length > 0 || plan.rosterSubscriptions.length > 0) && !plan.accountStoreConfig) {
+  if ((plan.accounts.length > 0 || plan.rosterSubscriptions.length > 0) && !plan.accountStore) {
     throw new Error('components plan XMPP accounts or rosters, but none is the XMPP server');
   }
   plan.files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));

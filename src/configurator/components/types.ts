@@ -6,17 +6,20 @@
  * runs programs, and it knows nothing of any one component.
  */
 import type { InitSystem } from '../../lib/init-systems.js';
+import type { DistributionLayout } from '../distribution.js';
 import type { MasterConfig } from '../master-config.js';
 
 /** Facts about the image that change what a generator writes, gathered by the apply step. */
 export interface HostFacts {
+  /** The distribution's paths, users and service names (distribution.ts): the one place they are spelled. */
+  distribution: DistributionLayout;
   /** Directory of Jitsi's prosody plugins (jitsi-meet-prosody), when installed. */
   prosodyPluginsDir?: string;
   /** Init system of the image. */
   init: InitSystem;
   /** The group that may read TLS private keys (KEY_GROUP), when the image has it. */
   keyGroup?: string;
-  /** Debian version of the installed prosody package (`0.12.3-1+deb12u1`, `13.0.1-1`), when installed. */
+  /** Version of the installed prosody package as its package database says it (`0.12.3-1+deb12u1`, `13.0.1-1`, `13.0.5`), when installed. */
   prosodyVersion?: string;
 }
 
@@ -38,7 +41,7 @@ export interface GeneratedFile {
   remove?: boolean;
 }
 
-/** A service (systemd unit base name and OpenRC/sysv script name: they agree on Debian). */
+/** A service: its systemd unit base name or OpenRC/sysv script name, whichever the image's init uses. */
 export interface PlannedService {
   name: string;
   /** Reload instead of restart: nginx picks up new config and certificates without dropping connections. */
@@ -140,14 +143,21 @@ export interface PlannedCertificate {
   trustedCopy?: string;
 }
 
+/** prosody's account store: the main config `prosodyctl` is given, and the data directory it keeps accounts and rosters in. */
+export interface AccountStore {
+  config: string;
+  /** Absolute path inside the image (`/var/lib/prosody`). */
+  dataDir: string;
+}
+
 /** Everything one component needs in the image. Only `files` is required. */
 export interface ComponentPlan {
   files: GeneratedFile[];
   services?: PlannedService[];
   /** XMPP accounts to create or correct in prosody's store. */
   accounts?: XmppAccount[];
-  /** prosody's main config, through which `prosodyctl` finds the account store (the XMPP server's plan sets it). */
-  accountStoreConfig?: string;
+  /** prosody's account store, where `prosodyctl` makes the accounts (the XMPP server's plan sets it). */
+  accountStore?: AccountStore;
   directories?: PlannedDirectory[];
   /** System users that must read the TLS private keys: they join KEY_GROUP. */
   keyReaders?: string[];

@@ -302,3 +302,50 @@ test("prosody's Debian version is a fact, read from dpkg's status (only an insta
   await writeFile(join(root, 'var/lib/dpkg/status'), stanza('prosody', 'deinstall ok config-files', '0.12.3-1+deb12u1'));
   t.is((await gatherFacts(root, 'none')).prosodyVersion, undefined, 'removed, config files left');
 });
+
+/** A Gentoo root: its os-release, the users Gentoo's acct-user packages make, nginx's own conf.d/ and no Debian default site. */
+async function gentooRoot(): Promise<string> {
+  const root = await scratchDir('apply-gentoo-');
+  await mkdir(join(root, 'etc/nginx/conf.d'), { recursive: true });
+  await writeFile(join(root, 'etc/os-release'), 'NAME=Gentoo\nID=gentoo\nPRETTY_NAME="Gentoo Linux"\n');
+  await writeFile(join(root, 'etc/passwd'), `root:x:0:0:root:/root:/bin/bash\nprosody:x:${PROSODY_UID}:${PROSODY_GID}::/var/lib/prosody:/sbin/nologin\nturnserver:x:4102:4104::/:/sbin/nologin\nnginx:x:4105:4106::/var/lib/nginx:/sbin/nologin\n`);
+  await writeFile(join(root, 'etc/group'), `root:x:0:\nssl-cert:x:${SSL_CERT_GID}:\nprosody:x:${PROSODY_GID}:\nturnserver:x:4104:\nnginx:x:4106:\n`);
+  // Another site an admin keeps in Gentoo's conf.d/: not ours (no marker), so never a stale host.
+  await writeFile(join(root, 'etc/nginx/conf.d/other.example.conf'), 'server { listen 8080; }\n');
+  return root;
+}
+
+test('on a Gentoo root (its os-release says so) the files land at Gentoo\'s paths, Debian\'s are not made, and debconf is left alone', async (t) => {
+  const root = await gentooRoot();
+  const opts = options(root);
+  const report = await applyConfiguration(masterConfig(), opts);
+  const site = await stat(join(root, 'etc/nginx/conf.d/meet.jitsi.test.conf'));
+  t.true(site.isFile(), 'the site is a file in conf.d/, not a link');
+  for (const debianOnly of ['etc/nginx/sites-available', 'etc/nginx/sites-enabled', 'etc/default/coturn', 'var/cache/debconf']) {
+    await t.throwsAsync(stat(join(root, debianOnly)), { code: 'ENOENT' }, `${debianOnly} is Debian's`);
+  }
+  t.is(await readFile(join(root, 'etc/nginx/conf.d/other.example.conf'), 'utf8'), 'server { listen 8080; }\n', "the admin's other site is left alone");
+  t.deepEqual(report.removed, []);
+  const prosodyMain = await stat(join(root, 'etc/prosody/prosody.cfg.lua'));
+  t.is(prosodyMain.gid, PROSODY_GID);
+  t.is((await stat(join(root, 'etc/turnserver.conf'))).gid, 4104);
+  t.false(opts.lines.some((line) => line.startsWith('debconf')), opts.lines.join('\n'));
+
+  // A hostname change finds the old host's site in conf.d/ and removes it, as on Debian.
+  const renamed = masterConfig({ hostname: 'new.jitsi.test' });
+  const second = await applyConfiguration(renamed, options(root, { previousConfig: masterConfig() }));
+  t.true(second.removed.includes('/etc/nginx/conf.d/meet.jitsi.test.conf'));
+  t.true((await stat(join(root, 'etc/nginx/conf.d/new.jitsi.test.conf'))).isFile());
+  t.is(await readFile(join(root, 'etc/nginx/conf.d/other.example.conf'), 'utf8'), 'server { listen 8080; }\n');
+});
+
+test("prosody's version on Gentoo is read from portage's database of installed packages", async (t) => {
+  const root = await gentooRoot();
+  t.is((await gatherFacts(root, 'none')).prosodyVersion, undefined, 'no /var/db/pkg');
+  await mkdir(join(root, 'var/db/pkg/net-im/prosody-modules-0.11_p20230208'), { recursive: true });
+  t.is((await gatherFacts(root, 'none')).prosodyVersion, undefined, 'prosody-modules is another package');
+  await mkdir(join(root, 'var/db/pkg/net-im/prosody-13.0.5'), { recursive: true });
+  const facts = await gatherFacts(root, 'none');
+  t.is(facts.distribution.id, 'gentoo');
+  t.is(facts.prosodyVersion, '13.0.5');
+});

@@ -7,10 +7,11 @@ import { planServer } from '../../../src/configurator/components/index.js';
 import type { PlannedService } from '../../../src/configurator/components/types.js';
 import { webTls } from '../../../src/configurator/paths.js';
 import { loadFixture } from '../../helpers/generated-files.js';
+import { DEBIAN } from '../../../src/configurator/distribution.js';
 
 let services: PlannedService[] = [];
 test.before(async () => {
-  services = planServer({ ...(await loadFixture('public-nat')), hostname: 'meet.jitsi.test' }, { init: 'systemd' }).services;
+  services = planServer({ ...(await loadFixture('public-nat')), hostname: 'meet.jitsi.test' }, { distribution: DEBIAN, init: 'systemd' }).services;
 });
 const names = (paths: string[]) => affectedServices(services, paths).map((service) => service.name);
 

@@ -3,6 +3,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { staleHostnames } from '../../../src/configurator/apply/stale-hosts.js';
 import { scratchDir } from '../../helpers/scratch.js';
+import { DEBIAN } from '../../../src/configurator/distribution.js';
 
 test('other hosts are found from our files on disk, not only from the previous master config', async (t) => {
   const root = await scratchDir('jmc-');
@@ -18,9 +19,9 @@ test('other hosts are found from our files on disk, not only from the previous m
   await put('etc/jitsi/tls/auth.tls-only.jitsi.test.crt', 'cert');
   await put('etc/jitsi/tls/meet.jitsi.test.crt', 'cert');
   await put('etc/jitsi/meet/not a host-config.js', '// Written by jitsi-meet-config\n');
-  t.deepEqual(await staleHostnames(root, 'meet.jitsi.test'), ['old.jitsi.test', 'older.jitsi.test', 'tls-only.jitsi.test']);
-  t.deepEqual(await staleHostnames(root, 'meet.jitsi.test', 'previous.jitsi.test'), ['old.jitsi.test', 'older.jitsi.test', 'previous.jitsi.test', 'tls-only.jitsi.test']);
-  t.deepEqual(await staleHostnames(join(root, 'empty'), 'meet.jitsi.test', 'meet.jitsi.test'), []);
+  t.deepEqual(await staleHostnames(root, DEBIAN, 'meet.jitsi.test'), ['old.jitsi.test', 'older.jitsi.test', 'tls-only.jitsi.test']);
+  t.deepEqual(await staleHostnames(root, DEBIAN, 'meet.jitsi.test', 'previous.jitsi.test'), ['old.jitsi.test', 'older.jitsi.test', 'previous.jitsi.test', 'tls-only.jitsi.test']);
+  t.deepEqual(await staleHostnames(join(root, 'empty'), DEBIAN, 'meet.jitsi.test', 'meet.jitsi.test'), []);
 });
 
 test("a prosody host file made from Jitsi's package template counts: the package writes one for its debconf hostname", async (t) => {
@@ -31,5 +32,5 @@ test("a prosody host file made from Jitsi's package template counts: the package
   await writeFile(join(root, 'etc/prosody/conf.avail/meet.jitsi.test.cfg.lua'), template('meet.jitsi.test'));
   // Someone's own host that merely mentions the plugins further down is not the package's.
   await writeFile(join(root, 'etc/prosody/conf.avail/chat.example.org.cfg.lua'), `VirtualHost "chat.example.org"\n${'-- padding\n'.repeat(40)}plugin_paths = { "/usr/share/jitsi-meet/prosody-plugins/" }\n`);
-  t.deepEqual(await staleHostnames(root, 'meet.jitsi.test'), ['jitsi-placeholder.invalid']);
+  t.deepEqual(await staleHostnames(root, DEBIAN, 'meet.jitsi.test'), ['jitsi-placeholder.invalid']);
 });

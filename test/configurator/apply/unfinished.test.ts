@@ -6,6 +6,7 @@ import { APPLY_UNFINISHED, beginApply, finishApply, servicesToRestart } from '..
 import { planServer } from '../../../src/configurator/components/index.js';
 import { webTls } from '../../../src/configurator/paths.js';
 import { loadFixture } from '../../helpers/generated-files.js';
+import { DEBIAN } from '../../../src/configurator/distribution.js';
 
 const exists = (path: string) => access(path).then(() => true, () => false);
 
@@ -24,7 +25,7 @@ test('a run cut short before its services were brought up makes the next run res
 });
 
 test('what is restarted: every installed service after an unfinished run, else those whose inputs changed', async (t) => {
-  const services = planServer({ ...(await loadFixture('public-nat')), hostname: 'meet.jitsi.test' }, { init: 'systemd' }).services;
+  const services = planServer({ ...(await loadFixture('public-nat')), hostname: 'meet.jitsi.test' }, { distribution: DEBIAN, init: 'systemd' }).services;
   const names = (changed: string[], unfinished: boolean) => servicesToRestart(services, changed, unfinished).map((service) => service.name);
   // The killed run wrote the new certificate; the re-run finds every file right and changes nothing.
   t.deepEqual(names([], true), services.map((service) => service.name));

@@ -36,6 +36,7 @@ import { planServer } from '../../../src/configurator/components/index.js';
 import { PORTS } from '../../../src/configurator/components/names.js';
 import { fileAt, generated, loadFixture, PLUGINS_DIR } from '../../helpers/generated-files.js';
 import { scratchDir } from '../../helpers/scratch.js';
+import { DEBIAN } from '../../../src/configurator/distribution.js';
 
 test('the table: unique names, needs are earlier rows, every row says what it checks and how to fix it', (t) => {
   const seen = new Set<string>();
@@ -54,7 +55,7 @@ test('the table: unique names, needs are earlier rows, every row says what it ch
 });
 
 test('every service the components plan has a row in SERVICES (user, process, ports), and the ports are the components\' ports', async (t) => {
-  const plan = planServer(await loadFixture('public-nat'), { init: 'systemd', prosodyPluginsDir: PLUGINS_DIR });
+  const plan = planServer(await loadFixture('public-nat'), { distribution: DEBIAN, init: 'systemd', prosodyPluginsDir: PLUGINS_DIR });
   t.deepEqual(plan.services.map((s) => s.name).sort(), SERVICES.map((s) => s.service).sort());
   const loopbackOnly = SERVICES.flatMap((s) => s.ports.filter((p) => p.loopbackOnly).map((p) => p.port)).sort();
   t.deepEqual(loopbackOnly, [PORTS.xmppClient, PORTS.prosodyHttp, PORTS.jicofoRest, PORTS.jvbHttp, 8080].sort((a, b) => a - b));
@@ -145,12 +146,12 @@ test('boot: target not enabled or a masked service fails with the command that f
 });
 
 test('XMPP decisions: a refused password names the file and the re-apply; roster needs focus.<H> with "both"; the bridge by its nickname', (t) => {
-  t.like(decideLogin('jvb@auth.h.test', '/etc/jitsi/videobridge/jvb.conf', { ok: false, error: new XmppError('login refused (not-authorized)', 'not-authorized') }), {
+  t.like(decideLogin('jvb@auth.h.test', '/etc/jitsi/videobridge/jvb.conf', { ok: false, error: new XmppError('login refused (not-authorized)', 'not-authorized') }, '/var/log/prosody/prosody.log'), {
     status: 'fail',
     detail: 'jvb@auth.h.test cannot log in with the password in /etc/jitsi/videobridge/jvb.conf (not-authorized)',
   });
-  t.like(decideLogin('focus@auth.h.test', 'f', { ok: true }), { status: 'pass' });
-  t.like(decideLogin('focus@auth.h.test', 'f', { missing: true }), { status: 'fail' });
+  t.like(decideLogin('focus@auth.h.test', 'f', { ok: true }, '/var/log/prosody/prosody.log'), { status: 'pass' });
+  t.like(decideLogin('focus@auth.h.test', 'f', { missing: true }, '/var/log/prosody/prosody.log'), { status: 'fail' });
   t.like(decideRoster('h.test', []), { status: 'fail', detail: "focus@auth.h.test's roster does not hold focus.h.test: clients cannot reach jicofo" });
   t.regex(decideRoster('h.test', []).fix ?? '', /prosodyctl mod_roster_command subscribe focus\.h\.test focus@auth\.h\.test/);
   t.like(decideRoster('h.test', [{ jid: 'focus.h.test', subscription: 'to' }]), { status: 'fail' });
@@ -165,7 +166,7 @@ test('XMPP decisions: a refused password names the file and the re-apply; roster
 
 test('values are read from the files the generators write: passwords, nickname, mappings, TURN secret and external-ip', async (t) => {
   const config = await loadFixture('public-nat');
-  const files = generated(config, { init: 'systemd', prosodyPluginsDir: PLUGINS_DIR });
+  const files = generated(config, { distribution: DEBIAN, init: 'systemd', prosodyPluginsDir: PLUGINS_DIR });
   t.is(hoconString(fileAt(files, '/etc/jitsi/jicofo/jicofo.conf').content, 'password'), config.secrets.focus_password);
   const jvb = fileAt(files, '/etc/jitsi/videobridge/jvb.conf').content;
   t.is(hoconString(jvb, 'PASSWORD'), config.secrets.jvb_password);
@@ -226,8 +227,8 @@ test('tls: valid, wrong name, other key, expired, expiring soon (warn), self-sig
 });
 
 test("Let's Encrypt: no timer or cron fails with the command; the last attempt is read from certbot's log", (t) => {
-  t.like(decideLetsEncrypt('systemd', { scheduled: false, scheduleProblem: 'certbot.timer is disabled, inactive' }), { status: 'fail', fix: 'systemctl enable --now certbot.timer' });
-  t.like(decideLetsEncrypt('openrc', { scheduled: false, scheduleProblem: 'cron is not running' }), { status: 'fail', detail: 'no renewal is scheduled: cron is not running' });
+  t.like(decideLetsEncrypt('systemd', { scheduled: false, scheduleProblem: 'certbot.timer is disabled, inactive' }, DEBIAN.certbotRenewal), { status: 'fail', fix: 'systemctl enable --now certbot.timer' });
+  t.like(decideLetsEncrypt('openrc', { scheduled: false, scheduleProblem: 'cron is not running' }, DEBIAN.certbotRenewal), { status: 'fail', detail: 'no renewal is scheduled: cron is not running' });
   const failedLog = '2026-11-01 ... Certificate not yet due for renewal\n2026-11-30 ... All renewals failed. The following certificates could not be renewed:\n';
   t.is(lastRenewal(failedLog), 'failed');
   t.is(lastRenewal(`${failedLog}2026-12-01 ... Congratulations, all renewals succeeded:\n`), 'succeeded');
@@ -236,8 +237,8 @@ test("Let's Encrypt: no timer or cron fails with the command; the last attempt i
   t.is(lastRenewal('Congratulations, all renewals succeeded:\nThe following renewals failed:\n'), 'failed');
   t.is(lastRenewal('certbot.errors.Error: 1 renew failure(s), 0 parse failure(s)\n'), 'failed');
   t.is(lastRenewal('No renewals were attempted.\n'), 'not-due');
-  t.like(decideLetsEncrypt('systemd', { scheduled: true, log: failedLog }), { status: 'fail', detail: 'the last renewal attempt failed' });
-  t.like(decideLetsEncrypt('openrc', { scheduled: true, log: 'Certificate not yet due for renewal' }), { status: 'pass', detail: 'renewal is scheduled (cron, /etc/cron.d/certbot); the last attempt found nothing due' });
+  t.like(decideLetsEncrypt('systemd', { scheduled: true, log: failedLog }, DEBIAN.certbotRenewal), { status: 'fail', detail: 'the last renewal attempt failed' });
+  t.like(decideLetsEncrypt('openrc', { scheduled: true, log: 'Certificate not yet due for renewal' }, DEBIAN.certbotRenewal), { status: 'pass', detail: 'renewal is scheduled (cron, /etc/cron.d/certbot); the last attempt found nothing due' });
 });
 
 test('dns: another address in /etc/hosts fails naming it; loopback alias passes; a public name must point at the external address', async (t) => {

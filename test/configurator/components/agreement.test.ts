@@ -12,13 +12,14 @@ import { COMPONENTS, planServer } from '../../../src/configurator/components/ind
 import { COMPONENT_PACKAGES } from '../../../src/release/inspect/checks.js';
 import { PROJECT_ROOT } from '../../../src/builder/pipeline.js';
 import { loadFixture } from '../../helpers/generated-files.js';
+import { DEBIAN } from '../../../src/configurator/distribution.js';
 
 const read = (path: string) => readFile(join(PROJECT_ROOT, path), 'utf8');
 const words = (text: string | undefined) => (text ?? '').trim().split(/\s+/).filter(Boolean);
 const sorted = (values: Iterable<string>) => [...new Set(values)].sort();
 
 async function facts() {
-  const plan = planServer(await loadFixture('public-nat'), { init: 'systemd' });
+  const plan = planServer(await loadFixture('public-nat'), { distribution: DEBIAN, init: 'systemd' });
   const services = plan.services.map((service) => service.name);
   const recipe = yaml.load(await read('recipes/include/jitsi-components.yaml')) as { packages: { name: string }[]; 'services-off': string[] };
   const fromDebian = new Set(recipe.packages.map((entry) => entry.name));
@@ -28,7 +29,7 @@ async function facts() {
   const serviceFromDebian = new Map<string, boolean>();
   const serviceFromJitsi = new Map<string, boolean>();
   for (const component of COMPONENTS) {
-    const own = component.plan(await loadFixture('public-nat'), { init: 'systemd' }).services ?? [];
+    const own = component.plan(await loadFixture('public-nat'), { distribution: DEBIAN, init: 'systemd' }).services ?? [];
     for (const service of own) {
       serviceFromDebian.set(service.name, component.packages.some((name) => fromDebian.has(name)));
       // prosody's component also has Jitsi's plugins package, but its service is Debian's.
@@ -68,13 +69,13 @@ test('inspect reports every package that runs a component service, and only pack
   const listed = new Set<string>(COMPONENT_PACKAGES);
   const config = await loadFixture('public-nat');
   for (const component of COMPONENTS) {
-    if ((component.plan(config, { init: 'systemd' }).services ?? []).length === 0) continue;
+    if ((component.plan(config, { distribution: DEBIAN, init: 'systemd' }).services ?? []).length === 0) continue;
     for (const name of component.packages) t.true(listed.has(name), `${component.name}'s package ${name} is not reported by inspect`);
   }
 });
 
 test("OpenRC runs the bridge with our script (the package ships only a systemd unit), as jvb with the package's launcher", async (t) => {
-  const plan = planServer(await loadFixture('public-nat'), { init: 'openrc' });
+  const plan = planServer(await loadFixture('public-nat'), { distribution: DEBIAN, init: 'openrc' });
   const bridge = plan.services.find((service) => service.name === 'jitsi-videobridge2');
   const script = await read('overlays/openrc/etc/init.d/jitsi-videobridge2');
   t.is(/^command=(\S+)$/m.exec(script)?.[1], bridge?.program, 'the script runs the program whose presence means "installed"');

@@ -1,7 +1,12 @@
 import test from 'ava';
-import { COTURN_DEFAULTS, coturnComponent, TURNSERVER_CONF } from '../../../src/configurator/components/coturn/index.js';
+import { coturnComponent } from '../../../src/configurator/components/coturn/index.js';
 import { webTls } from '../../../src/configurator/paths.js';
 import { fileAt, FIXTURES, loadFixture, parseTurnserverConf, single } from '../../helpers/generated-files.js';
+import { DEBIAN } from '../../../src/configurator/distribution.js';
+
+/** Debian's coturn files. */
+const TURNSERVER_CONF = '/etc/turnserver.conf';
+const COTURN_DEFAULTS = '/etc/default/coturn';
 
 /** Whether a denied-peer-ip value (single address or a-b range) covers an IPv4 address. */
 function deniesV4(values: string[], address: string): boolean {
@@ -16,7 +21,7 @@ function deniesV4(values: string[], address: string): boolean {
 for (const fixture of FIXTURES) {
   test(`${fixture}: shared-secret auth, realm, ports and the web certificate (not swapped)`, async (t) => {
     const config = await loadFixture(fixture);
-    const files = coturnComponent.plan(config, { init: 'systemd' }).files;
+    const files = coturnComponent.plan(config, { distribution: DEBIAN, init: 'systemd' }).files;
     const conf = parseTurnserverConf(fileAt(files, TURNSERVER_CONF).content);
     t.true(conf.has('use-auth-secret'));
     t.is(single(conf, 'static-auth-secret'), config.secrets.turn_secret);
@@ -38,7 +43,7 @@ for (const fixture of FIXTURES) {
 }
 
 test('relaying to private, loopback and link-local peers is denied', async (t) => {
-  const conf = parseTurnserverConf(fileAt(coturnComponent.plan(await loadFixture('public-nat'), { init: 'systemd' }).files, TURNSERVER_CONF).content);
+  const conf = parseTurnserverConf(fileAt(coturnComponent.plan(await loadFixture('public-nat'), { distribution: DEBIAN, init: 'systemd' }).files, TURNSERVER_CONF).content);
   const denied = conf.get('denied-peer-ip') ?? [];
   for (const address of ['10.1.2.3', '172.16.0.1', '172.31.255.255', '192.168.7.7', '127.0.0.1', '169.254.1.1', '100.64.0.1', '0.0.0.0']) {
     t.true(deniesV4(denied, address), `${address} denied`);
@@ -60,27 +65,27 @@ test('relaying to private, loopback and link-local peers is denied', async (t) =
 
 test('only UDP relays, no DTLS listener, no undocumented RFC 5780 alternate ports (3479, 5350)', async (t) => {
   for (const fixture of FIXTURES) {
-    const conf = parseTurnserverConf(fileAt(coturnComponent.plan(await loadFixture(fixture), { init: 'systemd' }).files, TURNSERVER_CONF).content);
+    const conf = parseTurnserverConf(fileAt(coturnComponent.plan(await loadFixture(fixture), { distribution: DEBIAN, init: 'systemd' }).files, TURNSERVER_CONF).content);
     for (const flag of ['no-tcp-relay', 'no-dtls', 'no-rfc5780']) t.true(conf.has(flag), `${fixture}: ${flag}`);
   }
 });
 
 test('behind NAT: external-ip maps public to internal; the internal address stays denied', async (t) => {
-  const conf = parseTurnserverConf(fileAt(coturnComponent.plan(await loadFixture('public-nat'), { init: 'systemd' }).files, TURNSERVER_CONF).content);
+  const conf = parseTurnserverConf(fileAt(coturnComponent.plan(await loadFixture('public-nat'), { distribution: DEBIAN, init: 'systemd' }).files, TURNSERVER_CONF).content);
   t.is(single(conf, 'external-ip'), '203.0.113.7/10.0.0.5');
   t.false(conf.has('allowed-peer-ip'));
 });
 
 test('LAN-only: the server\'s own private address is the one allowed peer; loopback never is', async (t) => {
-  const lan = parseTurnserverConf(fileAt(coturnComponent.plan(await loadFixture('own-cert'), { init: 'systemd' }).files, TURNSERVER_CONF).content);
+  const lan = parseTurnserverConf(fileAt(coturnComponent.plan(await loadFixture('own-cert'), { distribution: DEBIAN, init: 'systemd' }).files, TURNSERVER_CONF).content);
   t.deepEqual(lan.get('allowed-peer-ip'), ['192.168.1.20']);
   t.false(lan.has('external-ip'));
-  const local = parseTurnserverConf(fileAt(coturnComponent.plan(await loadFixture('localhost'), { init: 'systemd' }).files, TURNSERVER_CONF).content);
+  const local = parseTurnserverConf(fileAt(coturnComponent.plan(await loadFixture('localhost'), { distribution: DEBIAN, init: 'systemd' }).files, TURNSERVER_CONF).content);
   t.false(local.has('allowed-peer-ip'));
 });
 
 test('the secret file is readable by coturn\'s group only', async (t) => {
-  const conf = fileAt(coturnComponent.plan(await loadFixture('localhost'), { init: 'systemd' }).files, TURNSERVER_CONF);
+  const conf = fileAt(coturnComponent.plan(await loadFixture('localhost'), { distribution: DEBIAN, init: 'systemd' }).files, TURNSERVER_CONF);
   t.is(conf.mode, 0o640);
   t.is(conf.owner, 'root:turnserver');
 });

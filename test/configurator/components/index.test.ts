@@ -2,6 +2,7 @@ import test from 'ava';
 import { COMPONENTS, generateAll, planServer } from '../../../src/configurator/components/index.js';
 import type { Component, GeneratedFile, PlannedService } from '../../../src/configurator/components/types.js';
 import { FACT_VARIANTS, FIXTURES, loadFixture, PLUGINS_DIR } from '../../helpers/generated-files.js';
+import { DEBIAN } from '../../../src/configurator/distribution.js';
 
 function deepFreeze<T>(value: T): T {
   if (value && typeof value === 'object') {
@@ -41,7 +42,7 @@ test('the list registers each component once, each producing at least one file',
   const config = await loadFixture('localhost');
   const names = COMPONENTS.map((component) => component.name);
   t.deepEqual([...names].sort(), ['coturn', 'hosts', 'jicofo', 'nginx', 'prosody', 'tls', 'videobridge', 'web']);
-  for (const component of COMPONENTS) t.true(component.plan(config, { init: 'systemd' }).files.length > 0, component.name);
+  for (const component of COMPONENTS) t.true(component.plan(config, { distribution: DEBIAN, init: 'systemd' }).files.length > 0, component.name);
 });
 
 const only = (name: string, files: GeneratedFile[], services: PlannedService[] = []): Component => ({
@@ -54,25 +55,25 @@ test('two components claiming one path or one service is an error naming both', 
   const config = await loadFixture('localhost');
   const first = only('first', [{ path: '/etc/same', content: 'a' }]);
   const second = only('second', [{ path: '/etc/same', content: 'b' }]);
-  const error = t.throws(() => planServer(config, { init: 'systemd' }, [first, second]));
+  const error = t.throws(() => planServer(config, { distribution: DEBIAN, init: 'systemd' }, [first, second]));
   t.is(error?.message, 'components first and second both produce /etc/same');
   const relative = only('rel', [{ path: 'etc/x', content: '' }]);
-  t.throws(() => planServer(config, { init: 'systemd' }, [relative]), { message: /relative path: etc\/x/ });
+  t.throws(() => planServer(config, { distribution: DEBIAN, init: 'systemd' }, [relative]), { message: /relative path: etc\/x/ });
   const service = [{ name: 'same', reads: [] }];
-  const twice = t.throws(() => planServer(config, { init: 'systemd' }, [only('a', [], service), only('b', [], service)]));
+  const twice = t.throws(() => planServer(config, { distribution: DEBIAN, init: 'systemd' }, [only('a', [], service), only('b', [], service)]));
   t.is(twice?.message, 'components a and b both run service same');
 });
 
 test('the plan carries each component\'s services, accounts, directories and key readers', async (t) => {
   const config = await loadFixture('public-nat');
-  const plan = planServer(config, { init: 'systemd' });
+  const plan = planServer(config, { distribution: DEBIAN, init: 'systemd' });
   t.deepEqual(plan.services.map((service) => service.name), ['prosody', 'jicofo', 'jitsi-videobridge2', 'nginx', 'coturn']);
   t.deepEqual(plan.accounts.map((account) => `${account.username}@${account.host}`).sort(), [
     `${config.convener.username}@${config.hostname}`,
     `focus@auth.${config.hostname}`,
     `jvb@auth.${config.hostname}`,
   ].sort());
-  t.is(plan.accountStoreConfig, '/etc/prosody/prosody.cfg.lua');
+  t.deepEqual(plan.accountStore, { config: '/etc/prosody/prosody.cfg.lua', dataDir: '/var/lib/prosody' });
   t.deepEqual(plan.directories.map((directory) => directory.path).sort(), [
     '/etc/jitsi/jicofo',
     '/etc/jitsi/videobridge',
@@ -111,13 +112,13 @@ test('a secret that a config format could misread is refused, naming its key', a
   const config = await loadFixture('localhost');
   for (const bad of ['has space in it 12345', 'quote"inside-0123456789', 'short', 'dollar${x}-0123456789']) {
     const broken = { ...config, secrets: { ...config.secrets, turn_secret: bad } };
-    const error = t.throws(() => generateAll(broken, { init: 'systemd' }));
+    const error = t.throws(() => generateAll(broken, { distribution: DEBIAN, init: 'systemd' }));
     t.regex(error?.message ?? '', /^secrets\.turn_secret in the master config .*--rotate-secrets/);
   }
 });
 
 test('removal entries carry no content', async (t) => {
-  const files = generateAll(await loadFixture('localhost'), { init: 'systemd' });
+  const files = generateAll(await loadFixture('localhost'), { distribution: DEBIAN, init: 'systemd' });
   const removed = files.filter((file) => file.remove);
   // Outside Let's Encrypt mode, the certbot deploy hook goes too.
   t.deepEqual(removed.map((file) => file.path), ['/etc/letsencrypt/renewal-hooks/deploy/jitsi-meet-server', '/etc/nginx/sites-enabled/default']);

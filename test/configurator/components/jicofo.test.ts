@@ -3,12 +3,13 @@ import { execa } from 'execa';
 import { JICOFO_CONF, JICOFO_ENV, jicofoComponent } from '../../../src/configurator/components/jicofo/index.js';
 import { fileAt, FIXTURES, loadFixture, parseHocon, unknownHoconKeys } from '../../helpers/generated-files.js';
 import { JICOFO_REFERENCE_KEYS } from '../../fixtures/jitsi-reference-keys.js';
+import { DEBIAN } from '../../../src/configurator/distribution.js';
 
 for (const fixture of FIXTURES) {
   test(`${fixture}: jicofo.conf is HOCON with the focus login, brewery, proxy and secure domain`, async (t) => {
     const config = await loadFixture(fixture);
     const H = config.hostname;
-    const files = jicofoComponent.plan(config, { init: 'systemd' }).files;
+    const files = jicofoComponent.plan(config, { distribution: DEBIAN, init: 'systemd' }).files;
     const conf = await parseHocon(fileAt(files, JICOFO_CONF).content);
     t.deepEqual(conf.jicofo.xmpp.client, {
       hostname: '127.0.0.1',
@@ -30,7 +31,7 @@ for (const fixture of FIXTURES) {
 
 test('the service environment points jicofo at jicofo.conf, limits its heap and is kept by the package', async (t) => {
   const config = await loadFixture('public-nat');
-  const files = jicofoComponent.plan(config, { init: 'systemd' }).files;
+  const files = jicofoComponent.plan(config, { distribution: DEBIAN, init: 'systemd' }).files;
   const env = fileAt(files, JICOFO_ENV).content;
   t.regex(env, /^JAVA_SYS_PROPS=".*-Dconfig\.file=\/etc\/jitsi\/jicofo\/jicofo\.conf[ "]/m);
   t.regex(env, /^JICOFO_MAX_MEMORY=2g$/m, 'the master config bounds the heap (the launcher would take 3 GiB)');
@@ -41,7 +42,7 @@ test('the service environment points jicofo at jicofo.conf, limits its heap and 
 });
 
 test('jicofo.conf and the environment (both hold the focus password) are jicofo:jitsi 0640, the directory 0750', async (t) => {
-  const plan = jicofoComponent.plan(await loadFixture('public-nat'), { init: 'systemd' });
+  const plan = jicofoComponent.plan(await loadFixture('public-nat'), { distribution: DEBIAN, init: 'systemd' });
   for (const path of [JICOFO_CONF, JICOFO_ENV]) t.like(fileAt(plan.files, path), { owner: 'jicofo:jitsi', mode: 0o640 }, path);
   t.deepEqual(plan.directories, [{ path: '/etc/jitsi/jicofo', owner: 'jicofo:jitsi', mode: 0o750 }]);
   // A changed roster (focus subscribed to focus.<H>) needs a new jicofo session.
@@ -51,7 +52,7 @@ test('jicofo.conf and the environment (both hold the focus password) are jicofo:
 
 test("every key of jicofo.conf is one of jicofo's (upstream's reference.conf)", async (t) => {
   for (const fixture of FIXTURES) {
-    const conf = await parseHocon(fileAt(jicofoComponent.plan(await loadFixture(fixture), { init: 'systemd' }).files, JICOFO_CONF).content);
+    const conf = await parseHocon(fileAt(jicofoComponent.plan(await loadFixture(fixture), { distribution: DEBIAN, init: 'systemd' }).files, JICOFO_CONF).content);
     t.deepEqual(unknownHoconKeys(conf, JICOFO_REFERENCE_KEYS), [], fixture);
   }
   // The check itself: a misspelt key is found.

@@ -2,10 +2,15 @@ import test from 'ava';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { DEBIAN_DEFAULT_SITE, nginxComponent, nginxSiteFiles, siteConfig } from '../../../src/configurator/components/nginx/index.js';
+import { nginxComponent, siteConfig } from '../../../src/configurator/components/nginx/index.js';
 import { ACME_WEBROOT, webTls } from '../../../src/configurator/paths.js';
 import { directiveArgs, fileAt, FIXTURES, loadFixture, location, parseNginx, selfSignedPair } from '../../helpers/generated-files.js';
 import { withScratchDir } from '../../helpers/scratch.js';
+import { DEBIAN, nginxSiteFiles as siteFilesOf } from '../../../src/configurator/distribution.js';
+
+/** Debian's site files and the default site that must go. */
+const nginxSiteFiles = (hostname: string) => siteFilesOf(DEBIAN, hostname) as { available: string; enabled: string };
+const DEBIAN_DEFAULT_SITE = '/etc/nginx/sites-enabled/default';
 
 /**
  * nginx -t on the generated site inside Debian's own main config (/etc/nginx/nginx.conf, as the
@@ -40,7 +45,7 @@ function replaceOnce(text: string, pattern: RegExp, replacement: string): string
 for (const fixture of FIXTURES) {
   test(`${fixture}: nginx -t accepts the site`, async (t) => {
     const config = await loadFixture(fixture);
-    const site = fileAt(nginxComponent.plan(config, { init: 'systemd' }).files, nginxSiteFiles(config.hostname).available).content;
+    const site = fileAt(nginxComponent.plan(config, { distribution: DEBIAN, init: 'systemd' }).files, nginxSiteFiles(config.hostname).available).content;
     const result = await nginxTest(site, config.hostname);
     t.is(result.exitCode, 0, result.output);
   });
@@ -48,7 +53,7 @@ for (const fixture of FIXTURES) {
 
 test('nginx -t really checks: a broken site fails', async (t) => {
   const config = await loadFixture('localhost');
-  const site = fileAt(nginxComponent.plan(config, { init: 'systemd' }).files, nginxSiteFiles('localhost').available).content;
+  const site = fileAt(nginxComponent.plan(config, { distribution: DEBIAN, init: 'systemd' }).files, nginxSiteFiles('localhost').available).content;
   const result = await nginxTest(site.replace('ssi on;', 'ssi maybe;'), 'localhost');
   t.not(result.exitCode, 0);
   t.regex(result.output, /ssi/);
@@ -56,7 +61,7 @@ test('nginx -t really checks: a broken site fails', async (t) => {
 
 test('port 80: ACME challenges served from the webroot without redirect, everything else to https', async (t) => {
   const config = await loadFixture('letsencrypt');
-  const site = parseNginx(fileAt(nginxComponent.plan(config, { init: 'systemd' }).files, nginxSiteFiles(config.hostname).available).content);
+  const site = parseNginx(fileAt(nginxComponent.plan(config, { distribution: DEBIAN, init: 'systemd' }).files, nginxSiteFiles(config.hostname).available).content);
   const servers = site.blocks.filter((block) => block.name === 'server');
   const plain = servers.find((server) => directiveArgs(server, 'listen').some((args) => args[0] === '80'))!;
   t.deepEqual(directiveArgs(plain, 'server_name'), [[config.hostname]]);
@@ -69,7 +74,7 @@ test('port 80: ACME challenges served from the webroot without redirect, everyth
 test('port 443: canonical cert paths (also for an own certificate), app, config.js, BOSH and websocket proxies', async (t) => {
   const config = await loadFixture('own-cert');
   const H = config.hostname;
-  const site = parseNginx(fileAt(nginxComponent.plan(config, { init: 'systemd' }).files, nginxSiteFiles(H).available).content);
+  const site = parseNginx(fileAt(nginxComponent.plan(config, { distribution: DEBIAN, init: 'systemd' }).files, nginxSiteFiles(H).available).content);
   const tls = site.blocks.find((server) => directiveArgs(server, 'listen').some((args) => args[0] === '443'))!;
   t.true(directiveArgs(tls, 'listen').every((args) => args.includes('ssl')));
   t.deepEqual(directiveArgs(tls, 'server_name'), [[H]]);
@@ -93,7 +98,7 @@ test('port 443: canonical cert paths (also for an own certificate), app, config.
 });
 
 test('the site is enabled by a relative link and Debian\'s default site is removed', async (t) => {
-  const files = nginxComponent.plan(await loadFixture('localhost'), { init: 'systemd' }).files;
+  const files = nginxComponent.plan(await loadFixture('localhost'), { distribution: DEBIAN, init: 'systemd' }).files;
   t.is(fileAt(files, nginxSiteFiles('localhost').enabled).linkTo, '../sites-available/localhost.conf');
   t.true(fileAt(files, DEBIAN_DEFAULT_SITE).remove);
 });

@@ -9,9 +9,14 @@ import { chmod, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { BRIDGE_LOGINS_MODULE } from '../../../src/configurator/components/prosody/bridge-logins.js';
-import { prosodyComponent, PROSODY_CONFIG, prosodyHostFiles, remoteBridgeAccounts } from '../../../src/configurator/components/prosody/index.js';
+import { prosodyComponent, remoteBridgeAccounts } from '../../../src/configurator/components/prosody/index.js';
 import { FACT_VARIANTS, loadFixture, materialize } from '../../helpers/generated-files.js';
 import { withScratchDir } from '../../helpers/scratch.js';
+import { DEBIAN, prosodyHostFiles as hostFilesOf } from '../../../src/configurator/distribution.js';
+
+/** Debian's layout: where these tests expect prosody's files. */
+const PROSODY_CONFIG = '/etc/prosody/prosody.cfg.lua';
+const prosodyHostFiles = (hostname: string) => hostFilesOf(DEBIAN, hostname);
 
 const HARNESS = String.raw`
 local module_file = arg[1]

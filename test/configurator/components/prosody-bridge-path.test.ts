@@ -11,13 +11,18 @@ import { appendFile, chmod, chown, mkdir, readFile, writeFile } from 'node:fs/pr
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
-import { prosodyComponent, PROSODY_CONFIG, PROSODY_MODULES_DIR, prosodyHostFiles } from '../../../src/configurator/components/prosody/index.js';
+import { prosodyComponent, PROSODY_MODULES_DIR } from '../../../src/configurator/components/prosody/index.js';
 import type { GeneratedFile } from '../../../src/configurator/components/types.js';
 import { authTls, webTls } from '../../../src/configurator/paths.js';
 import { fileAt, loadFixture, materialize, registerAccounts, rooted, selfSignedPair } from '../../helpers/generated-files.js';
 import type { CheckResult, CheckSession } from '../../helpers/jitsi-standin/xmpp-check.js';
 import { createNetns } from '../../helpers/netns.js';
 import { withScratchDir } from '../../helpers/scratch.js';
+import { DEBIAN, prosodyHostFiles as hostFilesOf } from '../../../src/configurator/distribution.js';
+
+/** Debian's layout: where these tests expect prosody's files. */
+const PROSODY_CONFIG = '/etc/prosody/prosody.cfg.lua';
+const prosodyHostFiles = (hostname: string) => hostFilesOf(DEBIAN, hostname);
 
 const CHECK = join(dirname(fileURLToPath(import.meta.url)), '../../helpers/jitsi-standin/xmpp-check.ts');
 const BRIDGE_PASSWORD = randomBytes(32).toString('base64url');
@@ -37,7 +42,7 @@ test('prosody on the internal address: the bridge account logs in; a guest, the 
     let prosody: ReturnType<typeof execa> | undefined;
     try {
       await chmod(root, 0o755);
-      const files = prosodyComponent.plan(config, { init: 'systemd' }).files;
+      const files = prosodyComponent.plan(config, { distribution: DEBIAN, init: 'systemd' }).files;
       await materialize(files, root);
       const dirs = ['/var/lib/prosody', '/var/log/prosody', '/run/prosody'].map((dir) => join(root, dir));
       const uid = Number((await execa('id', ['-u', 'prosody'])).stdout);

@@ -6,14 +6,17 @@ import {
   prosodyComponent,
   prosodyMajorVersion,
   luaString,
-  PROSODY_CONFIG,
   PROSODY_MODULES_DIR,
-  prosodyHostFiles,
 } from '../../../src/configurator/components/prosody/index.js';
 import { LOAD_ONLY_PLUGINS, FUNCTIONAL_PLUGINS } from '../../helpers/jitsi-standin/index.js';
 import { authTls, webTls } from '../../../src/configurator/paths.js';
 import { FACT_VARIANTS, FIXTURES, loadFixture, materialize, PLUGINS_DIR, readProsodyConfig } from '../../helpers/generated-files.js';
 import { withScratchDir } from '../../helpers/scratch.js';
+import { DEBIAN, prosodyHostFiles as hostFilesOf } from '../../../src/configurator/distribution.js';
+
+/** Debian's layout: where these tests expect prosody's files. */
+const PROSODY_CONFIG = '/etc/prosody/prosody.cfg.lua';
+const prosodyHostFiles = (hostname: string) => hostFilesOf(DEBIAN, hostname);
 
 test('luaString round-trips awkward strings through lua5.4', async (t) => {
   const samples = ['plain', 'quote " and back\\slash', 'new\nline and tab\t', 'bell\u0007 del\u007f', 'ünïcode ✓', ']]--[['];
@@ -128,7 +131,7 @@ test('external services: STUN and TURN on 3478, TURNS on 5349, TURN entries use 
 
 test('file modes: host file (TURN secret) is root:prosody 0640, conf.d entry is a relative link', async (t) => {
   const config = await loadFixture('localhost');
-  const files = prosodyComponent.plan(config, { init: 'systemd' }).files;
+  const files = prosodyComponent.plan(config, { distribution: DEBIAN, init: 'systemd' }).files;
   const { available, enabled } = prosodyHostFiles('localhost');
   const host = files.find((f) => f.path === available)!;
   t.is(host.mode, 0o640);
@@ -211,7 +214,7 @@ test("prosody's major version is read from Debian's version string", (t) => {
 
 test('component admins are room owners only where prosody 13 needs it said; smacks is tuned as upstream everywhere', async (t) => {
   const config = await loadFixture('public-nat');
-  for (const { label, facts } of [...FACT_VARIANTS, { label: 'bookworm prosody', facts: { init: 'systemd' as const, prosodyVersion: '0.12.3-1+deb12u1' } }]) {
+  for (const { label, facts } of [...FACT_VARIANTS, { label: 'bookworm prosody', facts: { distribution: DEBIAN, init: 'systemd' as const, prosodyVersion: '0.12.3-1+deb12u1' } }]) {
     await withScratchDir('prosody-13-', async (root) => {
       await materialize(prosodyComponent.plan(config, facts).files, root);
       const g = (await readProsodyConfig(root)).global;

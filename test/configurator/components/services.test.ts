@@ -30,6 +30,7 @@ import type { GeneratedFile } from '../../../src/configurator/components/types.j
 import { evaluateWebConfig, fileAt, loadFixture, materialize, parseHocon, registerAccounts, rooted, selfSignedPair } from '../../helpers/generated-files.js';
 import type { StepResult } from '../../helpers/xmpp-probe.js';
 import { withScratchDir } from '../../helpers/scratch.js';
+import { DEBIAN } from '../../../src/configurator/distribution.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repoRoot = join(here, '../../..');
@@ -80,7 +81,7 @@ async function rewrite(root: string, file: GeneratedFile, prefixes: readonly str
 test('prosody, nginx and coturn run with the generated files and serve real clients', async (t) => {
   const config = await loadFixture('lan-live');
   const H = config.hostname;
-  const files = generateAll(config, { init: 'systemd' });
+  const files = generateAll(config, { distribution: DEBIAN, init: 'systemd' });
   const ns = `jmc-gen-${process.pid}-${randomBytes(3).toString('hex')}`;
   const netnsEtc = `/etc/netns/${ns}`;
   const running: Running[] = [];

@@ -7,12 +7,13 @@ import type { MasterConfig } from '../../../src/configurator/master-config.js';
 import { authTls, caStoreCopy, webTls } from '../../../src/configurator/paths.js';
 import { scratchDir } from '../../helpers/scratch.js';
 import { loadFixture } from '../../helpers/generated-files.js';
+import { DEBIAN } from '../../../src/configurator/distribution.js';
 
 
 const config = { hostname: 'meet.jitsi.test' } as MasterConfig;
 
 test('the deploy hook is valid sh, executable, and installs to the canonical paths', async (t) => {
-  const hook = deployHook(config, 'ssl-cert');
+  const hook = deployHook(config, 'ssl-cert', DEBIAN);
   t.is(hook.path, DEPLOY_HOOK);
   t.is(hook.mode, 0o755);
   const dir = await scratchDir('deploy-hook-');
@@ -25,7 +26,7 @@ test('the deploy hook is valid sh, executable, and installs to the canonical pat
 
 test('the deploy hook ignores other lineages', async (t) => {
   const dir = await scratchDir('deploy-hook-');
-  await writeFile(join(dir, 'hook'), deployHook(config, 'ssl-cert').content);
+  await writeFile(join(dir, 'hook'), deployHook(config, 'ssl-cert', DEBIAN).content);
   // Only `basename` on PATH: if the hook went on past the lineage check, `install` would not be
   // found and the hook would fail (set -e) instead of touching anything.
   await mkdir(join(dir, 'bin'));
@@ -41,17 +42,17 @@ test('the deploy hook ignores other lineages', async (t) => {
 });
 
 test('the hook is planned in Let\'s Encrypt mode only, and removed otherwise', async (t) => {
-  const letsencrypt = tlsComponent.plan(await loadFixture('letsencrypt'), { init: 'systemd', keyGroup: 'ssl-cert' });
+  const letsencrypt = tlsComponent.plan(await loadFixture('letsencrypt'), { distribution: DEBIAN, init: 'systemd', keyGroup: 'ssl-cert' });
   t.deepEqual(letsencrypt.files.map((file) => [file.path, file.remove ?? false]), [[DEPLOY_HOOK, false]]);
   t.regex(letsencrypt.files[0]!.content, /-g 'ssl-cert'/);
-  const withoutKeyGroup = tlsComponent.plan(await loadFixture('letsencrypt'), { init: 'systemd' });
+  const withoutKeyGroup = tlsComponent.plan(await loadFixture('letsencrypt'), { distribution: DEBIAN, init: 'systemd' });
   t.regex(withoutKeyGroup.files[0]!.content, /-g 'root'/, 'root keeps the key when the image has no key group');
-  const selfSigned = tlsComponent.plan(await loadFixture('localhost'), { init: 'systemd' });
+  const selfSigned = tlsComponent.plan(await loadFixture('localhost'), { distribution: DEBIAN, init: 'systemd' });
   t.deepEqual(selfSigned.files, [{ path: DEPLOY_HOOK, content: '', remove: true }]);
 });
 
 test('the plan holds both certificates: auth.<H> self-signed and trusted, the web one from the TLS mode', async (t) => {
-  const facts = { init: 'systemd' } as const;
+  const facts = { distribution: DEBIAN, init: 'systemd' } as const;
   const selfSigned = await loadFixture('localhost');
   const [auth, web] = tlsComponent.plan(selfSigned, facts).certificates!;
   t.deepEqual(auth, { ...authTls(selfSigned.hostname), source: { kind: 'self-signed', names: [`auth.${selfSigned.hostname}`] }, trustedCopy: caStoreCopy(selfSigned.hostname) });

@@ -3,12 +3,13 @@ import { JVB_CONF, JVB_ENV, JVB_KERNEL_SETTINGS, videobridgeComponent } from '..
 import type { MasterConfig } from '../../../src/configurator/master-config.js';
 import { fileAt, FIXTURES, loadFixture, parseHocon, unknownHoconKeys } from '../../helpers/generated-files.js';
 import { VIDEOBRIDGE_REFERENCE_KEYS } from '../../fixtures/jitsi-reference-keys.js';
+import { DEBIAN } from '../../../src/configurator/distribution.js';
 
 for (const fixture of FIXTURES) {
   test(`${fixture}: jvb.conf is HOCON with the jvb login on loopback and the brewery`, async (t) => {
     const config = await loadFixture(fixture);
     const H = config.hostname;
-    const conf = await parseHocon(fileAt(videobridgeComponent.plan(config, { init: 'systemd' }).files, JVB_CONF).content);
+    const conf = await parseHocon(fileAt(videobridgeComponent.plan(config, { distribution: DEBIAN, init: 'systemd' }).files, JVB_CONF).content);
     const shards = conf.videobridge.apis['xmpp-client'].configs;
     t.deepEqual(Object.keys(shards), ['shard']);
     t.like(shards.shard, {
@@ -32,7 +33,7 @@ for (const fixture of FIXTURES) {
 
 test('behind NAT the bridge maps the internal address to the external one', async (t) => {
   const config = await loadFixture('public-nat');
-  const conf = await parseHocon(fileAt(videobridgeComponent.plan(config, { init: 'systemd' }).files, JVB_CONF).content);
+  const conf = await parseHocon(fileAt(videobridgeComponent.plan(config, { distribution: DEBIAN, init: 'systemd' }).files, JVB_CONF).content);
   t.deepEqual(conf.ice4j.harvest.mapping['static-mappings'], [
     { name: 'master-config-nat', 'local-address': '10.0.0.5', 'public-address': '203.0.113.7' },
   ]);
@@ -40,14 +41,14 @@ test('behind NAT the bridge maps the internal address to the external one', asyn
 
 test('without NAT (same address inside and out) there is no static mapping', async (t) => {
   for (const fixture of ['localhost', 'own-cert', 'letsencrypt'] as const) {
-    const conf = await parseHocon(fileAt(videobridgeComponent.plan(await loadFixture(fixture), { init: 'systemd' }).files, JVB_CONF).content);
+    const conf = await parseHocon(fileAt(videobridgeComponent.plan(await loadFixture(fixture), { distribution: DEBIAN, init: 'systemd' }).files, JVB_CONF).content);
     t.false('static-mappings' in conf.ice4j.harvest.mapping, fixture);
   }
 });
 
 test('the service environment carries the memory limit, points at jvb.conf and is kept by the package (JVB_HOSTNAME, JVB_SECRET)', async (t) => {
   const config = await loadFixture('public-nat');
-  const files = videobridgeComponent.plan(config, { init: 'systemd' }).files;
+  const files = videobridgeComponent.plan(config, { distribution: DEBIAN, init: 'systemd' }).files;
   const env = fileAt(files, JVB_ENV).content;
   t.regex(env, /^VIDEOBRIDGE_MAX_MEMORY=2g$/m);
   t.regex(env, /^JAVA_SYS_PROPS=".*-Dconfig\.file=\/etc\/jitsi\/videobridge\/jvb\.conf[ "]/m);
@@ -59,7 +60,7 @@ test('the service environment carries the memory limit, points at jvb.conf and i
 
 test('jvb.conf and the environment are readable by the bridge (jvb:jitsi 0640), its directory 0750', (t) => {
   return loadFixture('public-nat').then((config) => {
-    const plan = videobridgeComponent.plan(config, { init: 'systemd' });
+    const plan = videobridgeComponent.plan(config, { distribution: DEBIAN, init: 'systemd' });
     for (const path of [JVB_CONF, JVB_ENV]) t.like(fileAt(plan.files, path), { owner: 'jvb:jitsi', mode: 0o640 }, path);
     t.deepEqual(plan.directories, [{ path: '/etc/jitsi/videobridge', owner: 'jvb:jitsi', mode: 0o750 }]);
     t.is(plan.services?.[0]?.program, '/usr/share/jitsi-videobridge/jvb.sh');
@@ -67,7 +68,7 @@ test('jvb.conf and the environment are readable by the bridge (jvb:jitsi 0640), 
 });
 
 async function requireValidAddress(config: MasterConfig): Promise<unknown> {
-  const conf = await parseHocon(fileAt(videobridgeComponent.plan(config, { init: 'systemd' }).files, JVB_CONF).content);
+  const conf = await parseHocon(fileAt(videobridgeComponent.plan(config, { distribution: DEBIAN, init: 'systemd' }).files, JVB_CONF).content);
   return conf.videobridge.health['require-valid-address'];
 }
 
@@ -85,7 +86,7 @@ test('the health check asks for a valid (public) address only when the server ha
 
 test("the bridge asks for upstream's UDP buffer settings, to be checked on the host", (t) => {
   return loadFixture('lan-live').then((config) => {
-    const wanted = videobridgeComponent.plan(config, { init: 'systemd' }).kernelSettings ?? [];
+    const wanted = videobridgeComponent.plan(config, { distribution: DEBIAN, init: 'systemd' }).kernelSettings ?? [];
     t.deepEqual(
       wanted.map(({ name, minimum }) => [name, minimum]),
       [
@@ -99,7 +100,7 @@ test("the bridge asks for upstream's UDP buffer settings, to be checked on the h
 
 test("every key of jvb.conf is one of the bridge's (upstream's reference.conf, ice4j's and jicoco's)", async (t) => {
   for (const fixture of FIXTURES) {
-    const conf = await parseHocon(fileAt(videobridgeComponent.plan(await loadFixture(fixture), { init: 'systemd' }).files, JVB_CONF).content);
+    const conf = await parseHocon(fileAt(videobridgeComponent.plan(await loadFixture(fixture), { distribution: DEBIAN, init: 'systemd' }).files, JVB_CONF).content);
     t.deepEqual(unknownHoconKeys(conf, VIDEOBRIDGE_REFERENCE_KEYS), [], fixture);
   }
   // The bridge's XMPP connections are free-form; a key beside them is not.

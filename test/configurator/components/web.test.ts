@@ -5,12 +5,13 @@ import { join } from 'node:path';
 import { webComponent } from '../../../src/configurator/components/web/index.js';
 import { evaluateWebConfig, FIXTURES, loadFixture } from '../../helpers/generated-files.js';
 import { withScratchDir } from '../../helpers/scratch.js';
+import { DEBIAN } from '../../../src/configurator/distribution.js';
 
 for (const fixture of FIXTURES) {
   test(`${fixture}: config.js is a valid script naming the domains and endpoints`, async (t) => {
     const config = await loadFixture(fixture);
     const H = config.hostname;
-    const [file] = webComponent.plan(config, { init: 'systemd' }).files;
+    const [file] = webComponent.plan(config, { distribution: DEBIAN, init: 'systemd' }).files;
     t.is(file!.path, `/etc/jitsi/meet/${H}-config.js`);
     await withScratchDir('configjs-', async (dir) => {
       const path = join(dir, 'config.js');

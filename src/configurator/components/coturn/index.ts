@@ -9,8 +9,6 @@ import { behindNat, PORTS, secret } from '../names.js';
 import { isPublicAddress } from '../../addresses.js';
 import type { Component, GeneratedFile } from '../types.js';
 
-export const TURNSERVER_CONF = '/etc/turnserver.conf';
-export const COTURN_DEFAULTS = '/etc/default/coturn';
 /** coturn logs here (turnserver.conf `log-file`). */
 export const TURN_LOG_DIR = '/var/log/turnserver';
 
@@ -48,7 +46,8 @@ export const DENIED_PEER_RANGES = [
 export const coturnComponent: Component = {
   name: 'coturn',
   packages: ['coturn'],
-  plan(config) {
+  plan(config, facts) {
+    const { coturn } = facts.distribution;
     const tls = webTls(config.hostname);
     const lines = [
       `# coturn for Jitsi Meet on ${config.hostname}. Written by jitsi-meet-config from`,
@@ -115,42 +114,47 @@ export const coturnComponent: Component = {
       '',
     );
     const files: GeneratedFile[] = [
-      // Holds the TURN secret; coturn runs as turnserver and reads it.
-      { path: TURNSERVER_CONF, content: lines.join('\n'), mode: 0o640, owner: 'root:turnserver' },
-      {
-        path: COTURN_DEFAULTS,
-        content: COTURN_DEFAULTS_TEXT,
-        mode: 0o644,
-        owner: 'root:root',
-      },
+      // Holds the TURN secret; coturn runs as its own user and reads it.
+      { path: coturn.config, content: lines.join('\n'), mode: 0o640, owner: `root:${coturn.group}` },
     ];
+    if (coturn.initDefaults) {
+      files.push({ path: coturn.initDefaults, content: initDefaultsText(coturn.config), mode: 0o644, owner: 'root:root' });
+    }
     return {
       files,
-      services: [{ name: 'coturn', reads: [TURNSERVER_CONF, COTURN_DEFAULTS, tls.cert, tls.key, 'group:turnserver'] }],
-      // coturn runs as turnserver and cannot create its log directory (turnserver.conf `log-file`) itself.
-      directories: [{ path: TURN_LOG_DIR, owner: 'turnserver:turnserver', mode: 0o750 }],
-      keyReaders: ['turnserver'],
+      services: [
+        {
+          name: coturn.service[facts.init],
+          reads: [coturn.config, ...(coturn.initDefaults ? [coturn.initDefaults] : []), tls.cert, tls.key, `group:${coturn.user}`],
+        },
+      ],
+      // coturn runs as its own user and cannot create its log directory (turnserver.conf `log-file`) itself.
+      directories: [{ path: TURN_LOG_DIR, owner: `${coturn.user}:${coturn.group}`, mode: 0o750 }],
+      keyReaders: [coturn.user],
     };
   },
 };
 
 /**
- * Read by Debian's init script only (the systemd unit ignores it). coturn runs as turnserver,
+ * The environment file of the distribution's init script (`initDefaults`; Debian's
+ * /etc/default/coturn), read by that script only (the systemd unit ignores it). coturn runs as turnserver,
  * which cannot write the script's default pidfile /var/run/turnserver.pid; it then writes
  * /var/tmp/turnserver.pid instead, the script cannot find the daemon, and every stop waits
  * out its 30-second retry before a KILL. A pidfile in a directory the script creates and
  * hands to turnserver makes stop and restart immediate.
  */
 const COTURN_PID_DIR = '/run/turnserver';
-const COTURN_DEFAULTS_TEXT = [
-  '# Written by jitsi-meet-config: the init script starts coturn only when this is set.',
-  'TURNSERVER_ENABLED=1',
-  '# The init script creates this directory and hands it to the turnserver user.',
-  `PIDFILE_DIR=${COTURN_PID_DIR}`,
-  `PIDFILE=${COTURN_PID_DIR}/turnserver.pid`,
-  `DAEMON_ARGS="-c /etc/turnserver.conf -o -v --pidfile ${COTURN_PID_DIR}/turnserver.pid"`,
-  '',
-].join('\n');
+function initDefaultsText(configFile: string): string {
+  return [
+    '# Written by jitsi-meet-config: the init script starts coturn only when this is set.',
+    'TURNSERVER_ENABLED=1',
+    '# The init script creates this directory and hands it to the turnserver user.',
+    `PIDFILE_DIR=${COTURN_PID_DIR}`,
+    `PIDFILE=${COTURN_PID_DIR}/turnserver.pid`,
+    `DAEMON_ARGS="-c ${configFile} -o -v --pidfile ${COTURN_PID_DIR}/turnserver.pid"`,
+    '',
+  ].join('\n');
+}
 
 function isLoopback(address: string): boolean {
   return address.startsWith('127.') || address === '::1' || address.toLowerCase().startsWith('::ffff:127.');

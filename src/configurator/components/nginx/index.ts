@@ -3,20 +3,13 @@
  * HTTPS; port 443 serves the web app, its config.js, and proxies BOSH, the XMPP websocket and
  * the bridge's colibri websockets to the loopback services.
  */
+import { dirname, relative } from 'node:path/posix';
+import { nginxSiteFiles } from '../../distribution.js';
 import { ACME_WEBROOT, webTls } from '../../paths.js';
 import { JVB_SERVER_ID, LOOPBACK, PORTS, webConfigPath } from '../names.js';
 import type { Component, GeneratedFile } from '../types.js';
 
 export const WEB_ROOT = '/usr/share/jitsi-meet';
-/** Debian's default site also claims port 80 as default_server; two default servers stop nginx. */
-export const DEBIAN_DEFAULT_SITE = '/etc/nginx/sites-enabled/default';
-
-export function nginxSiteFiles(hostname: string): { available: string; enabled: string } {
-  return {
-    available: `/etc/nginx/sites-available/${hostname}.conf`,
-    enabled: `/etc/nginx/sites-enabled/${hostname}.conf`,
-  };
-}
 
 /** Settings every proxied location needs so prosody and the bridge see the public name and client. */
 const PROXY_HEADERS = [
@@ -113,16 +106,19 @@ export function siteConfig(hostname: string): string {
 export const nginxComponent: Component = {
   name: 'nginx',
   packages: ['nginx'],
-  plan(config) {
-    const site = nginxSiteFiles(config.hostname);
+  plan(config, facts) {
+    const layout = facts.distribution;
+    const site = nginxSiteFiles(layout, config.hostname);
     const files: GeneratedFile[] = [
       { path: site.available, content: siteConfig(config.hostname), mode: 0o644, owner: 'root:root' },
-      { path: site.enabled, content: '', linkTo: `../sites-available/${config.hostname}.conf` },
-      { path: DEBIAN_DEFAULT_SITE, content: '', remove: true },
+      // Enabled by a relative link where the distribution keeps enabled sites apart.
+      ...(site.enabled ? [{ path: site.enabled, content: '', linkTo: relative(dirname(site.enabled), site.available) }] : []),
+      // The distribution's own default sites would be a second default_server on port 80.
+      ...layout.nginx.conflictingDefaults.map((path): GeneratedFile => ({ path, content: '', remove: true })),
     ];
     return {
       files,
-      services: [{ name: 'nginx', reload: true, reads: ['/etc/nginx/', webTls(config.hostname).cert, webTls(config.hostname).key] }],
+      services: [{ name: 'nginx', reload: true, reads: [`${layout.nginx.configDir}/`, webTls(config.hostname).cert, webTls(config.hostname).key] }],
       // certbot writes its challenges here and nginx serves them on port 80.
       directories: [{ path: ACME_WEBROOT, owner: 'root:root', mode: 0o755 }],
     };

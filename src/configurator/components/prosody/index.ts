@@ -17,14 +17,14 @@
  * mod_roster_command by the apply step). Without the plugins it is plain prosody: each of those
  * would fail to load.
  */
-import { authTls, webTls } from '../../paths.js';
+import { prosodyConfigFile, prosodyHostFiles, type DistributionLayout } from '../../distribution.js';
+import { authTls, CA_STORE_DIR, webTls } from '../../paths.js';
 import type { MasterConfig } from '../../master-config.js';
 import { LOOPBACK, PORTS, remoteBridgeAccount, secret, xmppNames } from '../names.js';
 import type { Component, GeneratedFile, HostFacts, RosterSubscription, XmppAccount } from '../types.js';
 import { BRIDGE_LOGINS_MODULE } from './bridge-logins.js';
 import { LOGIN_THROTTLE, LOGIN_THROTTLE_MODULE } from './login-throttle.js';
 
-export const PROSODY_CONFIG = '/etc/prosody/prosody.cfg.lua';
 /** Where Jitsi's prosody plugins land when jitsi-meet-prosody is installed (a fact the apply step looks for). */
 export const PROSODY_PLUGINS_DIR = '/usr/share/jitsi-meet/prosody-plugins';
 /** Our own prosody modules (generated files, like the configs), first in plugin_paths. */
@@ -57,13 +57,6 @@ export function jitsiComponentDomains(hostname: string) {
 /** Stream management (XEP-0198), tuned as upstream Jitsi tunes it: short hibernation, one old session. */
 export const SMACKS = { maxUnackedStanzas: 5, hibernationSeconds: 60, maxOldSessions: 1, componentHibernationSeconds: 15 } as const;
 
-export function prosodyHostFiles(hostname: string): { available: string; enabled: string } {
-  return {
-    available: `/etc/prosody/conf.avail/${hostname}.cfg.lua`,
-    enabled: `/etc/prosody/conf.d/${hostname}.cfg.lua`,
-  };
-}
-
 /** Directory name prosody's file storage uses for a host or user: every non-alphanumeric byte as %xx. */
 export function encodeStorageName(name: string): string {
   return name.replace(/[^a-zA-Z0-9]/g, (char) => `%${char.charCodeAt(0).toString(16).padStart(2, '0')}`);
@@ -73,21 +66,22 @@ export function encodeStorageName(name: string): string {
  * What Jitsi's jitsi-meet-prosody package makes for the debconf hostname <H> on every
  * configure that finds no host file (or no certificate) for it: the host file and its link
  * (those are ours too, see prosodyHostFiles), self-signed certificates for <H> and auth.<H>
- * under /var/lib/prosody linked from /etc/prosody/certs, the auth one also offered to the CA
- * store, and the accounts focus and jvb on auth.<H> with focus's roster. Only the files: the
- * account store's directories stay (prosody makes them again as it needs them).
+ * in prosody's data directory linked from its config directory's certs/, the auth one also
+ * offered to the CA store, and the accounts focus and jvb on auth.<H> with focus's roster. Only
+ * the files: the account store's directories stay (prosody makes them again as it needs them).
  */
-export function jitsiPackageHostFiles(hostname: string): string[] {
+export function jitsiPackageHostFiles(layout: DistributionLayout, hostname: string): string[] {
   const auth = xmppNames(hostname).authDomain;
-  const store = `/var/lib/prosody/${encodeStorageName(auth)}`;
+  const { dataDir, configDir } = layout.prosody;
+  const store = `${dataDir}/${encodeStorageName(auth)}`;
   return [
     ...[hostname, auth].flatMap((name) => [
-      `/var/lib/prosody/${name}.crt`,
-      `/var/lib/prosody/${name}.key`,
-      `/etc/prosody/certs/${name}.crt`,
-      `/etc/prosody/certs/${name}.key`,
+      `${dataDir}/${name}.crt`,
+      `${dataDir}/${name}.key`,
+      `${configDir}/certs/${name}.crt`,
+      `${configDir}/certs/${name}.key`,
     ]),
-    `/usr/local/share/ca-certificates/${auth}.crt`,
+    `${CA_STORE_DIR}${auth}.crt`,
     `${store}/accounts/focus.dat`,
     `${store}/accounts/jvb.dat`,
     `${store}/roster/focus.dat`,
@@ -222,10 +216,10 @@ function mainConfig(config: MasterConfig, facts: HostFacts): string {
     '-- No cross_domain_bosh/cross_domain_websocket: the web app and these endpoints share one origin',
     '-- (https://<H>), and prosody 0.12 ignores cross_domain_websocket anyway.',
     '',
-    'pidfile = "/run/prosody/prosody.pid"',
+    `pidfile = ${luaString(facts.distribution.prosody.pidFile)}`,
     'log = {',
-    '    info = "/var/log/prosody/prosody.log";',
-    '    error = "/var/log/prosody/prosody.err";',
+    `    info = ${luaString(`${facts.distribution.prosody.logDir}/prosody.log`)};`,
+    `    error = ${luaString(`${facts.distribution.prosody.logDir}/prosody.err`)};`,
     '}',
     '',
     "-- Exactly our host's file, not Debian's `conf.d/*.cfg.lua`: that glob also loads Debian's",
@@ -434,13 +428,16 @@ export const prosodyComponent: Component = {
   name: 'prosody',
   packages: ['prosody', 'jitsi-meet-prosody'],
   plan(config, facts) {
-    const host = prosodyHostFiles(config.hostname);
+    const layout = facts.distribution;
+    const host = prosodyHostFiles(layout, config.hostname);
+    const mainFile = prosodyConfigFile(layout);
     const web = webTls(config.hostname);
     const auth = authTls(config.hostname);
+    const owner = `root:${layout.prosody.group}`;
     const files: GeneratedFile[] = [
       // prosody reads both; the host file holds the TURN secret, so neither is world-readable.
-      { path: PROSODY_CONFIG, content: mainConfig(config, facts), mode: 0o640, owner: 'root:prosody' },
-      { path: host.available, content: hostConfig(config, facts), mode: 0o640, owner: 'root:prosody' },
+      { path: mainFile, content: mainConfig(config, facts), mode: 0o640, owner },
+      { path: host.available, content: hostConfig(config, facts), mode: 0o640, owner },
       { path: host.enabled, content: '', linkTo: `../conf.avail/${config.hostname}.cfg.lua` },
       // No secret in it: world-readable like prosody's own modules.
       { path: `${PROSODY_MODULES_DIR}/mod_login_throttle.lua`, content: LOGIN_THROTTLE_MODULE, mode: 0o644, owner: 'root:root' },
@@ -451,20 +448,17 @@ export const prosodyComponent: Component = {
       services: [
         {
           name: 'prosody',
-          reads: ['/etc/prosody/', web.cert, web.key, auth.cert, auth.key, 'group:prosody'],
-          // Debian's prosody init script finds its daemon by the process name lua5.2, but
-          // bookworm's prosody runs as lua5.4: `rc-service prosody restart` neither stops the
-          // old daemon nor starts a new one, so a changed config would wait for a reboot.
-          // prosodyctl finds it by its pid file.
-          openrcRestart: ['prosodyctl', 'restart'],
+          reads: [`${layout.prosody.configDir}/`, web.cert, web.key, auth.cert, auth.key, `group:${layout.prosody.user}`],
+          // Where the distribution's init script cannot restart it (distribution.ts says why).
+          ...(layout.prosody.openrcRestart ? { openrcRestart: layout.prosody.openrcRestart } : {}),
         },
       ],
       // The convener opens rooms; the components' own accounts come with their plans.
       // The bridges on other hosts log in with accounts of their own (revoked by --remove-bridge).
       accounts: [{ username: config.convener.username, host: xmppNames(config.hostname).domain, password: config.convener.password }, ...remoteBridgeAccounts(config)],
-      accountStoreConfig: PROSODY_CONFIG,
-      keyReaders: ['prosody'],
-      packageFiles: jitsiPackageHostFiles(config.hostname),
+      accountStore: { config: mainFile, dataDir: layout.prosody.dataDir },
+      keyReaders: [layout.prosody.user],
+      packageFiles: jitsiPackageHostFiles(layout, config.hostname),
       // Made with Jitsi's mod_roster_command: only with the plugins (as is the client proxy itself).
       rosterSubscriptions: facts.prosodyPluginsDir ? [focusSubscription(config.hostname, facts.prosodyPluginsDir)] : [],
     };

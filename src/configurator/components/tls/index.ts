@@ -3,10 +3,12 @@
  * hook. The internal `auth.<H>` certificate is always self-signed and trusted through the
  * system CA store (Java clients). The web certificate is self-signed, the admin's own pair,
  * or Let's Encrypt's (any ACME server): issuance is an apply action, since it needs nginx
- * running first; renewals run from Debian's certbot.timer (systemd) or its /etc/cron.d/certbot
- * entry (OpenRC, with cron running) and reach the canonical paths through the deploy hook.
+ * running first; renewals run from certbot's systemd timer or its cron file (OpenRC, with cron
+ * running; the distribution's names are in distribution.ts) and reach the canonical paths
+ * through the deploy hook.
  */
 import { UserError } from '../../../lib/errors.js';
+import type { DistributionLayout } from '../../distribution.js';
 import type { MasterConfig } from '../../master-config.js';
 import { ACME_WEBROOT, authTls, caStoreCopy, webTls } from '../../paths.js';
 import { xmppNames } from '../names.js';
@@ -29,8 +31,9 @@ function shellQuote(value: string): string {
  * installs key then certificate with the same modes and owners the apply step uses (so a
  * later re-run sees them unchanged) and tells the services that read them.
  */
-export function deployHook(config: MasterConfig, keyGroup: string): GeneratedFile {
+export function deployHook(config: MasterConfig, keyGroup: string, layout: DistributionLayout): GeneratedFile {
   const target = webTls(config.hostname);
+  const coturn = layout.coturn.service;
   const content = `#!/bin/sh
 # Written by jitsi-meet-config. certbot runs this after renewing a certificate: it copies ours
 # to where nginx, coturn and prosody read it, and makes them load it.
@@ -42,10 +45,10 @@ install -m 0644 -o root -g root "$RENEWED_LINEAGE/fullchain.pem" ${shellQuote(`$
 mv -f ${shellQuote(`${target.cert}.new`)} ${shellQuote(target.cert)}
 if [ -d /run/systemd/system ]; then
 	systemctl reload-or-restart nginx.service
-	systemctl try-restart coturn.service prosody.service
+	systemctl try-restart ${coturn.systemd}.service prosody.service
 else
 	rc-service nginx reload
-	for service in coturn prosody; do
+	for service in ${coturn.openrc} prosody; do
 		if rc-service "$service" status >/dev/null 2>&1; then rc-service "$service" restart; fi
 	done
 fi
@@ -81,7 +84,7 @@ export const tlsComponent: Component = {
     // Outside Let's Encrypt mode the hook must go: a renewal of an old lineage would otherwise
     // put that certificate over the self-signed or own one.
     const hook: GeneratedFile =
-      config.tls.mode === 'letsencrypt' ? deployHook(config, facts.keyGroup ?? 'root') : { path: DEPLOY_HOOK, content: '', remove: true };
+      config.tls.mode === 'letsencrypt' ? deployHook(config, facts.keyGroup ?? 'root', facts.distribution) : { path: DEPLOY_HOOK, content: '', remove: true };
     return {
       files: [hook],
       certificates: [
