@@ -14,7 +14,8 @@
  *   unpacks the verified snapshot. The build never runs `emerge --sync`; the sync settings stay
  *   portage's defaults, so an administrator can sync later.
  * - package.use/nspawn-jitsi, package.accept_keywords/nspawn-jitsi: the recipe's lines for this
- *   init system, each under a comment saying why (only when there are any).
+ *   init system (and, for keywords, this architecture), each under a comment saying why (only
+ *   when there are any).
  */
 import type { Architecture } from '../../host/emulation.js';
 import type { InitSystem } from '../../lib/init-systems.js';
@@ -155,7 +156,7 @@ export function packageUseText(input: PortageConfigInput): string | undefined {
 }
 
 export function acceptKeywordsText(input: PortageConfigInput): string | undefined {
-  const entries = forInit(input.gentoo['accept-keywords'], input.init);
+  const entries = forInit(input.gentoo['accept-keywords'], input.init).filter((entry) => !entry.architecture || entry.architecture === input.architecture);
   if (entries.length === 0) return undefined;
   const lines = [comment("Testing versions the recipe accepts (written by the nspawn-jitsi-meet build). An atom alone\naccepts the testing keyword of the image's architecture (~amd64, ~arm64).")];
   for (const entry of entries) {

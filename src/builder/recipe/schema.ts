@@ -9,6 +9,7 @@
  */
 import { fallbackOf, integer, list, object, oneOf, optional, string, type Infer } from '../../lib/schema.js';
 import { INIT_SYSTEMS, type InitSystem } from '../../lib/init-systems.js';
+import { ARCHITECTURES } from '../../host/emulation.js';
 import { repositoryUrlProblem } from '../jitsi-repository.js';
 import { fingerprintProblem } from '../openpgp-keys.js';
 import { atomProblem, keywordProblem, makeConfNameProblem, makeConfValueProblem, profileProblem, useFlagsProblem, useTokenProblem } from '../gentoo/atoms.js';
@@ -235,11 +236,14 @@ const gentooField = optional(
             atom: string({ doc: 'Package atom (category/* allowed)', check: (atom) => atomProblem(atom, { wildcard: true }) }),
             keywords: optional(list(string({ doc: 'keyword', check: keywordProblem }), { doc: 'Keywords to accept; absent accepts the testing (~) keyword of the image\'s architecture.' })),
             init: initOnly,
+            architecture: optional(
+              oneOf(ARCHITECTURES, { doc: 'Only for images of this architecture (a package may be stable on one and testing on another); absent means for all.' }),
+            ),
             why: string({ doc: 'Why a testing version is needed (required: each one is a decision).' }),
           },
           { doc: 'one package.accept_keywords line' },
         ),
-        { doc: 'Lines of /etc/portage/package.accept_keywords: `{ atom, keywords?, init?, why }`.', default: [] },
+        { doc: 'Lines of /etc/portage/package.accept_keywords: `{ atom, keywords?, init?, architecture?, why }`.', default: [] },
       ),
       'make-conf': list(
         object(
@@ -278,7 +282,7 @@ export const recipeSchema = object(
     base: object(
       {
         distro: distroField,
-        suite: optional(string({ doc: 'Debian suite or codename: bookworm, trixie. Must be set by the recipe or a part.' })),
+        suite: optional(string({ doc: 'Debian suite or codename: bookworm, trixie; for gentoo the profile release, 23.0. Must be set by the recipe or a part.' })),
         mirror: mirrorField,
         variant: variantField,
         components: componentsField,

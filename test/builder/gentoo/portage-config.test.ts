@@ -19,6 +19,7 @@ const RECIPE = section({
   'accept-keywords': [
     { atom: 'net-im/coturn', why: 'coturn has only testing keywords' },
     { atom: 'dev-lang/example', keywords: ['**'], init: 'systemd', why: 'a systemd-only test' },
+    { atom: 'net-im/prosody', architecture: 'arm64', why: 'testing on arm64 only' },
   ],
   'make-conf': [{ name: 'MAKEOPTS', value: '-j2 -l2', why: 'two cores' }, { name: 'USE', value: '-X' }],
 });
@@ -124,6 +125,7 @@ test("package.use and package.accept_keywords: the init system's lines, each und
       '',
     ].join('\n'),
   );
+  t.regex(files({ architecture: 'arm64' }).get('etc/portage/package.accept_keywords/nspawn-jitsi')!, /^# testing on arm64 only\nnet-im\/prosody$/m);
   const systemd = files({ init: 'systemd' });
   t.notRegex(systemd.get('etc/portage/package.use/nspawn-jitsi')!, /cronie/);
   t.regex(systemd.get('etc/portage/package.accept_keywords/nspawn-jitsi')!, /^# a systemd-only test\ndev-lang\/example \*\*$/m);
