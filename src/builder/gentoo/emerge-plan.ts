@@ -43,7 +43,10 @@ export interface EmergePlan {
 export interface EmergePlanInput {
   gentoo: Pick<GentooRecipe, 'packages' | 'profile'>;
   init: InitSystem;
-  /** Packages built or merged at once (`emerge --jobs`) and make's jobs per package (MAKEOPTS). */
+  /**
+   * Packages built or merged at once (`emerge --jobs`) and make's jobs per package (MAKEOPTS);
+   * both also stop starting work above this load average, so the two do not multiply.
+   */
   jobs: number;
 }
 
@@ -61,7 +64,7 @@ export function emergePlan(input: EmergePlanInput): EmergePlan {
     NOCOLOR: 'true',
     EMERGE_WARNING_DELAY: '0',
     CLEAN_DELAY: '0',
-    MAKEOPTS: `-j${jobs}`,
+    MAKEOPTS: `-j${jobs} -l${jobs}`,
   };
   const commands: PlannedCommand[] = [{ what: 'make /etc/portage/gnupg, the keyring binary packages are verified with', argv: ['getuto'] }];
   const profile = gentoo.profile?.[init];
@@ -79,6 +82,7 @@ export function emergePlan(input: EmergePlanInput): EmergePlan {
         '--nospinner',
         '--quiet-build=y',
         `--jobs=${jobs}`,
+        `--load-average=${jobs}`,
         ...atoms,
       ],
     });

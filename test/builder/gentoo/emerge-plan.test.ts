@@ -27,7 +27,7 @@ test("getuto, the init system's profile, one emerge of its atoms with binary pac
     [
       ['getuto'],
       ['eselect', 'profile', 'set', 'default/linux/amd64/23.0/systemd'],
-      ['emerge', '--ask=n', '--getbinpkg', '--noreplace', '--verbose', '--color=n', '--nospinner', '--quiet-build=y', '--jobs=2', 'www-servers/nginx', 'dev-java/openjdk-bin:21', 'sys-apps/dbus'],
+      ['emerge', '--ask=n', '--getbinpkg', '--noreplace', '--verbose', '--color=n', '--nospinner', '--quiet-build=y', '--jobs=2', '--load-average=2', 'www-servers/nginx', 'dev-java/openjdk-bin:21', 'sys-apps/dbus'],
       ['env-update'],
     ],
   );
@@ -44,7 +44,7 @@ test('never --usepkgonly, never a sync, never --oneshot: binary packages preferr
   for (const word of ['--usepkgonly', '-K', '--getbinpkgonly', '--sync', '--oneshot', '-1', 'emerge-webrsync']) t.false(argv.includes(word), word);
 });
 
-test('the environment is complete and fixed: UTF-8 (portage requires it), no colour, no countdowns, MAKEOPTS from the job count', (t) => {
+test('the environment is complete and fixed: UTF-8 (portage requires it), no colour, no countdowns, MAKEOPTS from the job count and load', (t) => {
   const { env } = emergePlan({ gentoo: RECIPE, init: 'openrc', jobs: 4 });
   t.deepEqual(env, {
     PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
@@ -54,7 +54,7 @@ test('the environment is complete and fixed: UTF-8 (portage requires it), no col
     NOCOLOR: 'true',
     EMERGE_WARNING_DELAY: '0',
     CLEAN_DELAY: '0',
-    MAKEOPTS: '-j4',
+    MAKEOPTS: '-j4 -l4',
   });
 });
 
