@@ -151,18 +151,22 @@ export function snapshotDateProblem(text: string): string | undefined {
   return undefined;
 }
 
+/** A Gentoo mirror or binary host: http(s), and nothing portage's config files would expand or cut (they hold it). */
+function gentooUrlProblem(url: string): string | undefined {
+  if (!/^https?:\/\//.test(url)) return `${JSON.stringify(url)}: expected an http:// or https:// URL`;
+  const problem = repositoryUrlProblem(url);
+  if (problem) return `${JSON.stringify(url)}: ${problem}`;
+  return /[$`]/.test(url) ? `${JSON.stringify(url)}: a URL here may not hold $ or \` (portage's configuration would expand them)` : undefined;
+}
+
 const gentooField = optional(
   object(
     {
       mirror: string({
         doc: "Gentoo mirror: the directory holding releases/ and snapshots/.",
         default: 'https://distfiles.gentoo.org',
-        check: (url) => {
-          // Read with HTTP (ranges for resuming); a local copy can be served on loopback.
-          if (!/^https?:\/\//.test(url)) return `${JSON.stringify(url)}: expected an http:// or https:// URL`;
-          const problem = repositoryUrlProblem(url);
-          return problem ? `${JSON.stringify(url)}: ${problem}` : undefined;
-        },
+        // Read with HTTP (ranges for resuming); a local copy can be served on loopback.
+        check: gentooUrlProblem,
       }),
       'stage3-key-fingerprint': string({
         doc: "Fingerprint of the key that must sign the stage3 pointer, tarball and DIGESTS (Gentoo's release engineering key).",
@@ -187,11 +191,7 @@ const gentooField = optional(
       binhost: optional(
         string({
           doc: "Binary package host (binrepos.conf sync-uri). Default: Gentoo's official one on the mirror, <mirror>/releases/<arch>/binpackages/<suite>/<x86-64|arm64>.",
-          check: (url) => {
-            if (!/^https?:\/\//.test(url)) return `${JSON.stringify(url)}: expected an http:// or https:// URL`;
-            const problem = repositoryUrlProblem(url);
-            return problem ? `${JSON.stringify(url)}: ${problem}` : undefined;
-          },
+          check: gentooUrlProblem,
         }),
       ),
       profile: object(

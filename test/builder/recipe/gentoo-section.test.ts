@@ -121,6 +121,8 @@ test("bad portage values are refused with file, line and what to write", async (
     ['  make-conf: [{ name: MAKEOPTS, value: "$(nproc)" }]', /gentoo\.make-conf\[0\]\.value: .*may not hold/],
     ['  profile: { openrc: ../../etc }', /gentoo\.profile\.openrc: '\.\.\/\.\.\/etc' is not a profile name/],
     ['  profile: { runit: default/linux/amd64/23.0 }', /gentoo\.profile\.runit: unknown key \(known keys here: openrc, systemd\)/],
+    ['  binhost: "https://bin.example.org/$(id)"', /gentoo\.binhost: .*may not hold \$ or ` \(portage's configuration would expand them\)$/],
+    ['  mirror: "https://mirror.example.org/${HOME}"', /gentoo\.mirror: .*may not hold \$/],
     ['  binhost: rsync://bin.example.org/x', /gentoo\.binhost: "rsync:\/\/bin\.example\.org\/x": expected an http:\/\/ or https:\/\/ URL/],
   ];
   for (const [line, expected] of cases) {
