@@ -100,8 +100,13 @@ export interface BuildResult {
   seconds: number;
 }
 
+/** Why a Gentoo image is refused, for `--distro gentoo` and for a gentoo recipe given with --recipe. */
+export const GENTOO_NOT_BUILDABLE =
+  'Gentoo images cannot be built yet: recipes/gentoo-23.0.yaml loads and portage\'s configuration is written and tested, but the build stages for Gentoo do not exist (docs/gentoo.md); build --distro debian';
+
 /** Checks option combinations the table parser cannot, with messages saying what to do. */
 export function checkBuildOptions(options: BuildOptions): { compression: Compression; level: number } {
+  if (options.distro === 'gentoo') throw new UserError(GENTOO_NOT_BUILDABLE);
   if (options.distro && !(DISTROS as readonly string[]).includes(options.distro)) {
     throw new UserError(`unknown --distro '${options.distro}' (${DISTROS.join(', ')} can be built)`);
   }
@@ -156,6 +161,9 @@ export async function buildRootfs(options: BuildOptions): Promise<BuildResult> {
     );
   }
   const recipe = await resolveRecipe(recipeFile, { projectRoot: PROJECT_ROOT, init: options.init });
+  if (!(DISTROS as readonly string[]).includes(recipe.distro)) {
+    throw new UserError(`${recipeFile}: ${recipe.distro === 'gentoo' ? GENTOO_NOT_BUILDABLE : `a ${recipe.distro} recipe cannot be built`}`);
+  }
   const jitsi = resolveJitsiSource(options.jitsiSource, options.jitsiKey && resolve(cwd, options.jitsiKey), recipe.jitsi, recipeFile);
   const sourceDateEpoch = sourceDateEpochFrom(process.env, recipe.sourceDateEpoch);
   const host = await hostArchitecture();

@@ -13,6 +13,8 @@ export interface OptionSpec {
   doc: string;
   /** For `choice`. */
   choices?: readonly string[];
+  /** For `choice`: values that are known but refused, each with the reason the refusal gives (not listed in help's choices). */
+  refusedChoices?: Readonly<Record<string, string>>;
   default?: string | number | boolean;
   required?: boolean;
   /** Placeholder in help: `--init INIT`. */
@@ -120,6 +122,7 @@ function describeValue(option: OptionSpec): string {
 function convert(option: OptionSpec, raw: string): string | number {
   switch (option.type) {
     case 'choice':
+      if (option.refusedChoices && Object.hasOwn(option.refusedChoices, raw)) throw new UsageError(`--${option.name} ${raw}: ${option.refusedChoices[raw]}`);
       if (!option.choices!.includes(raw)) {
         throw new UsageError(`--${option.name} must be one of ${option.choices!.join(', ')}, not '${raw}'`);
       }

@@ -60,3 +60,12 @@ test('the build command takes its choices, defaults and level bounds from the bu
   t.deepEqual([option('level').min, option('level').max], [LEVEL_BOUNDS.min, LEVEL_BOUNDS.max]);
   t.deepEqual(LEVEL_BOUNDS, { min: 0, max: 19 });
 });
+
+test('build --distro gentoo is refused saying why, not as an unknown distribution', (t) => {
+  t.throws(() => parseArgs(buildCommand, ['--init', 'openrc', '--distro', 'gentoo']), {
+    instanceOf: UsageError,
+    message: /^--distro gentoo: Gentoo images cannot be built yet: .*docs\/gentoo\.md.*build --distro debian$/,
+  });
+  t.throws(() => parseArgs(buildCommand, ['--init', 'openrc', '--distro', 'arch']), { instanceOf: UsageError, message: /--distro must be one of debian, not 'arch'/ });
+  t.regex(helpText('nspawn-jitsi', buildCommand), /Gentoo images cannot be built yet \(docs\/gentoo\.md\)/);
+});

@@ -23,7 +23,7 @@ import { stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { UserError } from '../../lib/errors.js';
 import { formatFingerprint, normalizeFingerprint } from '../openpgp-keys.js';
-import { GENTOO_RELEASE_KEY, GENTOO_SNAPSHOT_KEY, type GentooRecipe } from '../recipe/schema.js';
+import { GENTOO_RELEASE_KEY, GENTOO_SNAPSHOT_KEY, type GentooSourceRecipe } from '../recipe/schema.js';
 import { DownloadStore, MissingOnMirror } from './download-store.js';
 import {
   DIGESTS_MAX_BYTES,
@@ -73,7 +73,7 @@ export interface GentooSource {
  * it), the two pinned keys read from `keyFile` (the recipe's key-file when not given). Refuses,
  * naming the setting, when there is no key file or it lacks a pinned key.
  */
-export async function resolveGentooSource(recipe: GentooRecipe | undefined, options: { keyFile?: string; mirror?: string; recipeFile: string }): Promise<GentooSource> {
+export async function resolveGentooSource(recipe: GentooSourceRecipe | undefined, options: { keyFile?: string; mirror?: string; recipeFile: string }): Promise<GentooSource> {
   if (!recipe) {
     throw new UserError(`${options.recipeFile} has no gentoo section (mirror, pinned keys, snapshot date); a Gentoo build needs one (the defaults are Gentoo's)`);
   }

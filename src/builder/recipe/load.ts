@@ -10,7 +10,7 @@ import { formatIssue, SchemaError, validate, type Issue } from '../../lib/schema
 import { loadYamlWithPositions, type PositionedYaml } from '../../lib/yaml-positions.js';
 import { UserError } from '../../lib/errors.js';
 import type { InitSystem } from '../../lib/init-systems.js';
-import { CLEANUP_STEPS, RECIPE_FALLBACKS, recipeSchema, type CleanupStep, type RecipeFile, type ResolvedRecipe } from './schema.js';
+import { CLEANUP_STEPS, RECIPE_FALLBACKS, recipeSchema, type CleanupStep, type RecipeDistro, type RecipeFile, type ResolvedRecipe } from './schema.js';
 
 
 interface LoadedPart {
@@ -113,7 +113,7 @@ export async function resolveRecipe(file: string, options: ResolveOptions): Prom
   await loadParts(top, [], new Set([top]), parts);
 
   let description: string | undefined;
-  let distro: 'debian' | undefined;
+  let distro: RecipeDistro | undefined;
   let suite: string | undefined;
   let mirror: string | undefined;
   let variant: string | undefined;
@@ -172,6 +172,7 @@ export async function resolveRecipe(file: string, options: ResolveOptions): Prom
 
   const topPart = parts[parts.length - 1];
   if (!suite) throw issueError(topPart, ['base'], 'base.suite is not set here or in any included part (e.g. suite: bookworm)');
+  if ((distro ?? RECIPE_FALLBACKS.distro) === 'gentoo') checkGentooRecipe(parts, suite);
 
   return {
     file: top,
@@ -195,6 +196,30 @@ export async function resolveRecipe(file: string, options: ResolveOptions): Prom
     // Run in the order the cleanup stage defines, whatever order the parts listed them in.
     cleanup: CLEANUP_STEPS.filter((step) => cleanup.includes(step)),
   };
+}
+
+/**
+ * What only a Gentoo recipe must satisfy: its packages are atoms in the gentoo section (the
+ * top-level list holds Debian package names), and its suite is the profile release the binary
+ * host is named by (23.0).
+ */
+function checkGentooRecipe(parts: LoadedPart[], suite: string): void {
+  for (const part of parts) {
+    if (part.recipe.packages.length > 0) {
+      throw issueError(
+        part,
+        ['packages', 0],
+        `'${part.recipe.packages[0].name}': a gentoo recipe lists its packages as atoms under gentoo.packages (like { atom: www-servers/nginx }); packages: holds Debian package names`,
+      );
+    }
+  }
+  const suitePart = [...parts].reverse().find((part) => part.recipe.base.suite !== undefined)!;
+  if (!/^[0-9]+\.[0-9]+$/.test(suite)) {
+    throw issueError(suitePart, ['base', 'suite'], `'${suite}' is not a Gentoo profile release: write the release the profiles and binary host are named by (like 23.0)`);
+  }
+  if (!parts.some((part) => part.recipe.gentoo)) {
+    throw issueError(parts[parts.length - 1], ['base', 'distro'], 'a gentoo recipe needs a gentoo section (mirror, keys, packages) here or in an included part');
+  }
 }
 
 /** The recipe file for a distro and suite: recipes/<distro>-<suite>.yaml. */

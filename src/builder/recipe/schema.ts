@@ -9,8 +9,10 @@
  */
 import { fallbackOf, integer, list, object, oneOf, optional, string, type Infer } from '../../lib/schema.js';
 import { INIT_SYSTEMS, type InitSystem } from '../../lib/init-systems.js';
+import { ARCHITECTURES } from '../../host/emulation.js';
 import { repositoryUrlProblem } from '../jitsi-repository.js';
 import { fingerprintProblem } from '../openpgp-keys.js';
+import { atomProblem, keywordProblem, makeConfNameProblem, makeConfValueProblem, profileProblem, useFlagsProblem, useTokenProblem } from '../gentoo/atoms.js';
 
 /**
  * Cleanup steps the cleanup stage knows, in the order it runs them. Each removes one kind
@@ -30,6 +32,14 @@ export const CLEANUP_STEPS = [
   'hostname',
   'apt-lists',
   'apt-cache',
+  'portage-distfiles',
+  'portage-binpkgs',
+  'portage-binhost-cache',
+  'portage-tmp',
+  'portage-cache',
+  'emerge-logs',
+  'portage-gnupg',
+  'gentoo-news',
   'logs',
   'backup-files',
   'java-keystore-dates',
@@ -43,7 +53,16 @@ const packageName = string({
 
 const initOnly = optional(oneOf(INIT_SYSTEMS, { doc: 'Only for this init system; absent means for both.' }));
 
-const distroField = optional(oneOf(['debian'], { doc: 'Distribution (the only one implemented).' }), { fallback: 'debian' });
+/** Distributions a recipe can describe. Only Debian images can be built yet (build-options.ts DISTROS). */
+export const RECIPE_DISTROS = ['debian', 'gentoo'] as const;
+export type RecipeDistro = (typeof RECIPE_DISTROS)[number];
+
+const distroField = optional(
+  oneOf(RECIPE_DISTROS, {
+    doc: 'Distribution. A gentoo recipe loads (its packages are the gentoo section\'s atoms), but only Debian images can be built yet (docs/gentoo.md).',
+  }),
+  { fallback: 'debian' },
+);
 const mirrorField = optional(
   string({
     doc: 'Debian mirror URL.',
@@ -132,18 +151,22 @@ export function snapshotDateProblem(text: string): string | undefined {
   return undefined;
 }
 
+/** A Gentoo mirror or binary host: http(s), and nothing portage's config files would expand or cut (they hold it). */
+function gentooUrlProblem(url: string): string | undefined {
+  if (!/^https?:\/\//.test(url)) return `${JSON.stringify(url)}: expected an http:// or https:// URL`;
+  const problem = repositoryUrlProblem(url);
+  if (problem) return `${JSON.stringify(url)}: ${problem}`;
+  return /[$`]/.test(url) ? `${JSON.stringify(url)}: a URL here may not hold $ or \` (portage's configuration would expand them)` : undefined;
+}
+
 const gentooField = optional(
   object(
     {
       mirror: string({
         doc: "Gentoo mirror: the directory holding releases/ and snapshots/.",
         default: 'https://distfiles.gentoo.org',
-        check: (url) => {
-          // Read with HTTP (ranges for resuming); a local copy can be served on loopback.
-          if (!/^https?:\/\//.test(url)) return `${JSON.stringify(url)}: expected an http:// or https:// URL`;
-          const problem = repositoryUrlProblem(url);
-          return problem ? `${JSON.stringify(url)}: ${problem}` : undefined;
-        },
+        // Read with HTTP (ranges for resuming); a local copy can be served on loopback.
+        check: gentooUrlProblem,
       }),
       'stage3-key-fingerprint': string({
         doc: "Fingerprint of the key that must sign the stage3 pointer, tarball and DIGESTS (Gentoo's release engineering key).",
@@ -165,9 +188,77 @@ const gentooField = optional(
           doc: "OpenPGP public key file holding the pinned keys (Gentoo's gentoo-release.asc holds both), relative to this recipe file; the build refuses one without them.",
         }),
       ),
+      binhost: optional(
+        string({
+          doc: "Binary package host (binrepos.conf sync-uri). Default: Gentoo's official one on the mirror, <mirror>/releases/<arch>/binpackages/<suite>/<x86-64|arm64>.",
+          check: gentooUrlProblem,
+        }),
+      ),
+      profile: object(
+        {
+          openrc: optional(string({ doc: 'Profile for OpenRC images (default: the one the openrc stage3 comes with).', check: profileProblem })),
+          systemd: optional(string({ doc: 'Profile for systemd images (default: the one the systemd stage3 comes with).', check: profileProblem })),
+        },
+        { doc: 'Profile to select (`eselect profile set`) per init system, as `eselect profile list` names it; absent keeps the stage3\'s.' },
+      ),
+      packages: list(
+        object(
+          {
+            atom: string({ doc: 'Package atom', check: (atom) => atomProblem(atom) }),
+            init: initOnly,
+            why: optional(string({ doc: 'Why the image needs it.' })),
+          },
+          { doc: 'one package' },
+        ),
+        {
+          doc: 'Gentoo packages emerged into the stage3 (added to @world): `{ atom, init?, why? }`, atoms like www-servers/nginx or dev-java/openjdk-bin:21.',
+          default: [],
+        },
+      ),
+      'package-use': list(
+        object(
+          {
+            atom: string({ doc: 'Package atom (category/* allowed)', check: (atom) => atomProblem(atom, { wildcard: true }) }),
+            flags: list(string({ doc: 'USE flag', check: useTokenProblem }), { doc: 'USE flags as package.use writes them', check: useFlagsProblem }),
+            init: initOnly,
+            why: optional(string({ doc: 'Why the image needs it.' })),
+          },
+          { doc: 'one package.use line' },
+        ),
+        {
+          doc: 'Lines of /etc/portage/package.use: `{ atom, flags, init?, why? }`; flags like [headless-awt], or ["LUA_SINGLE_TARGET:", -*, lua5-4] (quote a USE_EXPAND name: YAML reads a bare trailing colon as a mapping).',
+          default: [],
+        },
+      ),
+      'accept-keywords': list(
+        object(
+          {
+            atom: string({ doc: 'Package atom (category/* allowed)', check: (atom) => atomProblem(atom, { wildcard: true }) }),
+            keywords: optional(list(string({ doc: 'keyword', check: keywordProblem }), { doc: 'Keywords to accept; absent accepts the testing (~) keyword of the image\'s architecture.' })),
+            init: initOnly,
+            architecture: optional(
+              oneOf(ARCHITECTURES, { doc: 'Only for images of this architecture (a package may be stable on one and testing on another); absent means for all.' }),
+            ),
+            why: string({ doc: 'Why a testing version is needed (required: each one is a decision).' }),
+          },
+          { doc: 'one package.accept_keywords line' },
+        ),
+        { doc: 'Lines of /etc/portage/package.accept_keywords: `{ atom, keywords?, init?, architecture?, why }`.', default: [] },
+      ),
+      'make-conf': list(
+        object(
+          {
+            name: string({ doc: 'Variable name', check: makeConfNameProblem }),
+            value: string({ doc: 'Value (written in double quotes)', check: makeConfValueProblem }),
+            why: optional(string({ doc: 'Why; written as a comment above it.' })),
+          },
+          { doc: 'one make.conf setting' },
+        ),
+        { doc: 'Extra make.conf settings, after the ones the build writes: `{ name, value, why? }`.', default: [] },
+      ),
     },
     {
-      doc: "Where a Gentoo stage3 and ebuild snapshot come from: mirror, pinned keys, snapshot date (a later file's section replaces an earlier one's). Not used by builds yet: only Debian images can be built (docs/gentoo.md).",
+      doc: "Gentoo: where the stage3 and ebuild snapshot come from (mirror, pinned keys, snapshot date) and what portage installs (a later file's section replaces an earlier one's). Only Debian images can be built yet (docs/gentoo.md).",
     },
   ),
 );
@@ -191,7 +282,7 @@ export const recipeSchema = object(
     base: object(
       {
         distro: distroField,
-        suite: optional(string({ doc: 'Debian suite or codename: bookworm, trixie. Must be set by the recipe or a part.' })),
+        suite: optional(string({ doc: 'Debian suite or codename: bookworm, trixie; for gentoo the profile release, 23.0. Must be set by the recipe or a part.' })),
         mirror: mirrorField,
         variant: variantField,
         components: componentsField,
@@ -241,6 +332,8 @@ export type RecipeFile = Infer<typeof recipeSchema>;
 export type JitsiRecipe = NonNullable<RecipeFile['jitsi']>;
 /** The recipe's `gentoo` section (its key-file made absolute by the loader). */
 export type GentooRecipe = NonNullable<RecipeFile['gentoo']>;
+/** The part of the `gentoo` section that says where the stage3 and snapshot come from. */
+export type GentooSourceRecipe = Pick<GentooRecipe, 'mirror' | 'stage3-key-fingerprint' | 'snapshot-key-fingerprint' | 'snapshot-date' | 'key-file'>;
 
 /** What the build uses: includes merged, filtered for one init system, defaults applied. */
 export interface ResolvedRecipe {
@@ -249,7 +342,7 @@ export interface ResolvedRecipe {
   /** Every file read, top file first then includes depth-first. */
   files: string[];
   description: string;
-  distro: 'debian';
+  distro: RecipeDistro;
   suite: string;
   mirror: string;
   variant: string;

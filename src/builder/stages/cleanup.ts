@@ -23,6 +23,10 @@
  * - hostname: no /etc/hostname (mmdebstrap copied the build host's); the container gets its
  *   machine name until the configurator writes one.
  * - apt-lists, apt-cache: no package lists, .deb files or apt caches.
+ * - portage-distfiles, portage-binpkgs, portage-binhost-cache, portage-tmp, portage-cache,
+ *   emerge-logs, portage-gnupg, gentoo-news: what portage leaves in a Gentoo image (downloads,
+ *   binary packages, build directories, caches, logs, getuto's keyring with its private key,
+ *   news read state); see gentoo/portage-cleanup.ts.
  * - logs: every file under /var/log emptied (files and modes stay, contents go).
  * - backup-files: no `/etc/passwd-` style backups, debconf/dpkg `-old` files or ldconfig
  *   aux-cache (copies of build-time state that differ between builds).
@@ -32,6 +36,7 @@
  */
 import { lstat, readdir, readFile, readlink, rm, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { PORTAGE_CLEANUP } from '../gentoo/portage-cleanup.js';
 import { clampKeystoreDates } from '../jks.js';
 import { runInRoot } from '../in-root.js';
 import {
@@ -134,6 +139,7 @@ export const CLEANUP_RUNNERS: Record<CleanupStep, StepRunner> = {
     ];
     return `removed ${removed.length} apt cache files`;
   },
+  ...PORTAGE_CLEANUP,
   async logs(rootfs) {
     return `emptied ${await truncateTree(join(rootfs, 'var/log'))} log files`;
   },

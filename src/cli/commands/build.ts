@@ -4,7 +4,7 @@
  * `npm run build:rootfs -- ...` runs this.
  */
 import { ALL_INITS, BUILD_CHOICES, BUILD_DEFAULTS, initsFor, LEVEL_BOUNDS, levelHelp, parseArchitectureList } from '../../builder/build-options.js';
-import { buildRootfs, interruptedExitCode, type BuildOptions } from '../../builder/pipeline.js';
+import { buildRootfs, GENTOO_NOT_BUILDABLE, interruptedExitCode, type BuildOptions } from '../../builder/pipeline.js';
 import { buildRelease } from '../../builder/release-build.js';
 import { BuildInterrupted } from '../../builder/run-program.js';
 import type { Compression } from '../../image/compression.js';
@@ -32,7 +32,15 @@ SOURCE_DATE_EPOCH from the environment, or else the recipe's, makes the tarball 
       valueName: 'ARCH',
       doc: `Debian architecture of the image: ${BUILD_CHOICES.arch.join(', ')}, or a comma-separated list (one image each). Default: the recipe's, else the host's. Another than the host's is built under qemu-user emulation (apt install qemu-user-static binfmt-support), about 7 times slower.`,
     },
-    { name: 'distro', type: 'choice', choices: BUILD_CHOICES.distro, default: BUILD_DEFAULTS.distro, valueName: 'DISTRO', doc: 'Distribution.' },
+    {
+      name: 'distro',
+      type: 'choice',
+      choices: BUILD_CHOICES.distro,
+      refusedChoices: { gentoo: GENTOO_NOT_BUILDABLE },
+      default: BUILD_DEFAULTS.distro,
+      valueName: 'DISTRO',
+      doc: 'Distribution. Gentoo images cannot be built yet (docs/gentoo.md).',
+    },
     { name: 'suite', type: 'string', default: BUILD_DEFAULTS.suite, valueName: 'SUITE', doc: 'Debian suite with a recipe: bookworm or trixie.' },
     { name: 'recipe', type: 'path', valueName: 'FILE', doc: 'Use this recipe file instead of recipes/<distro>-<suite>.yaml.' },
     { name: 'out', type: 'path', default: `${BUILD_DEFAULTS.outDir}/`, valueName: 'DIR', doc: 'Output directory (relative to where you ran the command).' },

@@ -11,7 +11,7 @@ import { VerificationFailed } from '../../../src/builder/gentoo/signatures.js';
 import { fetchVerifiedSnapshot, fetchVerifiedStage3, resolveGentooSource, type GentooSource } from '../../../src/builder/gentoo/stage3-source.js';
 import { unpackVerifiedArchive } from '../../../src/builder/gentoo/unpack.js';
 import { formatFingerprint } from '../../../src/builder/openpgp-keys.js';
-import type { GentooRecipe } from '../../../src/builder/recipe/schema.js';
+import type { GentooSourceRecipe } from '../../../src/builder/recipe/schema.js';
 import { UserError } from '../../../src/lib/errors.js';
 import {
   buildStandinRelease,
@@ -33,7 +33,7 @@ import { scratchDir } from '../../helpers/scratch.js';
 
 const KEYS = (async () => ({ release: await createTestKey('release'), snapshot: await createTestKey('snapshot'), other: await createTestKey('other') }))();
 
-function section(mirror: string, keys: { release: TestKey; snapshot: TestKey }, date = SNAPSHOT_DATE): GentooRecipe {
+function section(mirror: string, keys: { release: TestKey; snapshot: TestKey }, date = SNAPSHOT_DATE): GentooSourceRecipe {
   return {
     mirror,
     'stage3-key-fingerprint': formatFingerprint(keys.release.fingerprint),
