@@ -328,6 +328,12 @@ export class ImageScanner {
       this.add('error', 'ssh-host-key', path, 'SSH host private key: every container would share it; remove it (sshd-keygen makes keys at first boot)');
       return;
     }
+    if (/(^|\/)private-keys-v1\.d\/[^/]+\.key$/.test(path)) {
+      // GnuPG's own key format, not PEM: the directory says what it is (portage's getuto
+      // keeps one in /etc/portage/gnupg to verify binary packages).
+      this.add('error', 'gnupg-private-key', path, 'a GnuPG private key: every container would share it, and whoever has the image can sign with it; remove its keyring (getuto makes /etc/portage/gnupg anew)');
+      return;
+    }
     if (path === 'etc/shadow') {
       this.checkShadow(text());
       return;

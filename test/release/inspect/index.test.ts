@@ -152,3 +152,23 @@ test("the image's architecture is reported (dpkg's), and said to be unknown with
   t.is(unknown.architecture, undefined);
   t.regex(formatInspectReport(unknown), /\narchitecture: unknown \(no architecture in a dpkg database\)\n/);
 });
+
+test("a GnuPG home's private keys (portage's getuto keyring, root's own) are errors; its public keyring is not", async (t) => {
+  const report = await inspectTarball(
+    await packTree(
+      await makeTree({
+        ...CLEAN_TREE,
+        // GnuPG's own key format (an S-expression), not PEM: only the directory says what it is.
+        'etc/portage/gnupg/private-keys-v1.d/0123456789ABCDEF0123456789ABCDEF01234567.key': 'Created: 20261201T000000\nKey: (private-key (rsa (n #00#)))\n',
+        'etc/portage/gnupg/pubring.kbx': 'public keyring',
+        'root/.gnupg/private-keys-v1.d/89ABCDEF0123456789ABCDEF0123456789ABCDEF.key': '(protected-private-key (ecc))',
+        'usr/share/doc/gnupg/private-keys-v1.d/README': 'not a key file',
+      }),
+    ),
+  );
+  t.deepEqual(kinds(report, 'error'), [
+    'gnupg-private-key /etc/portage/gnupg/private-keys-v1.d/0123456789ABCDEF0123456789ABCDEF01234567.key',
+    'gnupg-private-key /root/.gnupg/private-keys-v1.d/89ABCDEF0123456789ABCDEF0123456789ABCDEF.key',
+  ]);
+  t.regex(formatInspectReport(report), /ERROR \/etc\/portage\/gnupg\/private-keys-v1\.d\/0123.*: a GnuPG private key/);
+});
