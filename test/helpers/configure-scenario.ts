@@ -39,6 +39,19 @@ export const LAN_ANSWERS = {
 const PROBE = join(PROJECT_ROOT, 'test/helpers/jitsi-probe.ts');
 const CONFIGURE_TIMEOUT_MS = 240_000;
 
+/**
+ * Gives the network namespace `ns` the LAN address ADDRESS on one end of a veth pair whose
+ * other end stays in it too (a LAN nobody else is on): what the answers' internal and public
+ * address must be one of, since a container on the host's network sees the namespace's.
+ */
+export async function giveLanAddress(ns: string): Promise<void> {
+  const ip = (...args: string[]) => execa('ip', ['-n', ns, ...args]);
+  await ip('link', 'add', 'jm0', 'type', 'veth', 'peer', 'name', 'jm1');
+  await ip('addr', 'add', `${ADDRESS}/24`, 'dev', 'jm0');
+  await ip('link', 'set', 'jm0', 'up');
+  await ip('link', 'set', 'jm1', 'up');
+}
+
 export interface Credentials {
   focus: string;
   jvb: string;
@@ -68,11 +81,7 @@ export class Scenario {
     this.scratch = await scratchDir(`configure-${this.init}-`);
     this.ns = await createNetns(`cfg-${this.init === 'systemd' ? 'sd' : 'rc'}`);
     this.cleanups.push(() => this.ns.delete());
-    const ip = (...args: string[]) => execa('ip', ['-n', this.ns.name, ...args]);
-    await ip('link', 'add', 'jm0', 'type', 'veth', 'peer', 'name', 'jm1');
-    await ip('addr', 'add', `${ADDRESS}/24`, 'dev', 'jm0');
-    await ip('link', 'set', 'jm0', 'up');
-    await ip('link', 'set', 'jm1', 'up');
+    await giveLanAddress(this.ns.name);
     this.container = await bootContainer({
       tarball: image.tarball,
       init: this.init,

@@ -24,7 +24,7 @@ import { bootContainer, type Container } from '../../src/boot/index.js';
 import type { InitSystem } from '../../src/lib/init-systems.js';
 import { LAN_ANSWERS, HOST } from '../helpers/configure-scenario.js';
 import { until } from '../helpers/jitsi-health.js';
-import { buildStandinRepo, createSigningKey, serveRepo, type ServedRepo, type SigningKey } from '../helpers/jitsi-standin/index.js';
+import { serveStandinRepoForTests } from '../helpers/jitsi-standin/index.js';
 import { imageWithStandin } from '../helpers/jitsi-standin/install.js';
 import type { CheckResult, CheckSession } from '../helpers/jitsi-standin/xmpp-check.js';
 import { createNetns, type Netns } from '../helpers/netns.js';
@@ -36,20 +36,7 @@ const BRIDGE_ADDRESS = '10.79.0.2';
 const AUTH = `auth.${HOST}`;
 const BREWERY = `JvbBrewery@internal.${AUTH}`;
 
-let key: SigningKey;
-let served: ServedRepo;
-
-test.before(async () => {
-  key = await createSigningKey();
-  const repoDir = await scratchDir('bridges-repo-');
-  await buildStandinRepo({ dir: repoDir, version: 'v1', signingKey: key });
-  served = await serveRepo(repoDir);
-});
-
-test.after.always(async () => {
-  await served?.close();
-  await key?.dispose();
-});
+const standin = serveStandinRepoForTests(test);
 
 /** XMPP sessions from inside `ns` (one process; see xmpp-check.ts), trusting the main server's certificates. */
 async function xmpp(ns: Netns, sessions: CheckSession[], trust: string): Promise<CheckResult[]> {
@@ -76,7 +63,7 @@ async function startsAtBoot(container: Container, init: InitSystem, unit: string
 }
 
 for (const init of ['systemd', 'openrc'] as const) test.serial(`${init}: a bridge on another host joins the brewery with its token; guests and the convener are refused on its path; a removed bridge cannot log in`, async (t) => {
-  const main = await imageWithStandin(init, served.url, key);
+  const main = await imageWithStandin(init, standin.served.url, standin.key);
   const bridgeRoot = join(await scratchDir('bridges-bridge-root-'), 'rootfs');
   await execa('cp', ['-a', '--reflink=auto', main.root, bridgeRoot]);
 

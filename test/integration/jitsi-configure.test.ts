@@ -29,32 +29,19 @@ import { bootContainer, type Container } from '../../src/boot/index.js';
 import { JVB_KERNEL_SETTINGS } from '../../src/configurator/components/videobridge/index.js';
 import { JICOFO_REFERENCE_KEYS, VIDEOBRIDGE_REFERENCE_KEYS } from '../fixtures/jitsi-reference-keys.js';
 import { parseHocon, unknownHoconKeys } from '../helpers/generated-files.js';
-import { buildStandinRepo, createSigningKey, serveRepo, type ServedRepo, type SigningKey } from '../helpers/jitsi-standin/index.js';
+import { serveStandinRepoForTests } from '../helpers/jitsi-standin/index.js';
 import { imageWithStandin } from '../helpers/jitsi-standin/install.js';
 import type { CheckResult, CheckSession } from '../helpers/jitsi-standin/xmpp-check.js';
 import { createNetns } from '../helpers/netns.js';
 import { standinHealth, until } from '../helpers/jitsi-health.js';
 import { scratchDir } from '../helpers/scratch.js';
 // The container's only address besides loopback is private (ADDRESS), so the server is LAN-only.
-import { ADDRESS, HOST, LAN_ANSWERS } from '../helpers/configure-scenario.js';
+import { giveLanAddress, HOST, LAN_ANSWERS } from '../helpers/configure-scenario.js';
 
 const AUTH = `auth.${HOST}`;
 const CHECK = join(dirname(fileURLToPath(import.meta.url)), '../helpers/jitsi-standin/xmpp-check.ts');
 
-let key: SigningKey;
-let served: ServedRepo;
-
-test.before(async () => {
-  key = await createSigningKey();
-  const repoDir = await scratchDir('standin-repo-');
-  await buildStandinRepo({ dir: repoDir, version: 'v1', signingKey: key });
-  served = await serveRepo(repoDir);
-});
-
-test.after.always(async () => {
-  await served?.close();
-  await key?.dispose();
-});
+const standin = serveStandinRepoForTests(test);
 
 /** A prosody data file read by Lua itself, one expression printed. */
 async function luaField(file: string, expression: string): Promise<string> {
@@ -69,15 +56,11 @@ async function configure(container: Container, root: string) {
 
 for (const init of ['systemd', 'openrc'] as const) {
   test.serial(`${init}: configured with the stand-in packages, jicofo and the bridge run as their users, meet in the brewery and answer through focus.<H>`, async (t) => {
-    const { root, nspawn } = await imageWithStandin(init, served.url, key);
+    const { root, nspawn } = await imageWithStandin(init, standin.served.url, standin.key);
     const ns = await createNetns(`jcfg-${init === 'systemd' ? 'sd' : 'rc'}`);
     let container: Container | undefined;
     try {
-      const ip = (...args: string[]) => execa('ip', ['-n', ns.name, ...args]);
-      await ip('link', 'add', 'jm0', 'type', 'veth', 'peer', 'name', 'jm1');
-      await ip('addr', 'add', `${ADDRESS}/24`, 'dev', 'jm0');
-      await ip('link', 'set', 'jm0', 'up');
-      await ip('link', 'set', 'jm1', 'up');
+      await giveLanAddress(ns.name);
       container = await bootContainer({ directory: root, init, netns: ns.name, settingsFile: nspawn });
       await container.waitUntilUp(180_000);
       const run = (argv: string[]) => container!.exec(argv, { reject: false, timeoutMs: 120_000 });

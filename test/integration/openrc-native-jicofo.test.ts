@@ -13,32 +13,18 @@
 import test from 'ava';
 import { lstat, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { execa } from 'execa';
 import yaml from 'js-yaml';
 import { bootContainer, type Container } from '../../src/boot/index.js';
 import { installJitsiServices } from '../../src/builder/gentoo/jitsi-effects.js';
 import type { InstalledPackage } from '../../src/builder/gentoo/deb-unpack.js';
-import { buildStandinRepo, createSigningKey, serveRepo, type ServedRepo, type SigningKey } from '../helpers/jitsi-standin/index.js';
+import { serveStandinRepoForTests } from '../helpers/jitsi-standin/index.js';
 import { imageWithStandin } from '../helpers/jitsi-standin/install.js';
 import { createNetns } from '../helpers/netns.js';
 import { standinHealth, until } from '../helpers/jitsi-health.js';
 import { scratchDir } from '../helpers/scratch.js';
-import { ADDRESS, LAN_ANSWERS } from '../helpers/configure-scenario.js';
+import { giveLanAddress, LAN_ANSWERS } from '../helpers/configure-scenario.js';
 
-let key: SigningKey;
-let served: ServedRepo;
-
-test.before(async () => {
-  key = await createSigningKey();
-  const repoDir = await scratchDir('standin-repo-');
-  await buildStandinRepo({ dir: repoDir, version: 'v1', signingKey: key });
-  served = await serveRepo(repoDir);
-});
-
-test.after.always(async () => {
-  await served?.close();
-  await key?.dispose();
-});
+const standin = serveStandinRepoForTests(test);
 
 /** The two packages' part of a manifest as unpackDebs returns it (dpkg's file list of the package). */
 async function manifestOf(root: string, controlDir: string): Promise<InstalledPackage[]> {
@@ -53,7 +39,7 @@ async function manifestOf(root: string, controlDir: string): Promise<InstalledPa
 }
 
 test.serial('openrc: the native jicofo script runs jicofo as jicofo:jitsi under supervise-daemon, after a restart too', async (t) => {
-  const { root, nspawn } = await imageWithStandin('openrc', served.url, key);
+  const { root, nspawn } = await imageWithStandin('openrc', standin.served.url, standin.key);
   // As an image leaves it: in no runlevel (the package's postinst added its sysv script).
   for (const level of await readdir(join(root, 'etc/runlevels'))) await rm(join(root, 'etc/runlevels', level, 'jicofo'), { force: true });
   const controlDir = await scratchDir('native-jicofo-control-');
@@ -65,11 +51,7 @@ test.serial('openrc: the native jicofo script runs jicofo as jicofo:jitsi under 
   const ns = await createNetns('ojcf');
   let container: Container | undefined;
   try {
-    const ip = (...args: string[]) => execa('ip', ['-n', ns.name, ...args]);
-    await ip('link', 'add', 'jm0', 'type', 'veth', 'peer', 'name', 'jm1');
-    await ip('addr', 'add', `${ADDRESS}/24`, 'dev', 'jm0');
-    await ip('link', 'set', 'jm0', 'up');
-    await ip('link', 'set', 'jm1', 'up');
+    await giveLanAddress(ns.name);
     container = await bootContainer({ directory: root, init: 'openrc', netns: ns.name, settingsFile: nspawn });
     await container.waitUntilUp(180_000);
     const run = (argv: string[]) => container!.exec(argv, { reject: false, timeoutMs: 120_000 });

@@ -75,7 +75,8 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { buildDaemonJar, buildPackage, PACKAGE_NAMES, VERSIONS, type PackageName, type StandinVersion } from './packages.js';
-import { SUITE, writeIndices, type SigningKey } from './repo.js';
+import { scratchDir } from '../scratch.js';
+import { createSigningKey, serveRepo, SUITE, writeIndices, type ServedRepo, type SigningKey } from './repo.js';
 
 export { createSigningKey, serveRepo, SUITE, type ServedRepo, type SigningKey } from './repo.js';
 export { FUNCTIONAL_PLUGINS, LOAD_ONLY_PLUGINS, PACKAGE_NAMES, VERSIONS, type PackageName, type StandinVersion } from './packages.js';
@@ -118,4 +119,38 @@ export async function buildStandinRepo(options: { dir: string; version: StandinV
 /** `name=version` arguments for apt-get install of one version set. */
 export function pinnedPackages(version: StandinVersion): string[] {
   return PACKAGE_NAMES.map((name) => `${name}=${VERSIONS[version][name]}`);
+}
+
+/**
+ * For a test file that needs the stand-in repository (v1) served on loopback: registers the
+ * test.before that makes the signing key, builds and serves the repository, and the
+ * test.after.always that stops serving it and removes the key. Read `key` and `served` inside
+ * tests (they are set once test.before has run).
+ */
+export function serveStandinRepoForTests(test: { before(fn: () => Promise<void>): void; after: { always(fn: () => Promise<void>): void } }): {
+  readonly key: SigningKey;
+  readonly served: ServedRepo;
+} {
+  let key: SigningKey | undefined;
+  let served: ServedRepo | undefined;
+  test.before(async () => {
+    key = await createSigningKey();
+    const dir = await scratchDir('standin-repo-');
+    await buildStandinRepo({ dir, version: 'v1', signingKey: key });
+    served = await serveRepo(dir);
+  });
+  test.after.always(async () => {
+    await served?.close();
+    await key?.dispose();
+  });
+  return {
+    get key() {
+      if (!key) throw new Error('the stand-in repository is made in test.before; read it inside a test');
+      return key;
+    },
+    get served() {
+      if (!served) throw new Error('the stand-in repository is made in test.before; read it inside a test');
+      return served;
+    },
+  };
 }
