@@ -26,8 +26,11 @@ import { createOwnedWorkDir } from './workspace.js';
 export interface BaseHandoffPort {
   /** Present when the next variant shares this one's base: start unpacking `tarball` (the cached base of `key`) for it. */
   offer?(key: string, tarball: string): void;
-  /** Moves the base unpacked ahead for `key`, if there is one, onto the empty directory `rootfs`; false when there is none. */
-  claim(key: string, rootfs: string): Promise<boolean>;
+  /**
+   * Moves the base unpacked ahead for `key`, if there is one, onto the empty directory `rootfs`;
+   * false when there is none or unpacking it failed (said through `log`, the claiming stage's).
+   */
+  claim(key: string, rootfs: string, log: (line: string) => void): Promise<boolean>;
 }
 
 export interface BaseHandoff {
@@ -42,6 +45,8 @@ interface Unpacking {
   dir?: string;
   /** Resolves true once the tree is complete, false when unpacking failed or was stopped. */
   done: Promise<boolean>;
+  /** Why unpacking failed, told to the variant that claims it. */
+  failure?: string;
 }
 
 export function createBaseHandoff(options: {
@@ -49,7 +54,6 @@ export function createBaseHandoff(options: {
   workdirParent: string;
   /** The release's abort signal. */
   signal: AbortSignal;
-  log(line: string): void;
 }): BaseHandoff {
   const unpacking = new Map<string, Unpacking>();
   const stop = new AbortController();
@@ -65,25 +69,29 @@ export function createBaseHandoff(options: {
       await execa('tar', extractArgs(tarball, tree), { stdin: 'ignore', cancelSignal });
       return true;
     })().catch((error: unknown) => {
-      if (!cancelSignal.aborted) options.log(`unpacking the base ahead for the next image failed (it will unpack it itself): ${(error as Error).message.split('\n')[0]}`);
+      entry.failure = (error as Error).message.split('\n')[0];
       return false;
     });
     unpacking.set(key, entry);
-    options.log('unpacking the base for the next image while this one finishes');
   };
 
-  const claim = async (key: string, rootfs: string): Promise<boolean> => {
+  // Progress goes through the stages' own log (a live task list on a terminal), never from
+  // here while some other stage is running.
+  const claim = async (key: string, rootfs: string, log: (line: string) => void): Promise<boolean> => {
     const entry = unpacking.get(key);
     if (!entry) return false;
     unpacking.delete(key);
     try {
-      if (!(await entry.done)) return false;
+      if (!(await entry.done)) {
+        log(`unpacking the base ahead failed (${entry.failure ?? 'stopped'}); unpacking it now`);
+        return false;
+      }
       await rmdir(rootfs);
       await rename(join(entry.dir!, 'rootfs'), rootfs);
       return true;
     } catch (error) {
       await mkdir(rootfs, { recursive: true });
-      options.log(`could not take the base unpacked ahead (${(error as Error).message.split('\n')[0]}); unpacking it again`);
+      log(`could not take the base unpacked ahead (${(error as Error).message.split('\n')[0]}); unpacking it again`);
       return false;
     } finally {
       if (entry.dir) await rm(entry.dir, { recursive: true, force: true });

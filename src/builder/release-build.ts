@@ -97,7 +97,7 @@ export async function buildRelease(options: ReleaseOptions): Promise<ReleaseResu
   const interruption = listenForInterruptions(options, 'the release build');
   const abort = { signal: interruption.signal };
   const stagingDir = join(outDir, `${RELEASE_STAGING_PREFIX}${process.pid}`);
-  const handoff = createBaseHandoff({ workdirParent: resolveWorkdirParent(options.workdirParent, cwd), signal: abort.signal, log });
+  const handoff = createBaseHandoff({ workdirParent: resolveWorkdirParent(options.workdirParent, cwd), signal: abort.signal });
   try {
     await removeStaleReleaseStaging(outDir);
     if (key) refuseUncovered(outDir, await listRelease(outDir).catch(() => ({ ...emptyListing })));

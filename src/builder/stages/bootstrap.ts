@@ -177,7 +177,7 @@ export const bootstrap: Stage = {
     if (debs) await sweepIncoming(debs);
     const base = layers.init.length > 0 ? reusable?.[1] : whole;
     const reusedBase = `reusing the base (the packages every init system gets) of an earlier build with the same packages, mirror state and mmdebstrap (${base?.cached})`;
-    if (base?.cached && (await ctx.baseHandoff?.claim(base.key, ctx.rootfs))) {
+    if (base?.cached && (await ctx.baseHandoff?.claim(base.key, ctx.rootfs, (line) => ctx.log(line)))) {
       ctx.log(`${reusedBase}, unpacked while the previous image was finishing`);
     } else if (base?.cached) {
       ctx.log(reusedBase);
@@ -188,7 +188,10 @@ export const bootstrap: Stage = {
       if (base && stored) base.cached = stored;
     }
     // `--init all`: the next image of this architecture starts from the same base.
-    if (base?.cached && layers.init.length > 0) ctx.baseHandoff?.offer?.(base.key, base.cached);
+    if (base?.cached && layers.init.length > 0 && ctx.baseHandoff?.offer) {
+      ctx.baseHandoff.offer(base.key, base.cached);
+      ctx.log('unpacking the base for the next image while this one finishes');
+    }
     if (layers.init.length > 0) {
       ctx.log(`installing ${ctx.init}'s packages on the base: ${layers.init.join(', ')}`);
       await installInitPackages(ctx, layers.init, debs);
