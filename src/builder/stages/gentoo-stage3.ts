@@ -66,6 +66,7 @@ export const gentooStage3: Stage = {
     await mkdir(join(repository, '..'), { recursive: true, mode: 0o755 });
     if (existing) await rmdir(repository);
     await rename(join(staging, 'gentoo'), repository);
+    await rmdir(staging);
     ctx.log(`${stage3.name} is the root; ${snapshot.name} is ${GENTOO_REPOSITORY}`);
   },
   async cleanup(ctx: BuildContext) {

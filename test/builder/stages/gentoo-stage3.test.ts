@@ -20,7 +20,7 @@ import { scratchDir } from '../../helpers/scratch.js';
 const KEYS = (async () => ({ release: await createTestKey('release'), snapshot: await createTestKey('snapshot') }))();
 
 /** A build context for the gentoo recipe, its gentoo section pointed at a served stand-in. */
-async function gentooContext(t: ExecutionContext, init: InitSystem, options: { tamper?: (release: StandinRelease) => Promise<void>; keyFile?: boolean } = {}) {
+async function gentooContext(t: ExecutionContext, init: InitSystem, options: { tamper?: (release: StandinRelease) => Promise<void>; keyFile?: boolean; cacheDir?: string } = {}) {
   const keys = await KEYS;
   const mirrorDir = await scratchDir('gentoo-stage3-mirror-');
   const release = await buildStandinRelease({ dir: mirrorDir, keys, flavor: init });
@@ -43,6 +43,7 @@ async function gentooContext(t: ExecutionContext, init: InitSystem, options: { t
     init,
     rootfs: join(workDir, 'rootfs'),
     workDir,
+    ...(options.cacheDir ? { cacheDir: options.cacheDir } : {}),
     recipe,
     architecture: 'amd64',
     signal: new AbortController().signal,
@@ -85,6 +86,24 @@ for (const init of ['openrc', 'systemd'] as const) {
     t.true(logs.some((line) => line.includes(`stage3-amd64-${init}-`) && line.endsWith('is the root; gentoo-' + SNAPSHOT_DATE + '.tar.xz is /var/db/repos/gentoo')));
   });
 }
+
+test('with a cache directory the verified files are kept under <cache>/gentoo and the next build verifies them again without downloading', async (t) => {
+  const cacheDir = await scratchDir('gentoo-stage3-cache-');
+  const first = await gentooContext(t, 'openrc', { cacheDir });
+  await gentooStage3.run(first.ctx);
+  t.deepEqual(await readdir(first.ctx.workDir), ['rootfs'], 'nothing downloaded into the work directory');
+  t.true((await readdir(join(cacheDir, 'gentoo'))).length > 0);
+  // A second build from the same mirror and cache.
+  const workDir = await scratchDir('gentoo-stage3-work-');
+  const logs: string[] = [];
+  const second = { ...first.ctx, workDir, rootfs: join(workDir, 'rootfs'), log: (line: string) => logs.push(line) } as BuildContext;
+  const before = first.served.requests.length;
+  await gentooStage3.run(second);
+  const tarballs = first.served.requests.slice(before).filter((r) => r.path.endsWith('.tar.xz'));
+  t.deepEqual(tarballs, [], 'neither tarball downloaded again');
+  t.true(logs.some((line) => line.startsWith(`${first.release.stage3Name}: in the download cache`)));
+  t.is(await readFile(join(second.rootfs, 'var/db/repos/gentoo/profiles/repo_name'), 'utf8'), 'gentoo\n');
+});
 
 test('a tampered stage3 is refused and nothing is unpacked', async (t) => {
   const { ctx, served } = await gentooContext(t, 'openrc', {
