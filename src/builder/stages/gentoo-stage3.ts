@@ -53,6 +53,13 @@ export const gentooStage3: Stage = {
 
     const repository = join(ctx.rootfs, GENTOO_REPOSITORY);
     await unpackVerifiedArchive(stage3, ctx.rootfs, { signal: ctx.signal, log: ctx.log });
+    // The snapshot is moved in by path: a symbolic link on the way would lead it out of the root.
+    const parts = GENTOO_REPOSITORY.split('/').filter(Boolean);
+    for (let i = 1; i < parts.length; i++) {
+      const dir = `/${parts.slice(0, i).join('/')}`;
+      const info = await lstat(join(ctx.rootfs, dir)).catch(() => undefined);
+      if (info && !info.isDirectory()) throw new UserError(`${stage3.name}: ${dir} is not a directory (a symbolic link?); the snapshot goes to ${GENTOO_REPOSITORY}, refusing to follow it`);
+    }
     const existing = await lstat(repository).catch(() => undefined);
     if (existing && (!existing.isDirectory() || (await readdir(repository)).length > 0)) {
       throw new UserError(`${stage3.name} has a non-empty ${GENTOO_REPOSITORY}; the verified snapshot goes there, so nothing is mixed: this is not a stage3 as Gentoo makes them`);

@@ -14,16 +14,16 @@ import type { BuildContext } from '../../../src/builder/stage.js';
 import { gentooStage3 } from '../../../src/builder/stages/gentoo-stage3.js';
 import { UserError } from '../../../src/lib/errors.js';
 import type { InitSystem } from '../../../src/lib/init-systems.js';
-import { buildStandinRelease, createTestKey, serveStandin, SNAPSHOT_DATE, writeKeyFile, type StandinRelease } from '../../helpers/gentoo-standin/index.js';
+import { buildStandinRelease, createTestKey, rawTarXz, serveStandin, SNAPSHOT_DATE, writeKeyFile, type StandinRelease } from '../../helpers/gentoo-standin/index.js';
 import { scratchDir } from '../../helpers/scratch.js';
 
 const KEYS = (async () => ({ release: await createTestKey('release'), snapshot: await createTestKey('snapshot') }))();
 
 /** A build context for the gentoo recipe, its gentoo section pointed at a served stand-in. */
-async function gentooContext(t: ExecutionContext, init: InitSystem, options: { tamper?: (release: StandinRelease) => Promise<void>; keyFile?: boolean; cacheDir?: string } = {}) {
+async function gentooContext(t: ExecutionContext, init: InitSystem, options: { tamper?: (release: StandinRelease) => Promise<void>; keyFile?: boolean; cacheDir?: string; tarball?: Buffer } = {}) {
   const keys = await KEYS;
   const mirrorDir = await scratchDir('gentoo-stage3-mirror-');
-  const release = await buildStandinRelease({ dir: mirrorDir, keys, flavor: init });
+  const release = await buildStandinRelease({ dir: mirrorDir, keys, flavor: init, ...(options.tarball ? { tarball: options.tarball } : {}) });
   await options.tamper?.(release);
   const served = await serveStandin(mirrorDir);
   t.teardown(() => served.close());
@@ -120,4 +120,17 @@ test('a tampered stage3 is refused and nothing is unpacked', async (t) => {
   await gentooStage3.cleanup!(ctx);
   t.false(await stat(ctx.rootfs).then(() => true, () => false), 'no root was made');
   t.false(served.requests.some((r) => r.path.includes('snapshots/')), 'the snapshot is not fetched after a refused stage3');
+});
+
+test('a signed stage3 whose /var/db is a symbolic link is refused before the snapshot is moved through it', async (t) => {
+  const outside = await scratchDir('gentoo-stage3-outside-');
+  const tarball = await rawTarXz([
+    { name: 'etc/', type: 'dir' },
+    { name: 'etc/gentoo-release', type: 'file', content: 'Gentoo Base System release 2.17\n' },
+    { name: 'var/', type: 'dir' },
+    { name: 'var/db', type: 'symlink', linkname: outside },
+  ]);
+  const { ctx } = await gentooContext(t, 'openrc', { tarball });
+  await t.throwsAsync(gentooStage3.run(ctx), { instanceOf: UserError, message: /: \/var\/db is not a directory \(a symbolic link\?\); the snapshot goes to \/var\/db\/repos\/gentoo, refusing to follow it$/ });
+  t.deepEqual(await readdir(outside), []);
 });
