@@ -1,5 +1,5 @@
 /**
- * Runs a build: resolves the recipe, runs every stage of stages/index.ts as a listr2 task
+ * Runs a build: resolves the recipe, runs every stage of its distribution's list (stages/index.ts) as a listr2 task
  * list (live progress in a terminal, plain timestamped lines otherwise), and publishes the
  * artifacts only when every stage succeeded.
  *
@@ -28,7 +28,7 @@ import { recipePathFor, resolveRecipe } from './recipe/load.js';
 import { CLEANUP_STEPS, type ResolvedRecipe } from './recipe/schema.js';
 import { BuildInterrupted } from './run-program.js';
 import type { BuildContext, Stage } from './stage.js';
-import { stages as defaultStages } from './stages/index.js';
+import { stages as defaultStages, stagesFor } from './stages/index.js';
 import { createWorkspace, publishArtifacts, removeStagingDir, removeWorkDir, type Workspace } from './workspace.js';
 
 /** The repository root: this file is src/builder/pipeline.ts (or lib/builder/pipeline.js). */
@@ -102,7 +102,7 @@ export interface BuildResult {
 
 /** Why a Gentoo image is refused, for `--distro gentoo` and for a gentoo recipe given with --recipe. */
 export const GENTOO_NOT_BUILDABLE =
-  'Gentoo images cannot be built yet: recipes/gentoo-23.0.yaml loads and portage\'s configuration is written and tested, but the build stages for Gentoo do not exist (docs/gentoo.md); build --distro debian';
+  'Gentoo images cannot be built yet: recipes/gentoo-23.0.yaml loads and the Gentoo stages exist, but they ran only against stand-ins, emerge has never run and no Gentoo image has booted (docs/gentoo.md); build --distro debian';
 
 /** Checks option combinations the table parser cannot, with messages saying what to do. */
 export function checkBuildOptions(options: BuildOptions): { compression: Compression; level: number } {
@@ -255,7 +255,7 @@ interface ResolvedBuild {
 async function runInWorkspace(options: BuildOptions, build: ResolvedBuild, workspace: Workspace, signal: AbortSignal): Promise<BuildResult> {
   const { recipe, sourceDateEpoch, compression, level, startedAt } = build;
   const { finalOutDir, stagingDir, workDir, artifactBase } = workspace;
-  const stageList = options.stages ?? defaultStages;
+  const stageList = options.stages ?? stagesFor(recipe.distro);
   const skip = new Set(options.skip ?? []);
   const plainLog = (line: string) => {
     if (options.renderer !== 'silent') process.stderr.write(`[${new Date().toISOString().slice(11, 19)}] ${line}\n`);

@@ -19,6 +19,9 @@ export const HOST_TOOLS = {
   unshare: 'util-linux',
   chroot: 'coreutils',
   'dpkg-query': 'dpkg',
+  'dpkg-deb': 'dpkg',
+  groupadd: 'passwd',
+  useradd: 'passwd',
 } as const;
 
 export type HostTool = keyof typeof HOST_TOOLS;

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { schemaMarkdown } from '../../src/lib/schema.js';
 import { CLEANUP_STEPS, recipeSchema } from '../../src/builder/recipe/schema.js';
 import { PROJECT_ROOT } from '../../src/builder/pipeline.js';
-import { stages } from '../../src/builder/stages/index.js';
+import { gentooStages, stages } from '../../src/builder/stages/index.js';
 import { buildCommand } from '../../src/cli/commands/build.js';
 
 async function buildSection(): Promise<string> {
@@ -26,6 +26,16 @@ test('every stage and cleanup step is named in the README, and the options used 
   const known = new Set(stages.map((stage) => stage.name));
   const listed = (list.replace(/\([^)]*\)/g, '').match(/[a-z][a-z0-9-]*/g) ?? []).filter((word) => known.has(word));
   t.deepEqual(listed, stages.map((stage) => stage.name), `the README's stage list: ${list}`);
+  // Gentoo's: its own stages, then Debian's from the first shared one on.
+  const gentooList = /Gentoo's list:([^.]*)\./.exec(section)?.[1] ?? '';
+  const gentooNames = gentooStages.map((stage) => stage.name);
+  const firstShared = gentooStages.findIndex((stage) => stage !== stages[0] && stages.includes(stage));
+  t.deepEqual(
+    (gentooList.match(/[a-z][a-z0-9-]*/g) ?? []).filter((word) => gentooNames.includes(word)),
+    gentooNames.slice(0, firstShared + 1),
+    `the README's Gentoo stage list: ${gentooList}`,
+  );
+  t.deepEqual(gentooStages.slice(firstShared), stages.slice(stages.indexOf(gentooStages[firstShared]!)), "Gentoo's list ends with Debian's from there on");
   for (const step of CLEANUP_STEPS) t.true(section.includes(`\`${step}\``), step);
   const options = new Set(buildCommand.options.map((o) => o.name));
   for (const [, name] of section.matchAll(/npm run build:rootfs -- [^\n#]*?--([a-z-]+)/g)) t.true(options.has(name), name);

@@ -1,5 +1,5 @@
 /**
- * gentoo-portage (Gentoo images only; in no stage list yet, since Gentoo images cannot be built:
+ * gentoo-portage (Gentoo images only; Gentoo's stage list, which the build refuses yet:
  * docs/gentoo.md): writes portage's configuration from the recipe's `gentoo` section into the
  * unpacked stage3 (make.conf, binrepos.conf, repos.conf, package.use, package.accept_keywords;
  * see gentoo/portage-config.ts), then runs the emerge plan (getuto, the profile when the recipe

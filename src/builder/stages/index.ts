@@ -1,12 +1,16 @@
 /**
- * The stages of a build, in the order they run. Each stage is one file in this directory;
- * other parts of the project add their stage here with one line.
+ * The stages of a build, in the order they run, one list per distribution. Each stage is one
+ * file in this directory; other parts of the project add their stage here with one line.
  */
+import type { RecipeDistro } from '../recipe/schema.js';
 import type { Stage } from '../stage.js';
 import { bootstrap } from './bootstrap.js';
 import { checkHostTools } from './check-host-tools.js';
 import { cleanup } from './cleanup.js';
 import { disableServices } from './disable-services.js';
+import { gentooJitsi } from './gentoo-jitsi.js';
+import { gentooPortage } from './gentoo-portage.js';
+import { gentooStage3 } from './gentoo-stage3.js';
 import { inspect } from './inspect.js';
 import { installConfigurator } from './install-configurator.js';
 import { jitsiPackages } from './jitsi-packages.js';
@@ -17,6 +21,7 @@ import { pack } from './pack.js';
 import { packageList } from './package-list.js';
 import { sign } from './sign.js';
 
+/** Debian images: mmdebstrap, then Jitsi's packages with apt. */
 export const stages: Stage[] = [
   checkHostTools,
   bootstrap,
@@ -32,3 +37,29 @@ export const stages: Stage[] = [
   inspect,
   sign,
 ];
+
+/**
+ * Gentoo images: the verified stage3 as the root, portage's packages, Jitsi's verified .debs,
+ * then the same stages as Debian's from the overlays on.
+ */
+export const gentooStages: Stage[] = [
+  checkHostTools,
+  gentooStage3,
+  gentooPortage,
+  gentooJitsi,
+  overlays,
+  installConfigurator,
+  disableServices,
+  lockRoot,
+  cleanup,
+  packageList,
+  nspawnSettingsStage,
+  pack,
+  inspect,
+  sign,
+];
+
+/** The stage list of a recipe's distribution. */
+export function stagesFor(distro: RecipeDistro): Stage[] {
+  return distro === 'gentoo' ? gentooStages : stages;
+}

@@ -8,3 +8,10 @@ test('the tools a build needs depend on the compression, and each maps to a Debi
   t.false(hostToolsFor('none').includes('xz'));
   for (const tool of hostToolsFor('zstd')) t.truthy(HOST_TOOLS[tool], tool);
 });
+
+test('a Gentoo build needs no mmdebstrap or dpkg-query, but dpkg-deb, shadow\'s tools and systemd-nspawn', (t) => {
+  t.deepEqual(hostToolsFor('xz', 'gentoo'), ['tar', 'xz', 'dpkg-deb', 'groupadd', 'useradd', 'systemd-nspawn', 'unshare', 'chroot']);
+  t.deepEqual(hostToolsFor('zstd', 'gentoo').slice(-1), ['zstd']);
+  t.deepEqual(hostToolsFor('xz', 'debian'), hostToolsFor('xz'));
+  for (const tool of hostToolsFor('zstd', 'gentoo')) t.truthy(HOST_TOOLS[tool], tool);
+});
