@@ -19,10 +19,9 @@
  * `--answers /root/answers.yaml` (that file is written into the container first).
  *
  * Both images run one after the other in one VM boot: they share the VM's network, so never
- * both at once; each test removes its machine, whatever happens. Release files are served
- * with ETags, as static web servers do: systemd-pull then reuses its cached download when the
- * same URL is pulled again (without them systemd 252 fails the second pull of a URL with
- * "Failed to rename to final image name ...: File exists").
+ * both at once; each test removes its machine and systemd-pull's cached download of it,
+ * whatever happens, so every pull is a first pull, as on a fresh host. Release files are
+ * served with ETags, as static web servers do.
  */
 import test, { type ExecutionContext } from 'ava';
 import { createReadStream } from 'node:fs';
@@ -212,6 +211,10 @@ async function removeMachine(): Promise<void> {
     `machinectl disable ${MACHINE} 2>/dev/null`,
     `machinectl remove ${MACHINE} 2>/dev/null`,
     `rm -f /etc/systemd/nspawn/${MACHINE}.nspawn /var/lib/machines/${MACHINE}.nspawn`,
+    // systemd-pull's cached download of each URL: the next test pulls as on a fresh host.
+    // With it kept, systemd 252's second pull of the same URL skipped the image ("Image
+    // already downloaded") and then hung fetching SHA256SUMS, in two runs out of three.
+    'rm -rf /var/lib/machines/.tar-*',
     `! machinectl show ${MACHINE} >/dev/null 2>&1 && [ ! -e ${MACHINE_ROOT} ]`,
   ].join('\n');
   const result = await runInVm(script, 3 * 60_000);
