@@ -21,43 +21,14 @@ import { pack } from './pack.js';
 import { packageList } from './package-list.js';
 import { sign } from './sign.js';
 
-/** Debian images: mmdebstrap, then Jitsi's packages with apt. */
-export const stages: Stage[] = [
-  checkHostTools,
-  bootstrap,
-  jitsiPackages,
-  overlays,
-  installConfigurator,
-  disableServices,
-  lockRoot,
-  cleanup,
-  packageList,
-  nspawnSettingsStage,
-  pack,
-  inspect,
-  sign,
-];
+/** What every image gets once its root holds its packages, whatever made the root. */
+const imageStages: Stage[] = [overlays, installConfigurator, disableServices, lockRoot, cleanup, packageList, nspawnSettingsStage, pack, inspect, sign];
 
-/**
- * Gentoo images: the verified stage3 as the root, portage's packages, Jitsi's verified .debs,
- * then the same stages as Debian's from the overlays on.
- */
-export const gentooStages: Stage[] = [
-  checkHostTools,
-  gentooStage3,
-  gentooPortage,
-  gentooJitsi,
-  overlays,
-  installConfigurator,
-  disableServices,
-  lockRoot,
-  cleanup,
-  packageList,
-  nspawnSettingsStage,
-  pack,
-  inspect,
-  sign,
-];
+/** Debian images: mmdebstrap, then Jitsi's packages with apt. */
+export const stages: Stage[] = [checkHostTools, bootstrap, jitsiPackages, ...imageStages];
+
+/** Gentoo images: the verified stage3 as the root, portage's packages, Jitsi's verified .debs. */
+export const gentooStages: Stage[] = [checkHostTools, gentooStage3, gentooPortage, gentooJitsi, ...imageStages];
 
 /** The stage list of a recipe's distribution. */
 export function stagesFor(distro: RecipeDistro): Stage[] {
