@@ -211,10 +211,11 @@ async function removeMachine(): Promise<void> {
     `machinectl disable ${MACHINE} 2>/dev/null`,
     `machinectl remove ${MACHINE} 2>/dev/null`,
     `rm -f /etc/systemd/nspawn/${MACHINE}.nspawn /var/lib/machines/${MACHINE}.nspawn`,
-    // systemd-pull's cached download of each URL: the next test pulls as on a fresh host.
-    // With it kept, systemd 252's second pull of the same URL skipped the image ("Image
-    // already downloaded") and then hung fetching SHA256SUMS, in two runs out of three.
-    'rm -rf /var/lib/machines/.tar-*',
+    // systemd-pull's cached download of each URL (a hidden image, made immutable, so only
+    // machinectl removes it): the next test pulls as on a fresh host. With it kept, systemd
+    // 252's second pull of the same URL skipped the image ("Image already downloaded") and
+    // then hung fetching SHA256SUMS, in two runs out of three.
+    'machinectl clean',
     `! machinectl show ${MACHINE} >/dev/null 2>&1 && [ ! -e ${MACHINE_ROOT} ]`,
   ].join('\n');
   const result = await runInVm(script, 3 * 60_000);
