@@ -300,7 +300,7 @@ export async function applyJitsiEffects(
     report.directories.push(dir.path);
   }
 
-  Object.assign(report, await installJitsiServices(root, manifest, init));
+  Object.assign(report, await installCheckedServices(root, manifest, init));
   log?.(`services installed, not enabled: ${report.servicesOff.join(', ')}`);
   return report;
 }
@@ -333,6 +333,15 @@ export async function installJitsiServices(
   init: InitSystem,
 ): Promise<Pick<JitsiEffectsReport, 'serviceFiles' | 'movedScripts' | 'servicesOff'>> {
   await checkJitsiServices(root, manifest, init);
+  return installCheckedServices(root, manifest, init);
+}
+
+/** installJitsiServices once checkJitsiServices has passed (applyJitsiEffects checks before any change). */
+async function installCheckedServices(
+  root: string,
+  manifest: readonly InstalledPackage[],
+  init: InitSystem,
+): Promise<Pick<JitsiEffectsReport, 'serviceFiles' | 'movedScripts' | 'servicesOff'>> {
   const realRoot = await realpath(root);
   const installed = packagesOf(manifest);
   const done: Pick<JitsiEffectsReport, 'serviceFiles' | 'movedScripts' | 'servicesOff'> = { serviceFiles: [], movedScripts: [], servicesOff: [] };
