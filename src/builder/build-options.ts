@@ -7,8 +7,15 @@ import { ARCHITECTURES, isArchitecture, type Architecture } from '../host/emulat
 import { UserError } from '../lib/errors.js';
 import { INIT_SYSTEMS, type InitSystem } from '../lib/init-systems.js';
 
-/** Distributions with a recipe and a bootstrap. Others come back here when they are implemented. */
-export const DISTROS = ['debian'] as const;
+/** Distributions images are built from (recipes/<distro>-<suite>.yaml). */
+export const DISTROS = ['debian', 'gentoo'] as const;
+export type Distro = (typeof DISTROS)[number];
+
+/**
+ * The recipe `--distro` picks when `--suite` is not given: Debian's stable release, and for
+ * Gentoo (which has no releases) the profile release its recipe is named after.
+ */
+export const DEFAULT_SUITE: Readonly<Record<Distro, string>> = { debian: 'bookworm', gentoo: '23.0' };
 
 /** `--init all` builds every init system. */
 export const ALL_INITS = 'all';
@@ -22,7 +29,6 @@ export const BUILD_CHOICES = {
 
 export const BUILD_DEFAULTS = {
   distro: 'debian',
-  suite: 'bookworm',
   /** Relative to where the command was run. */
   outDir: 'dist',
   compression: 'xz' as Compression,

@@ -55,6 +55,8 @@ export interface BuildContext {
   recipe: ResolvedRecipe;
   /** Where Jitsi's packages come from; absent with `--jitsi-source none`. */
   jitsi?: JitsiSource;
+  /** Gentoo images: `--gentoo-key`, the file with Gentoo's pinned keys (else the recipe's gentoo.key-file). */
+  gentooKeyFile?: string;
   /** Timestamp every mtime is clamped to and SOURCE_DATE_EPOCH of every child process. */
   sourceDateEpoch: number;
   compression: Compression;

@@ -56,16 +56,13 @@ test('the build command takes its choices, defaults and level bounds from the bu
   t.deepEqual(option('distro').choices, BUILD_CHOICES.distro);
   t.deepEqual(option('compression').choices, BUILD_CHOICES.compression);
   t.is(option('compression').default, BUILD_DEFAULTS.compression);
-  t.is(option('suite').default, BUILD_DEFAULTS.suite);
+  t.is(option('suite').default, undefined, 'the suite depends on the distribution');
+  t.regex(option('suite').doc, /Default: bookworm for debian, 23\.0 for gentoo\./);
   t.deepEqual([option('level').min, option('level').max], [LEVEL_BOUNDS.min, LEVEL_BOUNDS.max]);
   t.deepEqual(LEVEL_BOUNDS, { min: 0, max: 19 });
 });
 
-test('build --distro gentoo is refused saying why, not as an unknown distribution', (t) => {
-  t.throws(() => parseArgs(buildCommand, ['--init', 'openrc', '--distro', 'gentoo']), {
-    instanceOf: UsageError,
-    message: /^--distro gentoo: Gentoo images cannot be built yet: .*docs\/gentoo\.md.*build --distro debian$/,
-  });
-  t.throws(() => parseArgs(buildCommand, ['--init', 'openrc', '--distro', 'arch']), { instanceOf: UsageError, message: /--distro must be one of debian, not 'arch'/ });
-  t.regex(helpText('nspawn-jitsi', buildCommand), /Gentoo images cannot be built yet \(docs\/gentoo\.md\)/);
+test('build --distro takes debian and gentoo, and --gentoo-key a file', (t) => {
+  t.is(parseArgs(buildCommand, ['--init', 'openrc', '--distro', 'gentoo', '--gentoo-key', 'keys.asc']).options['gentoo-key'], 'keys.asc');
+  t.throws(() => parseArgs(buildCommand, ['--init', 'openrc', '--distro', 'arch']), { instanceOf: UsageError, message: /--distro must be one of debian, gentoo, not 'arch'/ });
 });

@@ -80,7 +80,7 @@ export async function resolveGentooSource(recipe: GentooSourceRecipe | undefined
   const keyFile = options.keyFile ?? recipe['key-file'];
   if (!keyFile) {
     throw new UserError(
-      `${options.recipeFile}: no key file for Gentoo's release and snapshot keys: set gentoo.key-file (or pass one). ` +
+      `${options.recipeFile}: no key file for Gentoo's release and snapshot keys: pass --gentoo-key FILE or set gentoo.key-file. ` +
         "Gentoo publishes them on keys.gentoo.org and in app-crypt/openpgp-keys-gentoo-release (/usr/share/openpgp-keys/gentoo-release.asc); check their fingerprints against Gentoo's before trusting the file.",
     );
   }

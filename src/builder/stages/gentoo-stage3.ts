@@ -30,7 +30,7 @@ function snapshotStaging(ctx: BuildContext): string {
 async function gentooSource(ctx: BuildContext): Promise<GentooSource> {
   let source = sources.get(ctx);
   if (!source) {
-    source = await resolveGentooSource(ctx.recipe.gentoo, { recipeFile: ctx.recipe.file });
+    source = await resolveGentooSource(ctx.recipe.gentoo, { recipeFile: ctx.recipe.file, ...(ctx.gentooKeyFile ? { keyFile: ctx.gentooKeyFile } : {}) });
     sources.set(ctx, source);
   }
   return source;

@@ -3,8 +3,8 @@
  * list, or with `--init all` / `--arch amd64,arm64` every variant into one release directory.
  * `npm run build:rootfs -- ...` runs this.
  */
-import { ALL_INITS, BUILD_CHOICES, BUILD_DEFAULTS, initsFor, LEVEL_BOUNDS, levelHelp, parseArchitectureList } from '../../builder/build-options.js';
-import { buildRootfs, GENTOO_NOT_BUILDABLE, interruptedExitCode, type BuildOptions } from '../../builder/pipeline.js';
+import { ALL_INITS, BUILD_CHOICES, BUILD_DEFAULTS, DEFAULT_SUITE, initsFor, LEVEL_BOUNDS, levelHelp, parseArchitectureList } from '../../builder/build-options.js';
+import { buildRootfs, interruptedExitCode, type BuildOptions } from '../../builder/pipeline.js';
 import { buildRelease } from '../../builder/release-build.js';
 import { BuildInterrupted } from '../../builder/run-program.js';
 import type { Compression } from '../../image/compression.js';
@@ -22,7 +22,8 @@ all of them succeeded. A foreign architecture is built under qemu-user emulation
 (qemu-user-static and binfmt_misc). Downloaded .deb files and the bootstrapped tree are kept in
 the cache directory for the next build (see --cache-dir). The recipe is
 recipes/<distro>-<suite>.yaml. Nothing appears in <out> unless the whole build succeeded;
-Ctrl-C stops the build and removes everything it made. Needs root (mmdebstrap root mode).
+Ctrl-C stops the build and removes everything it made. Needs root (mmdebstrap root mode;
+for Gentoo, systemd-nspawn runs portage in the stage3).
 SOURCE_DATE_EPOCH from the environment, or else the recipe's, makes the tarball reproducible.`,
   options: [
     { name: 'init', type: 'choice', choices: BUILD_CHOICES.init, required: true, valueName: 'INIT', doc: `Init system of the image; ${ALL_INITS} builds one image for each.` },
@@ -36,12 +37,16 @@ SOURCE_DATE_EPOCH from the environment, or else the recipe's, makes the tarball 
       name: 'distro',
       type: 'choice',
       choices: BUILD_CHOICES.distro,
-      refusedChoices: { gentoo: GENTOO_NOT_BUILDABLE },
       default: BUILD_DEFAULTS.distro,
       valueName: 'DISTRO',
-      doc: 'Distribution. Gentoo images cannot be built yet (docs/gentoo.md).',
+      doc: "Distribution. gentoo builds from Gentoo's verified stage3 and binary packages and needs Gentoo's keys (--gentoo-key); docs/gentoo.md says what only stand-ins have exercised.",
     },
-    { name: 'suite', type: 'string', default: BUILD_DEFAULTS.suite, valueName: 'SUITE', doc: 'Debian suite with a recipe: bookworm or trixie.' },
+    {
+      name: 'suite',
+      type: 'string',
+      valueName: 'SUITE',
+      doc: `Suite with a recipe: bookworm or trixie for debian, 23.0 (the profile release) for gentoo. Default: ${Object.entries(DEFAULT_SUITE).map(([distro, suite]) => `${suite} for ${distro}`).join(', ')}.`,
+    },
     { name: 'recipe', type: 'path', valueName: 'FILE', doc: 'Use this recipe file instead of recipes/<distro>-<suite>.yaml.' },
     { name: 'out', type: 'path', default: `${BUILD_DEFAULTS.outDir}/`, valueName: 'DIR', doc: 'Output directory (relative to where you ran the command).' },
     { name: 'compression', type: 'choice', choices: BUILD_CHOICES.compression, default: BUILD_DEFAULTS.compression, valueName: 'KIND', doc: 'Tarball compression.' },
@@ -54,6 +59,12 @@ SOURCE_DATE_EPOCH from the environment, or else the recipe's, makes the tarball 
       doc: "Where Jitsi's packages come from: upstream (Jitsi's stable repository, key pinned by the recipe), the http(s):// or file: URL of a mirror (the directory holding stable/, serving the key as jitsi-key.gpg.key; same pinning), or none (an image without jicofo, videobridge, web app and prosody plugins).",
     },
     { name: 'jitsi-key', type: 'path', valueName: 'FILE', doc: "Trust the repository key in FILE instead of the recipe's pinned key (a mirror its operator signs); the build log prints its fingerprint." },
+    {
+      name: 'gentoo-key',
+      type: 'path',
+      valueName: 'FILE',
+      doc: "Gentoo images: the OpenPGP key file holding Gentoo's release and snapshot keys (gentoo-release.asc), instead of the recipe's gentoo.key-file. The keys must have the fingerprints the recipe pins.",
+    },
     { name: 'sign', type: 'string', valueName: 'KEY', doc: 'Sign the release with this OpenPGP key (see the sign command).' },
     { name: 'skip', type: 'string', valueName: 'NAMES', doc: 'Comma-separated stages or cleanup steps to skip, e.g. cleanup/logs,package-list.' },
     {
@@ -84,6 +95,7 @@ SOURCE_DATE_EPOCH from the environment, or else the recipe's, makes the tarball 
       signKey: options.sign as string | undefined,
       jitsiSource: options['jitsi-source'] as string,
       jitsiKey: options['jitsi-key'] as string | undefined,
+      gentooKey: options['gentoo-key'] as string | undefined,
       skip: ((options.skip as string | undefined) ?? '').split(',').map((s) => s.trim()).filter(Boolean),
       workdirParent: options.workdir as string | undefined,
       keepWorkdir: options['keep-workdir'] === true,
