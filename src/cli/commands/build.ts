@@ -55,7 +55,12 @@ SOURCE_DATE_EPOCH from the environment, or else the recipe's, makes the tarball 
     },
     { name: 'jitsi-key', type: 'path', valueName: 'FILE', doc: "Trust the repository key in FILE instead of the recipe's pinned key (a mirror its operator signs); the build log prints its fingerprint." },
     { name: 'sign', type: 'string', valueName: 'KEY', doc: 'Sign the release with this OpenPGP key (see the sign command).' },
-    { name: 'skip', type: 'string', valueName: 'NAMES', doc: 'Comma-separated stages or cleanup steps to skip, e.g. cleanup/logs,package-list.' },
+    {
+      name: 'skip',
+      type: 'string',
+      valueName: 'NAMES',
+      doc: "Comma-separated stages of the image's distribution or cleanup steps to skip, e.g. cleanup/logs,package-list; bootstrap (gentoo-stage3 on Gentoo) and pack cannot be skipped.",
+    },
     {
       name: 'cache-dir',
       type: 'path',
