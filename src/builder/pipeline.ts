@@ -25,10 +25,10 @@ import { BUILD_DEFAULTS, DEFAULT_SUITE, DISTROS, type Distro } from './build-opt
 import type { InitSystem } from '../lib/init-systems.js';
 import { resolveJitsiSource, type JitsiSource } from './jitsi-repository.js';
 import { recipePathFor, resolveRecipe } from './recipe/load.js';
-import { CLEANUP_STEPS, type ResolvedRecipe } from './recipe/schema.js';
+import { CLEANUP_STEPS, type RecipeDistro, type ResolvedRecipe } from './recipe/schema.js';
 import { BuildInterrupted } from './run-program.js';
 import type { BuildContext, Stage } from './stage.js';
-import { stages as defaultStages, stagesFor } from './stages/index.js';
+import { stagesFor } from './stages/index.js';
 import { createWorkspace, publishArtifacts, removeStagingDir, removeWorkDir, type Workspace } from './workspace.js';
 
 /** The repository root: this file is src/builder/pipeline.ts (or lib/builder/pipeline.js). */
@@ -41,8 +41,8 @@ export async function projectVersion(): Promise<string> {
   return manifest.version;
 }
 
-/** Stages without which there is no image; `--skip` refuses them. */
-export const REQUIRED_STAGES = new Set(['bootstrap', 'pack']);
+/** Stages without which there is no image; `--skip` refuses them (the root's maker for each distribution, and pack). */
+export const REQUIRED_STAGES = new Set(['bootstrap', 'gentoo-stage3', 'pack']);
 
 export interface BuildOptions {
   init: InitSystem;
@@ -113,21 +113,33 @@ export function checkBuildOptions(options: BuildOptions): { compression: Compres
   if (compression !== 'none' && levelProblem(compression, level)) {
     throw new UserError(`--level ${level} is out of range for ${compression} (${min}..${max})`);
   }
-  const stageNames = new Set((options.stages ?? defaultStages).map((s) => s.name));
+  // A recipe file names its distribution: with --recipe the stage names wait for buildRootfs to read it.
+  if (!options.recipe) {
+    const distro = (options.distro ?? BUILD_DEFAULTS.distro) as RecipeDistro; // one of DISTROS, checked above
+    checkStageOptions(options, options.stages ?? stagesFor(distro), distro);
+  }
+  return { compression, level };
+}
+
+/**
+ * Checks `--skip` and `--sign` against the stage list the build will run, that of the image's
+ * distribution (stagesFor): bootstrap is Debian's, gentoo-portage Gentoo's.
+ */
+export function checkStageOptions(options: Pick<BuildOptions, 'skip' | 'signKey'>, stageList: readonly Stage[], distro: RecipeDistro): void {
+  const stageNames = new Set(stageList.map((s) => s.name));
   if (options.signKey && !stageNames.has('sign')) {
     // Never accept a key and then publish unsigned.
     throw new UserError('--sign: this build has no sign stage; build without --sign and sign the release with `nspawn-jitsi sign`');
   }
   for (const name of options.skip ?? []) {
-    if (REQUIRED_STAGES.has(name)) throw new UserError(`--skip ${name}: this stage cannot be skipped`);
     const isCleanupStep = name.startsWith('cleanup/') && (CLEANUP_STEPS as readonly string[]).includes(name.slice('cleanup/'.length));
     if (!stageNames.has(name) && !isCleanupStep) {
       throw new UserError(
-        `--skip ${name}: no such stage or cleanup step (stages: ${[...stageNames].join(', ')}; cleanup steps: ${CLEANUP_STEPS.map((s) => `cleanup/${s}`).join(', ')})`,
+        `--skip ${name}: a ${distro} image has no such stage or cleanup step (its stages: ${[...stageNames].join(', ')}; cleanup steps: ${CLEANUP_STEPS.map((s) => `cleanup/${s}`).join(', ')})`,
       );
     }
+    if (REQUIRED_STAGES.has(name)) throw new UserError(`--skip ${name}: this stage cannot be skipped`);
   }
-  return { compression, level };
 }
 
 /** SOURCE_DATE_EPOCH from the environment when set (must be an integer), else the recipe's. */
@@ -161,6 +173,7 @@ export async function buildRootfs(options: BuildOptions): Promise<BuildResult> {
   if (!(DISTROS as readonly string[]).includes(recipe.distro)) {
     throw new UserError(`${recipeFile}: a ${recipe.distro} recipe cannot be built (${DISTROS.join(', ')} can)`);
   }
+  checkStageOptions(options, options.stages ?? stagesFor(recipe.distro), recipe.distro);
   const jitsi = resolveJitsiSource(options.jitsiSource, options.jitsiKey && resolve(cwd, options.jitsiKey), recipe.jitsi, recipeFile);
   const sourceDateEpoch = sourceDateEpochFrom(process.env, recipe.sourceDateEpoch);
   const host = await hostArchitecture();

@@ -233,6 +233,32 @@ export function optional<T>(schema: Schema<T>, options: { fallback?: NoInfer<T> 
   };
 }
 
+/**
+ * A mapping that may also be written as just the value of its main `key`: `- nginx` for
+ * `- { service: nginx }`, so a list whose items rarely need more stays a list of names. A
+ * problem with a value written that way is reported at the item, as the reader wrote it.
+ */
+export function withShorthand<T extends Record<string, unknown>>(schema: Schema<T>, key: keyof T & string): Schema<T> {
+  return {
+    ...schema,
+    type: `string or ${schema.type}`,
+    parse(value, path, line, ctx) {
+      if (typeof value !== 'string') {
+        if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+          ctx.issues.push({ path, line, message: `expected string or ${schema.type}, got ${describeValue(value)}` });
+          return INVALID;
+        }
+        return schema.parse(value, path, line, ctx);
+      }
+      const inner: Context = { issues: [], lineOf: ctx.lineOf };
+      const parsed = schema.parse({ [key]: value }, path, line, inner);
+      const keyPath = join(path, key);
+      ctx.issues.push(...inner.issues.map((issue) => (issue.path === keyPath ? { ...issue, path } : issue)));
+      return parsed;
+    },
+  };
+}
+
 function join(path: string, key: string): string {
   return path ? `${path}.${key}` : key;
 }

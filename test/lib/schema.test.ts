@@ -1,5 +1,5 @@
 import test from 'ava';
-import { boolean, defaultAt, fallbackOf, integer, list, object, oneOf, optional, parseYaml, SchemaError, schemaMarkdown, schemaRows, string, validate } from '../../src/lib/schema.js';
+import { boolean, defaultAt, fallbackOf, integer, list, object, oneOf, optional, parseYaml, SchemaError, schemaMarkdown, schemaRows, string, validate, withShorthand } from '../../src/lib/schema.js';
 
 const recipeLike = object(
   {
@@ -68,4 +68,39 @@ test('defaultAt finds a nested default and refuses a key without one', (t) => {
   t.is(defaultAt(schema, 'convener.username'), 'admin');
   t.throws(() => defaultAt(schema, 'convener.password'), { message: /no default declared at convener\.password/ });
   t.throws(() => defaultAt(schema, 'nope.key'), { message: /no default declared at nope\.key/ });
+});
+
+test('withShorthand: a list item is a mapping or just its main key, errors of either form name the item and line', (t) => {
+  const services = object(
+    {
+      'services-off': list(
+        withShorthand(
+          object(
+            {
+              service: string({ doc: 'service', check: (name) => (/^[a-z]+$/.test(name) ? undefined : `'${name}' is not a service name`) }),
+              init: optional(oneOf(['systemd', 'openrc'], { doc: 'init' })),
+            },
+            { doc: 'one service' },
+          ),
+          'service',
+        ),
+        { doc: 'services', default: [] },
+      ),
+    },
+    { doc: 'test' },
+  );
+  const value = parseYaml(services, 'services-off:\n  - nginx\n  - { service: coturn, init: systemd }\n', 's.yaml');
+  t.deepEqual(value['services-off'], [
+    { service: 'nginx', init: undefined },
+    { service: 'coturn', init: 'systemd' },
+  ]);
+  const text = ['services-off:', '  - nginx', '  - "rm -rf"', '  - { service: "a b" }', '  - { init: openrc }', '  - 42', ''].join('\n');
+  const lines = t.throws(() => parseYaml(services, text, 's.yaml'), { instanceOf: SchemaError })!.message.split('\n');
+  t.deepEqual(lines, [
+    "s.yaml:3: services-off[1]: 'rm -rf' is not a service name",
+    "s.yaml:4: services-off[2].service: 'a b' is not a service name",
+    's.yaml:5: services-off[3].service: required key is missing (string: service)',
+    's.yaml:6: services-off[4]: expected string or mapping, got number 42',
+  ]);
+  t.is(schemaRows(services)[0]!.type, 'list of string or mapping');
 });

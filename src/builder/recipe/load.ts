@@ -155,12 +155,7 @@ export async function resolveRecipe(file: string, options: ResolveOptions): Prom
       }
       overlays.push(dir);
     }
-    for (const [index, service] of recipe['services-off'].entries()) {
-      if (!/^[A-Za-z0-9@._-]+$/.test(service)) {
-        throw issueError(part, ['services-off', index], `'${service}' is not a service name`);
-      }
-      servicesOff.push(service);
-    }
+    for (const entry of recipe['services-off']) if (!entry.init || entry.init === options.init) servicesOff.push(entry.service);
     cleanup.push(...recipe.cleanup);
     jitsi = recipe.jitsi ?? jitsi;
     if (recipe.gentoo) {

@@ -7,7 +7,7 @@
  * include order (included files first, then the including file); scalars set later win. A
  * key's `fallback` is what the build uses when no file of the recipe sets it.
  */
-import { fallbackOf, integer, list, object, oneOf, optional, string, type Infer } from '../../lib/schema.js';
+import { fallbackOf, integer, list, object, oneOf, optional, string, withShorthand, type Infer } from '../../lib/schema.js';
 import { INIT_SYSTEMS, type InitSystem } from '../../lib/init-systems.js';
 import { ARCHITECTURES } from '../../host/emulation.js';
 import { repositoryUrlProblem } from '../jitsi-repository.js';
@@ -312,10 +312,26 @@ export const recipeSchema = object(
       ),
       { doc: 'File trees copied into the image, in order: `{ path, init? }`, path below overlays/.', default: [] },
     ),
-    'services-off': list(string({ doc: 'service name' }), {
-      doc: 'Services installed but left disabled until the configurator enables them.',
-      default: [],
-    }),
+    'services-off': list(
+      withShorthand(
+        object(
+          {
+            service: string({
+              doc: 'Service name: the systemd unit without .service, or the OpenRC script in /etc/init.d',
+              check: (name) => (/^[A-Za-z0-9@._-]+$/.test(name) ? undefined : `'${name}' is not a service name`),
+            }),
+            init: initOnly,
+            why: optional(string({ doc: 'Why it stays off, or why only for this init system.' })),
+          },
+          { doc: 'one service' },
+        ),
+        'service',
+      ),
+      {
+        doc: 'Services installed but left disabled until the configurator enables them: a name, or `{ service, init?, why? }`; `init:` limits one to that init system (a service named differently per init system, like coturn\'s `turnserver` script on Gentoo\'s OpenRC).',
+        default: [],
+      },
+    ),
     jitsi: jitsiField,
     gentoo: gentooField,
     cleanup: list(oneOf(CLEANUP_STEPS, { doc: 'cleanup step' }), {
@@ -359,6 +375,7 @@ export interface ResolvedRecipe {
   initPackages: string[];
   /** Absolute overlay directories for this init system, in order. */
   overlays: string[];
+  /** Services to leave off for this init system, in recipe order, without duplicates. */
   servicesOff: string[];
   /** Jitsi's packages and repository, when a file of the recipe has the section. */
   jitsi?: JitsiRecipe;

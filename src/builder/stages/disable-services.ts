@@ -5,14 +5,21 @@
  *
  * systemd: `systemctl disable` in the image (not `mask`: the configurator must be able to
  * enable them) and a preset file saying `disable`, because systemd applies presets on the
- * first boot of an image whose machine-id is `uninitialized`. OpenRC: `update-rc.d NAME
+ * first boot of an image whose machine-id is `uninitialized` (Debian's and Gentoo's systemd
+ * both read presets from /usr/lib/systemd/system-preset). OpenRC on Debian: `update-rc.d NAME
  * disable`, which takes the service out of every runlevel and keeps it out on upgrades.
- * Afterwards the stage checks that no service is still wired to start.
+ * OpenRC on Gentoo, which has no update-rc.d: the service's links leave every
+ * /etc/runlevels/<level>/, what `rc-update del` does; portage never adds a service to a
+ * runlevel, so it stays out on upgrades.
+ * Every service named must exist for the image's init system; afterwards the stage checks
+ * that none is still wired to start.
  */
-import { access, mkdir, readdir, readFile, readlink, writeFile } from 'node:fs/promises';
+import { access, lstat, mkdir, readdir, readFile, readlink, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { UserError } from '../../lib/errors.js';
 import { runLogged } from '../run-program.js';
 import type { InitSystem } from '../../lib/init-systems.js';
+import type { RecipeDistro } from '../recipe/schema.js';
 import type { BuildContext, Stage } from '../stage.js';
 
 export const PRESET_FILE = 'usr/lib/systemd/system-preset/10-nspawn-jitsi-meet.preset';
@@ -67,6 +74,46 @@ export async function startLinks(rootfs: string, init: InitSystem, service: stri
   return found;
 }
 
+/** Where a distribution's systemd finds units: the admin's, then the packages' (Debian's unmerged /lib too). */
+const UNIT_DIRS = ['etc/systemd/system', 'lib/systemd/system', 'usr/lib/systemd/system'];
+
+/**
+ * Whether the root has `service` for `init`. Under systemd a service is a unit, or on Debian
+ * also a sysv script alone (jicofo's), which systemd runs through its sysv generator; Gentoo
+ * builds systemd without SysV compatibility, so there the OpenRC scripts its ebuilds install
+ * whatever the init system are no services. Under OpenRC it is a script in /etc/init.d.
+ */
+export async function hasService(rootfs: string, init: InitSystem, distro: RecipeDistro, service: string): Promise<boolean> {
+  if (init === 'systemd') {
+    for (const dir of UNIT_DIRS) if (await exists(join(rootfs, dir, unitName(service)))) return true;
+    if (distro === 'gentoo') return false;
+  }
+  return exists(join(rootfs, 'etc/init.d', service));
+}
+
+/** What `hasService` looked for, for the error. */
+function missingWhat(init: InitSystem, distro: RecipeDistro, service: string): string {
+  if (init === 'openrc') return `no /etc/init.d/${service}`;
+  return distro === 'gentoo' ? `no ${unitName(service)} unit; Gentoo's systemd does not run /etc/init.d scripts` : `no ${unitName(service)} unit or /etc/init.d/${service}`;
+}
+
+/**
+ * Takes `service` out of every OpenRC runlevel of a Gentoo root, as `rc-update del` does: its
+ * link in each /etc/runlevels/<level>/ goes. Only links: anything else there is not what
+ * rc-update makes, and the stage's final check reports it. Returns the links removed.
+ */
+export async function removeFromRunlevels(rootfs: string, service: string): Promise<string[]> {
+  const removed: string[] = [];
+  for (const level of await readdir(join(rootfs, 'etc/runlevels')).catch(() => [] as string[])) {
+    const link = join('etc/runlevels', level, service);
+    const stats = await lstat(join(rootfs, link)).catch(() => undefined);
+    if (!stats?.isSymbolicLink()) continue;
+    await rm(join(rootfs, link));
+    removed.push(link);
+  }
+  return removed;
+}
+
 /** The recipe's services-off, and those of Jitsi's packages when the build installs them. */
 export function servicesOff(ctx: Pick<BuildContext, 'recipe' | 'jitsi'>): string[] {
   return [...new Set([...ctx.recipe.servicesOff, ...(ctx.jitsi?.servicesOff ?? [])])];
@@ -79,19 +126,25 @@ export const disableServices: Stage = {
   async run(ctx: BuildContext) {
     const services = servicesOff(ctx);
     for (const service of services) {
-      // Under systemd a service may be a unit or only a sysv script (jicofo), which systemd
-      // runs through its generated unit.
-      const installed =
-        (ctx.init === 'systemd' &&
-          ((await exists(join(ctx.rootfs, 'lib/systemd/system', unitName(service)))) ||
-            (await exists(join(ctx.rootfs, 'usr/lib/systemd/system', unitName(service)))))) ||
-        (await exists(join(ctx.rootfs, 'etc/init.d', service)));
-      if (!installed) throw new Error(`services-off names '${service}', but the image has no such service; fix the recipe's package list or services-off`);
+      if (!(await hasService(ctx.rootfs, ctx.init, ctx.recipe.distro, service))) {
+        // A name that exists for one init system only (coturn's OpenRC script is turnserver) is
+        // limited to it in the recipe; the jitsi section's list has no such filter.
+        const key = ctx.recipe.servicesOff.includes(service) ? 'services-off' : 'jitsi.services-off';
+        const limit = key === 'services-off' ? `, or limit the entry to the init system that has it ({ service: ${service}, init: ${ctx.init === 'openrc' ? 'systemd' : 'openrc'} })` : '';
+        throw new UserError(
+          `${ctx.recipe.file}: ${key} names '${service}', but this ${ctx.init} image has no such service (${missingWhat(ctx.init, ctx.recipe.distro, service)}); fix the recipe's packages or ${key}${limit}`,
+        );
+      }
     }
     if (ctx.init === 'systemd') {
       await runLogged(ctx, 'chroot', [ctx.rootfs, 'systemctl', 'disable', ...services.map(unitName)]);
       await mkdir(join(ctx.rootfs, 'usr/lib/systemd/system-preset'), { recursive: true });
       await writeFile(join(ctx.rootfs, PRESET_FILE), presetText(services));
+    } else if (ctx.recipe.distro === 'gentoo') {
+      for (const service of services) {
+        const removed = await removeFromRunlevels(ctx.rootfs, service);
+        if (removed.length) ctx.log(`${service}: removed ${removed.join(', ')}`);
+      }
     } else {
       for (const service of services) {
         // update-rc.d manages scripts with an LSB header (Debian's). A native OpenRC script

@@ -66,7 +66,12 @@ SOURCE_DATE_EPOCH from the environment, or else the recipe's, makes the tarball 
       doc: "Gentoo images: the OpenPGP key file holding Gentoo's release and snapshot keys (gentoo-release.asc), instead of the recipe's gentoo.key-file. The keys must have the fingerprints the recipe pins.",
     },
     { name: 'sign', type: 'string', valueName: 'KEY', doc: 'Sign the release with this OpenPGP key (see the sign command).' },
-    { name: 'skip', type: 'string', valueName: 'NAMES', doc: 'Comma-separated stages or cleanup steps to skip, e.g. cleanup/logs,package-list.' },
+    {
+      name: 'skip',
+      type: 'string',
+      valueName: 'NAMES',
+      doc: "Comma-separated stages of the image's distribution or cleanup steps to skip, e.g. cleanup/logs,package-list; bootstrap (gentoo-stage3 on Gentoo) and pack cannot be skipped.",
+    },
     {
       name: 'cache-dir',
       type: 'path',

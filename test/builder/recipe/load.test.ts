@@ -46,6 +46,28 @@ test('the trixie recipe uses JRE 21 (trixie has no OpenJDK 17)', async (t) => {
   t.false(recipe.packages.some((p) => p.startsWith('openjdk-17')));
 });
 
+test('services-off: a name, or { service, init?, why? } kept for one init system; errors name the file and line', async (t) => {
+  const root = await project({
+    'recipes/part.yaml': 'base: { suite: bookworm }\nservices-off: [nginx, { service: coturn, init: systemd }]\n',
+    'recipes/top.yaml': [
+      'include: [part.yaml]',
+      'services-off:',
+      '  - prosody',
+      '  - { service: turnserver, init: openrc, why: "coturn\'s OpenRC script" }',
+      '  - { service: nginx, init: openrc }',
+      '',
+    ].join('\n'),
+  });
+  const systemd = await resolveRecipe(join(root, 'recipes/top.yaml'), { projectRoot: root, init: 'systemd' });
+  t.deepEqual(systemd.servicesOff, ['nginx', 'coturn', 'prosody']);
+  const openrc = await resolveRecipe(join(root, 'recipes/top.yaml'), { projectRoot: root, init: 'openrc' });
+  t.deepEqual(openrc.servicesOff, ['nginx', 'prosody', 'turnserver']);
+  const badObject = await recipeError(t, { 'recipes/top.yaml': 'base: { suite: bookworm }\nservices-off:\n  - nginx\n  - { service: "a;b", init: systemd }\n' });
+  t.regex(badObject, /^recipes\/top\.yaml:4: services-off\[1\]\.service: 'a;b' is not a service name/);
+  const badInit = await recipeError(t, { 'recipes/top.yaml': 'base: { suite: bookworm }\nservices-off:\n  - { service: coturn, init: runit }\n' });
+  t.regex(badInit, /^recipes\/top\.yaml:3: services-off\[0\]\.init: expected one of systemd, openrc/);
+});
+
 test('includes merge in order: lists appended without duplicates, the including file wins scalars', async (t) => {
   const root = await project({
     'recipes/part.yaml': 'base: { suite: bookworm, mirror: "http://a.example/debian" }\npackages: [{ name: nginx }, { name: dbus, init: systemd }]\ncleanup: [logs]\n',

@@ -35,6 +35,8 @@ test("the gentoo recipe: Jitsi's section shared with Debian, Gentoo's atoms per 
     for (const atom of ['www-servers/nginx', 'net-im/prosody', 'net-im/coturn', 'dev-java/openjdk-bin:21', 'net-libs/nodejs', 'app-crypt/certbot']) t.true(plan.atoms.includes(atom), atom);
     t.is(plan.atoms.includes('sys-process/cronie'), init === 'openrc');
     t.is(plan.atoms.includes('sys-apps/dbus'), init === 'systemd');
+    // coturn's ebuild names its service turnserver for OpenRC and coturn for systemd.
+    t.deepEqual(recipe.servicesOff, ['nginx', 'prosody', init === 'systemd' ? 'coturn' : 'turnserver']);
     for (const architecture of ARCHITECTURES) {
       const files = new Map(portageConfigFiles({ gentoo: recipe.gentoo!, suite: recipe.suite, init, architecture }).map((f) => [f.path, f.text]));
       t.regex(files.get('etc/portage/package.accept_keywords/nspawn-jitsi')!, /^net-im\/coturn$/m);
