@@ -62,7 +62,7 @@ test('skipped for a Debian recipe, run for a Gentoo one', async (t) => {
 test('the check step refuses a recipe without a key file, naming the recipe and the setting, before anything is fetched', async (t) => {
   const { ctx, served } = await gentooContext(t, 'openrc', { keyFile: false });
   const error = await t.throwsAsync(gentooStage3.verify!(ctx), { instanceOf: UserError });
-  t.regex(error!.message, /recipes\/gentoo-23\.0\.yaml: no key file for Gentoo's release and snapshot keys: set gentoo\.key-file/);
+  t.regex(error!.message, /recipes\/gentoo-23\.0\.yaml: no key file for Gentoo's release and snapshot keys: pass --gentoo-key FILE or set gentoo\.key-file/);
   t.deepEqual(served.requests, []);
 });
 
