@@ -3,7 +3,8 @@
  * everything it imports, js-yaml and execa included) with esbuild into one CommonJS file for
  * Node.js 18 (bookworm's `nodejs`), and installs it as /usr/sbin/jitsi-meet-config (0755,
  * `#!/usr/bin/node`). CommonJS because an extension-less file is CommonJS to Node 18.
- * The image's package list must include `nodejs`.
+ * The image's package list must include `nodejs` (Gentoo: the atom net-libs/nodejs, for the image's
+ * init system), which installs /usr/bin/node on both.
  */
 import { build } from 'esbuild';
 import { access, chmod, chown, mkdir, readFile, writeFile } from 'node:fs/promises';
@@ -16,6 +17,8 @@ export const CONFIGURATOR_PATH = '/usr/sbin/jitsi-meet-config';
 export const CONFIGURATOR_ENTRY = 'src/configurator/main.ts';
 /** Oldest Node.js the bundle must run on: Debian bookworm's nodejs. */
 export const CONFIGURATOR_NODE_TARGET = 'node18';
+/** net-libs/nodejs with or without a version operator, version, slot or USE dependency. */
+const NODEJS_ATOM = /^[<>=~]*net-libs\/nodejs(?:$|-\d|[:[])/;
 
 /**
  * Bundles the configurator into `outFile` (written atomically, mode 0755). Deterministic:
@@ -49,7 +52,12 @@ export const installConfigurator: Stage = {
   title: `Install the configurator as ${CONFIGURATOR_PATH}`,
   /** Before anything is downloaded: without nodejs the build would fail here after a whole bootstrap. */
   async verify(ctx: BuildContext) {
-    if (!ctx.recipe.packages.includes('nodejs')) {
+    if (ctx.recipe.distro === 'gentoo') {
+      const atoms = (ctx.recipe.gentoo?.packages ?? []).filter((pkg) => !pkg.init || pkg.init === ctx.init).map((pkg) => pkg.atom);
+      if (!atoms.some((atom) => NODEJS_ATOM.test(atom))) {
+        throw new UserError(`${ctx.recipe.file}: gentoo.packages: net-libs/nodejs is missing for ${ctx.init}; ${CONFIGURATOR_PATH} runs on it (add \`- { atom: net-libs/nodejs }\`, or --skip install-configurator)`);
+      }
+    } else if (!ctx.recipe.packages.includes('nodejs')) {
       throw new UserError(`${ctx.recipe.file}: packages: nodejs is missing; ${CONFIGURATOR_PATH} runs on it (add \`- { name: nodejs }\`, or --skip install-configurator)`);
     }
   },

@@ -61,3 +61,12 @@ test('a recipe without nodejs is refused while inputs are checked, before any bo
   const error = await t.throwsAsync(installConfigurator.verify!(without), { instanceOf: UserError });
   t.regex(error!.message, /^\/r\/debian-bookworm\.yaml: packages: nodejs is missing; \/usr\/sbin\/jitsi-meet-config runs on it/);
 });
+
+test("a gentoo recipe needs net-libs/nodejs among its atoms for the image's init system, not a Debian package", async (t) => {
+  const gentoo = (init: string, packages: { atom: string; init?: string }[]) =>
+    ({ init, recipe: { file: '/r/gentoo-23.0.yaml', distro: 'gentoo', packages: [], gentoo: { packages } } }) as unknown as BuildContext;
+  await t.notThrowsAsync(installConfigurator.verify!(gentoo('openrc', [{ atom: 'www-servers/nginx' }, { atom: 'net-libs/nodejs' }])));
+  await t.notThrowsAsync(installConfigurator.verify!(gentoo('systemd', [{ atom: '>=net-libs/nodejs-20:0' }])));
+  const error = await t.throwsAsync(installConfigurator.verify!(gentoo('openrc', [{ atom: 'net-libs/nodejs', init: 'systemd' }, { atom: 'net-libs/nodejs-lts' }])), { instanceOf: UserError });
+  t.regex(error!.message, /^\/r\/gentoo-23\.0\.yaml: gentoo\.packages: net-libs\/nodejs is missing for openrc; /);
+});
