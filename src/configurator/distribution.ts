@@ -137,7 +137,7 @@ export const GENTOO: DistributionLayout = {
   },
   nginx: {
     configDir: '/etc/nginx',
-    // Gentoo's nginx.conf includes no site directory: the image's nginx.conf must include this one.
+    // Gentoo's nginx.conf includes no site directory: the image's (overlays/gentoo) includes this one.
     siteDir: '/etc/nginx/conf.d',
     conflictingDefaults: [],
     workerUser: 'nginx',
@@ -150,7 +150,8 @@ export const GENTOO: DistributionLayout = {
   },
   caStoreUpdate: ['update-ca-certificates', '--fresh'],
   // Gentoo's certbot ships neither a timer nor a cron file, and its cron is cronie: the image
-  // must bring the timer or the cron file under these names.
+  // brings the timer (overlays/gentoo-systemd) or the cron file (overlays/gentoo-openrc) under
+  // these names.
   certbotRenewal: { timer: 'certbot.timer', cronFile: '/etc/cron.d/certbot', cronService: 'cronie' },
 };
 

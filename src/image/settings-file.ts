@@ -13,8 +13,8 @@
  *
  * OpenRC images boot sysvinit as PID 1, which ignores systemd's stop signal (SIGRTMIN+3) and
  * SIGTERM alike. It acts on SIGPWR: with no /run/powerstatus file it runs the inittab
- * `powerwait`/`powerfail` actions, which the OpenRC overlay (overlays/openrc/etc/inittab) points
- * at a clean halt. SIGINT is left to `ctrlaltdel`, which stays a reboot, so `machinectl reboot`
+ * `powerwait`/`powerfail` actions, which the OpenRC overlays' inittabs
+ * (overlays/debian-openrc/etc/inittab, overlays/gentoo-openrc/etc/inittab) point at a clean halt. SIGINT is left to `ctrlaltdel`, which stays a reboot, so `machinectl reboot`
  * (it sends SIGINT to the container's PID 1) still reboots.
  */
 import type { InitSystem } from '../lib/init-systems.js';

@@ -19,12 +19,33 @@
  *    needs to differ in: testing versions (coturn is ~amd64/~arm64 only) and packages whose USE
  *    flags the recipe changes (prosody's Lua target, the JRE without X). `--noreplace` leaves
  *    what the stage3 has (iproute2, openssl, ca-certificates) as it is.
- * 4. `env-update`: /etc/profile.env and ld.so.conf from the env.d files the packages installed
+ * 4. `groupadd --system --force` for each of IMAGE_GROUPS: groups the configurator needs that
+ *    on Debian a package makes and on Gentoo none does. After emerge, so that the acct-group
+ *    packages have their fixed ids first; groupadd then takes the highest free system id,
+ *    the same on every build from the same stage3 and packages. `--force`: an existing group
+ *    stays as it is. Here and not with Jitsi's accounts (jitsi-effects.ts): the image needs
+ *    it without Jitsi's packages too (prosody's and coturn's keys), and gentoo-jitsi is
+ *    skipped with `--jitsi-source none`.
+ * 5. `env-update`: /etc/profile.env and ld.so.conf from the env.d files the packages installed
  *    (the JRE's among them); emerge runs it after merging too, but the later stages must not
  *    depend on that.
  */
 import type { InitSystem } from '../../lib/init-systems.js';
 import type { GentooRecipe } from '../recipe/schema.js';
+
+/** A group the image must have that no Gentoo package makes. */
+export interface ImageGroup {
+  name: string;
+  why: string;
+}
+
+export const IMAGE_GROUPS: readonly ImageGroup[] = [
+  {
+    // The configurator's KEY_GROUP (src/configurator/paths.ts; a test holds the two equal).
+    name: 'ssl-cert',
+    why: "the group that may read TLS private keys, which the configurator puts prosody and turnserver in (Debian's ssl-cert package makes it)",
+  },
+];
 
 export interface PlannedCommand {
   /** What the step does, for the build log. */
@@ -87,6 +108,7 @@ export function emergePlan(input: EmergePlanInput): EmergePlan {
       ],
     });
   }
+  for (const group of IMAGE_GROUPS) commands.push({ what: `make group ${group.name}: ${group.why}`, argv: ['groupadd', '--system', '--force', group.name] });
   commands.push({ what: 'update the environment files the packages installed', argv: ['env-update'] });
   return { env, commands, atoms };
 }

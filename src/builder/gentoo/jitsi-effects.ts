@@ -18,10 +18,17 @@
  *   every start.
  * - Services installed and off, as the Debian images leave them (the build's disable-services
  *   stage and the configurator enable nothing before a configuration exists): systemd keeps
- *   the videobridge package's unit (with our drop-in) and gets our jicofo.service (the package
- *   has only a sysv script); OpenRC gets our native scripts. The packages' Debian sysv scripts
- *   cannot run on Gentoo (/lib/lsb/init-functions, Debian's start-stop-daemon options): they
- *   are moved out of /etc/init.d into the package's control directory, for review.
+ *   the videobridge package's unit (checked here); the packages' Debian sysv scripts cannot
+ *   run on Gentoo (/lib/lsb/init-functions, Debian's start-stop-daemon options): they are
+ *   moved out of /etc/init.d into the package's control directory, for review.
+ * - Our own service files (jicofo.service and the bridge's drop-in from overlays/systemd, the
+ *   openrc-run scripts from overlays/openrc and overlays/openrc-native) are NOT written here:
+ *   the overlays stage, which every image runs after this one, copies the trees the recipe
+ *   lists, and is their one owner on Debian and Gentoo alike. Writing them here too made two
+ *   copies of each file with two ways of setting its mode and owner, and the overlays stage
+ *   replaced this module's copy anyway. What stays here is what only the packages' data tells:
+ *   which Debian scripts to move aside before the overlays put ours at the same path
+ *   (/etc/init.d/jicofo), and that the videobridge package still ships its unit.
  *
  * Deliberately not done, because it is per host or belongs to the configurator, which writes
  * it at configure time: debconf (its questions and stored answers), generating configs,
@@ -33,16 +40,11 @@
  * jitsi-meet-web has no maintainer script effects an image needs.
  */
 import { lchown, lstat, mkdir, readdir, readFile, realpath, rename, chmod } from 'node:fs/promises';
-import { dirname, join, resolve, sep } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { dirname, join, sep } from 'node:path';
 import { execa } from 'execa';
 import { UserError } from '../../lib/errors.js';
-import { writeFileAtomically } from '../../lib/atomic-write.js';
 import type { InitSystem } from '../../lib/init-systems.js';
 import type { InstalledPackage } from './deb-unpack.js';
-
-/** The repository's root (src/builder/gentoo or lib/builder/gentoo, three levels down). */
-const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 
 export const JITSI_GROUP = 'jitsi';
 
@@ -82,43 +84,24 @@ export const JITSI_DIRECTORIES: readonly JitsiDirectory[] = [
   { path: '/var/log/jitsi', package: 'jitsi-videobridge2', owner: 'root', group: JITSI_GROUP, mode: 0o770, recursive: false },
 ];
 
-/** A file of ours (under overlays/) that a service needs, installed into the root. */
-export interface ServiceFile {
-  /** Relative to the repository root. */
-  source: string;
-  /** Absolute path in the image. */
-  target: string;
-}
-
-/** How one service of a package is installed per init system. Every service stays off. */
+/**
+ * One service of a package. Every service stays off. Its files of ours come from the overlays
+ * (systemd: overlays/systemd's jicofo.service and the bridge's drop-in; OpenRC: overlays/openrc's
+ * jitsi-videobridge2 and overlays/openrc-native's jicofo), not from this module.
+ */
 export interface JitsiService {
   name: string;
   package: string;
-  /** systemd: the unit the package ships (one of these paths), if any, and files of ours. */
-  systemd: { packageUnit?: string[]; files: ServiceFile[] };
-  openrc: { files: ServiceFile[] };
+  /** systemd: the unit the package ships (one of these paths), if any. */
+  systemd: { packageUnit?: string[] };
 }
 
 export const JITSI_SERVICES: readonly JitsiService[] = [
-  {
-    name: 'jicofo',
-    package: 'jicofo',
-    systemd: { files: [{ source: 'overlays/systemd/etc/systemd/system/jicofo.service', target: '/etc/systemd/system/jicofo.service' }] },
-    openrc: { files: [{ source: 'overlays/openrc-native/etc/init.d/jicofo', target: '/etc/init.d/jicofo' }] },
-  },
+  { name: 'jicofo', package: 'jicofo', systemd: {} },
   {
     name: 'jitsi-videobridge2',
     package: 'jitsi-videobridge2',
-    systemd: {
-      packageUnit: ['/lib/systemd/system/jitsi-videobridge2.service', '/usr/lib/systemd/system/jitsi-videobridge2.service'],
-      files: [
-        {
-          source: 'overlays/systemd/etc/systemd/system/jitsi-videobridge2.service.d/jitsi-meet-config.conf',
-          target: '/etc/systemd/system/jitsi-videobridge2.service.d/jitsi-meet-config.conf',
-        },
-      ],
-    },
-    openrc: { files: [{ source: 'overlays/openrc/etc/init.d/jitsi-videobridge2', target: '/etc/init.d/jitsi-videobridge2' }] },
+    systemd: { packageUnit: ['/lib/systemd/system/jitsi-videobridge2.service', '/usr/lib/systemd/system/jitsi-videobridge2.service'] },
   },
 ];
 
@@ -127,8 +110,6 @@ export interface JitsiEffectsReport {
   group: { name: string; gid: number; created: boolean };
   users: { name: string; uid: number; gid: number; created: boolean }[];
   directories: string[];
-  /** Files of ours written (unchanged ones are not listed). */
-  serviceFiles: string[];
   /** Debian sysv scripts moved out of /etc/init.d: [from, to]. */
   movedScripts: [string, string][];
   /** The services installed and not enabled, for the build's services-off. */
@@ -266,7 +247,7 @@ export async function applyJitsiEffects(
   if (!rootInfo?.isDirectory()) throw new UserError(`${root}: is not a directory; the effects apply to an existing root`);
   const realRoot = await realpath(root);
   const installed = packagesOf(manifest);
-  const report: JitsiEffectsReport = { group: { name: JITSI_GROUP, gid: -1, created: false }, users: [], directories: [], serviceFiles: [], movedScripts: [], servicesOff: [] };
+  const report: JitsiEffectsReport = { group: { name: JITSI_GROUP, gid: -1, created: false }, users: [], directories: [], movedScripts: [], servicesOff: [] };
   const users = JITSI_USERS.filter((u) => installed.has(u.package));
   if (users.length === 0) return report;
 
@@ -300,7 +281,7 @@ export async function applyJitsiEffects(
     report.directories.push(dir.path);
   }
 
-  Object.assign(report, await installCheckedServices(root, manifest, init));
+  Object.assign(report, await installCheckedServices(root, manifest));
   log?.(`services installed, not enabled: ${report.servicesOff.join(', ')}`);
   return report;
 }
@@ -322,29 +303,25 @@ async function checkJitsiServices(root: string, manifest: readonly InstalledPack
 }
 
 /**
- * The services of the installed packages, installed for `init` and left off: the packages'
- * Debian sysv scripts moved into their control directories, our unit files or OpenRC scripts
- * written (only when they differ). Part of applyJitsiEffects; on its own for a root whose
- * users already exist (a Debian root with the packages installed by dpkg).
+ * The services of the installed packages, made ready for `init` and left off: the packages'
+ * Debian sysv scripts moved into their control directories, so that the overlays stage puts
+ * our unit files or OpenRC scripts in a root without them. Part of applyJitsiEffects; on its
+ * own for a root whose users already exist (a Debian root with the packages installed by dpkg).
  */
 export async function installJitsiServices(
   root: string,
   manifest: readonly InstalledPackage[],
   init: InitSystem,
-): Promise<Pick<JitsiEffectsReport, 'serviceFiles' | 'movedScripts' | 'servicesOff'>> {
+): Promise<Pick<JitsiEffectsReport, 'movedScripts' | 'servicesOff'>> {
   await checkJitsiServices(root, manifest, init);
-  return installCheckedServices(root, manifest, init);
+  return installCheckedServices(root, manifest);
 }
 
 /** installJitsiServices once checkJitsiServices has passed (applyJitsiEffects checks before any change). */
-async function installCheckedServices(
-  root: string,
-  manifest: readonly InstalledPackage[],
-  init: InitSystem,
-): Promise<Pick<JitsiEffectsReport, 'serviceFiles' | 'movedScripts' | 'servicesOff'>> {
+async function installCheckedServices(root: string, manifest: readonly InstalledPackage[]): Promise<Pick<JitsiEffectsReport, 'movedScripts' | 'servicesOff'>> {
   const realRoot = await realpath(root);
   const installed = packagesOf(manifest);
-  const done: Pick<JitsiEffectsReport, 'serviceFiles' | 'movedScripts' | 'servicesOff'> = { serviceFiles: [], movedScripts: [], servicesOff: [] };
+  const done: Pick<JitsiEffectsReport, 'movedScripts' | 'servicesOff'> = { movedScripts: [], servicesOff: [] };
   for (const service of JITSI_SERVICES) {
     if (!installed.has(service.package)) continue;
     const pkg = manifest.find((p) => p.package === service.package)!;
@@ -357,17 +334,6 @@ async function installCheckedServices(
       await mkdir(dirname(aside), { recursive: true });
       await rename(host, aside);
       done.movedScripts.push([file, aside]);
-    }
-    for (const file of service[init].files) {
-      const content = await readFile(join(PROJECT_ROOT, file.source));
-      const mode = (await lstat(join(PROJECT_ROOT, file.source))).mode & 0o7777;
-      const host = await inRoot(root, realRoot, file.target);
-      await mkdir(dirname(host), { recursive: true });
-      const current = await lstat(host).catch(() => undefined);
-      const same = current?.isFile() && (current.mode & 0o7777) === mode && current.uid === 0 && current.gid === 0 && (await readFile(host)).equals(content);
-      if (same) continue;
-      await writeFileAtomically(host, content, { mode, uid: 0, gid: 0 });
-      done.serviceFiles.push(file.target);
     }
     done.servicesOff.push(service.name);
   }

@@ -6,9 +6,10 @@
  * root; nothing is unpacked unless every package passed. Their maintainer scripts never run:
  * the scripts and other control data stay in the build's work directory (not in the image),
  * and what of their effects an image needs is done instead: group jitsi, users jicofo and jvb,
- * their homes and /etc/jitsi directories, /var/log/jitsi, and the service files for the image's
- * init system (OpenRC: native openrc-run scripts in place of Debian's sysv script), all left
- * off (see docs/gentoo.md). Runs after gentoo-portage, which installs what the packages depend
+ * their homes and /etc/jitsi directories, /var/log/jitsi, and the packages' Debian sysv
+ * scripts moved aside; our service files for the image's init system (OpenRC: native
+ * openrc-run scripts in place of Debian's sysv script) come from the overlays stage, which
+ * runs after this one; all left off (see docs/gentoo.md). Runs after gentoo-portage, which installs what the packages depend
  * on (a JRE, prosody).
  *
  * Skipped with `--jitsi-source none`. Exercised only against a stand-in Jitsi repository.

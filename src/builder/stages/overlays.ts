@@ -1,6 +1,8 @@
 /**
- * overlays: copies the recipe's overlay trees (overlays/common, then overlays/<init>) onto
- * the root file system, in recipe order, later files replacing earlier ones. Files keep their
+ * overlays: copies the recipe's overlay trees (the shared overlays/common and overlays/<init>,
+ * and the distribution's own, such as overlays/debian or overlays/gentoo-openrc) onto the root
+ * file system, in recipe order, later files replacing earlier ones. It is the one writer of
+ * every file under overlays/: on Gentoo it runs after gentoo-jitsi, which writes none of them. Files keep their
  * permission bits from the repository; owners become root; directories that already exist in
  * the image keep their own mode and owner.
  */

@@ -66,7 +66,7 @@ export interface ServerPlan {
   distribution: DistributionLayout;
 }
 
-/** The unit of a main server: it starts every service (overlays/systemd and overlays/openrc). */
+/** The unit of a main server: it starts every service (overlays/systemd, overlays/debian-openrc, overlays/gentoo-openrc). */
 export const SERVER_UNIT = 'jitsi-meet-server';
 
 export function emptyPlan(serverUnit: string, distribution: DistributionLayout): ServerPlan {

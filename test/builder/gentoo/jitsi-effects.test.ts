@@ -9,7 +9,9 @@ import { lstat, mkdir, readdir, readFile, stat, symlink, writeFile } from 'node:
 import { join } from 'node:path';
 import { unpackDebs } from '../../../src/builder/gentoo/deb-unpack.js';
 import { fetchVerifiedJitsiDebs, type VerifiedDeb } from '../../../src/builder/gentoo/jitsi-debs.js';
-import { applyJitsiEffects, JITSI_SERVICES } from '../../../src/builder/gentoo/jitsi-effects.js';
+import { applyJitsiEffects } from '../../../src/builder/gentoo/jitsi-effects.js';
+import { resolveRecipe } from '../../../src/builder/recipe/load.js';
+import { applyOverlay } from '../../../src/builder/stages/overlays.js';
 import { JICOFO_ENV, JICOFO_OWNER, JICOFO_PROGRAM } from '../../../src/configurator/components/jicofo/index.js';
 import { UserError } from '../../../src/lib/errors.js';
 import type { InitSystem } from '../../../src/lib/init-systems.js';
@@ -74,6 +76,23 @@ async function accountFiles(root: string): Promise<string[]> {
   return Promise.all(['passwd', 'group', 'shadow', 'gshadow'].map((f) => readFile(join(root, 'etc', f), 'utf8')));
 }
 
+/** What the overlays stage (which runs after gentoo-jitsi) adds: the Gentoo recipe's trees for `init`. */
+async function withOverlays(root: string, init: InitSystem): Promise<void> {
+  const recipe = await resolveRecipe(join(PROJECT_ROOT, 'recipes/gentoo-23.0.yaml'), { projectRoot: PROJECT_ROOT, init });
+  for (const dir of recipe.overlays) await applyOverlay(dir, root);
+}
+
+/** Every file (not directory) below `dir`, relative to it. */
+async function filesBelow(dir: string, base = dir): Promise<string[]> {
+  const out: string[] = [];
+  for (const entry of await readdir(dir, { withFileTypes: true }).catch(() => [])) {
+    const full = join(dir, entry.name);
+    if (entry.isDirectory()) out.push(...(await filesBelow(full, base)));
+    else out.push(full.slice(base.length + 1));
+  }
+  return out;
+}
+
 async function applied(t: ExecutionContext, init: InitSystem) {
   const setup = await stage3WithPackages();
   const report = await applyJitsiEffects(setup.root, setup.manifest, init, { sourceDateEpoch: EPOCH });
@@ -85,7 +104,7 @@ async function applied(t: ExecutionContext, init: InitSystem) {
   return { ...setup, report, passwd, group, gid, uid };
 }
 
-test('openrc: group jitsi, users jicofo and jvb as upstream makes them, their directories, the native scripts in place of the Debian sysv script, nothing enabled', async (t) => {
+test('openrc: group jitsi, users jicofo and jvb as upstream makes them, their directories, the Debian sysv script aside for the native scripts, nothing enabled', async (t) => {
   const { root, controlDir, report, passwd, group, gid, uid } = await applied(t, 'openrc');
 
   // A system group and system users (below login.defs' UID_MIN), not ids the stage3 has.
@@ -122,9 +141,12 @@ test('openrc: group jitsi, users jicofo and jvb as upstream makes them, their di
   t.deepEqual(await readdir(join(root, 'etc/jitsi/videobridge')), []);
   await t.throwsAsync(lstat(join(root, 'etc/prosody')));
 
-  // The Debian sysv script moved aside; our openrc-run scripts, root-owned and executable.
+  // The Debian sysv script moved aside, and no script of ours written here: the overlays
+  // stage, next, puts our openrc-run scripts there, root-owned and executable.
   t.deepEqual(report.movedScripts, [['/etc/init.d/jicofo', join(controlDir, 'jicofo/debian-sysv-init.d/jicofo')]]);
   t.regex(await readFile(join(controlDir, 'jicofo/debian-sysv-init.d/jicofo'), 'utf8'), /### BEGIN INIT INFO/);
+  t.deepEqual(await readdir(join(root, 'etc/init.d')), []);
+  await withOverlays(root, 'openrc');
   for (const name of ['jicofo', 'jitsi-videobridge2']) {
     const script = await readFile(join(root, 'etc/init.d', name), 'utf8');
     t.true(script.startsWith('#!/sbin/openrc-run\n'), name);
@@ -132,25 +154,24 @@ test('openrc: group jitsi, users jicofo and jvb as upstream makes them, their di
     t.is(await owner(root, `etc/init.d/${name}`), '0:0 755');
   }
   t.is(await readFile(join(root, 'etc/init.d/jicofo'), 'utf8'), await readFile(join(PROJECT_ROOT, 'overlays/openrc-native/etc/init.d/jicofo'), 'utf8'));
-  t.deepEqual(await readdir(join(root, 'etc/init.d')), ['jicofo', 'jitsi-videobridge2']);
+  t.deepEqual(await readdir(join(root, 'etc/init.d')), ['jicofo', 'jitsi-meet-bridge', 'jitsi-meet-server', 'jitsi-videobridge2']);
   t.deepEqual(report.servicesOff, ['jicofo', 'jitsi-videobridge2']);
   await t.throwsAsync(lstat(join(root, 'etc/runlevels')), undefined, 'no service in any runlevel');
   // No systemd files on an OpenRC image beyond the package's own unit.
   await t.throwsAsync(lstat(join(root, 'etc/systemd')));
 });
 
-test('systemd: the package unit stays (under the merged /usr), our jicofo.service and the bridge drop-in are added, nothing is enabled, no sysv script is left', async (t) => {
-  const { root, report, gid, uid } = await applied(t, 'systemd');
+test('systemd: the package unit stays (under the merged /usr); the overlays add our jicofo.service and the bridge drop-in; nothing is enabled, no sysv script is left', async (t) => {
+  const { root, gid, uid } = await applied(t, 'systemd');
   t.true((await stat(join(root, 'usr/lib/systemd/system/jitsi-videobridge2.service'))).isFile());
   t.regex(await readFile(join(root, 'usr/lib/systemd/system/jitsi-videobridge2.service'), 'utf8'), /^User=jvb$/m);
-  for (const service of JITSI_SERVICES) {
-    for (const file of service.systemd.files) {
-      t.is(await readFile(join(root, file.target), 'utf8'), await readFile(join(PROJECT_ROOT, file.source), 'utf8'), file.target);
-      t.is(await owner(root, file.target.slice(1)), '0:0 644');
-    }
+  await t.throwsAsync(lstat(join(root, 'etc/systemd')), undefined, 'the effects write no unit of ours');
+  await withOverlays(root, 'systemd');
+  for (const file of ['etc/systemd/system/jicofo.service', 'etc/systemd/system/jitsi-videobridge2.service.d/jitsi-meet-config.conf']) {
+    t.is(await readFile(join(root, file), 'utf8'), await readFile(join(PROJECT_ROOT, 'overlays/systemd', file), 'utf8'), file);
+    t.is(await owner(root, file), '0:0 644');
   }
-  t.deepEqual(report.serviceFiles.sort(), ['/etc/systemd/system/jicofo.service', '/etc/systemd/system/jitsi-videobridge2.service.d/jitsi-meet-config.conf']);
-  t.deepEqual(await readdir(join(root, 'etc/systemd/system')), ['jicofo.service', 'jitsi-videobridge2.service.d'], 'no .wants link');
+  t.false((await readdir(join(root, 'etc/systemd/system'))).some((name) => name.endsWith('.wants')), 'no .wants link');
   await t.throwsAsync(lstat(join(root, 'etc/init.d/jicofo')));
   t.is(await owner(root, 'var/log/jitsi'), `0:${gid} 770`);
   t.is(await owner(root, 'etc/jitsi/jicofo'), `${uid('jicofo')}:${gid} 750`);
@@ -164,7 +185,7 @@ test('applying twice changes nothing: the same account files, owners and service
   const first = await applyJitsiEffects(root, manifest, 'openrc', { sourceDateEpoch: EPOCH });
   const files = await accountFiles(root);
   const tree = async () => {
-    const paths = ['etc/jitsi/jicofo', 'etc/jitsi/jicofo/logging.properties', 'usr/share/jicofo', 'var/log/jitsi', 'etc/init.d/jicofo', 'etc/init.d/jitsi-videobridge2'];
+    const paths = ['etc/jitsi/jicofo', 'etc/jitsi/jicofo/logging.properties', 'usr/share/jicofo', 'var/log/jitsi', 'etc/init.d'];
     return Promise.all(paths.map(async (p) => `${p} ${await owner(root, p)} ${(await lstat(join(root, p))).mtimeMs}`));
   };
   const before = await tree();
@@ -175,9 +196,20 @@ test('applying twice changes nothing: the same account files, owners and service
   t.deepEqual(await tree(), before);
   t.false(second.group.created);
   t.deepEqual(second.users, first.users.map((u) => ({ ...u, created: false })));
-  t.deepEqual(second.serviceFiles, []);
   t.deepEqual(second.movedScripts, []);
   t.deepEqual(second.servicesOff, first.servicesOff);
+});
+
+test('one owner for our service files: the effects write no file that an overlay tree carries (the overlays stage does)', async (t) => {
+  const overlayFiles = new Set<string>();
+  for (const tree of await readdir(join(PROJECT_ROOT, 'overlays'))) for (const file of await filesBelow(join(PROJECT_ROOT, 'overlays', tree))) overlayFiles.add(file);
+  for (const init of ['openrc', 'systemd'] as const) {
+    const { root, manifest } = await stage3WithPackages();
+    const before = new Set(await filesBelow(root));
+    await applyJitsiEffects(root, manifest, init, { sourceDateEpoch: EPOCH });
+    const written = (await filesBelow(root)).filter((file) => !before.has(file) && overlayFiles.has(file));
+    t.deepEqual(written, [], init);
+  }
 });
 
 test('the ids are the same on two builds from the same stage3', async (t) => {

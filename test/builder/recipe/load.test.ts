@@ -31,8 +31,9 @@ test('the bookworm recipe: systemd and openrc package sets, JRE 17, shared parts
   t.true(openrc.packages.includes('openrc') && openrc.packages.includes('sysvinit-core'));
   t.false(openrc.packages.includes('systemd-sysv'));
   t.false(openrc.packages.includes('dbus'));
-  t.deepEqual(systemd.overlays, [join(PROJECT_ROOT, 'overlays/common'), join(PROJECT_ROOT, 'overlays/systemd')]);
-  t.deepEqual(openrc.overlays, [join(PROJECT_ROOT, 'overlays/common'), join(PROJECT_ROOT, 'overlays/openrc')]);
+  // Debian's own trees (include/debian-base.yaml, included first), then the shared ones (image-policy.yaml).
+  t.deepEqual(systemd.overlays, ['debian', 'common', 'systemd'].map((tree) => join(PROJECT_ROOT, 'overlays', tree)));
+  t.deepEqual(openrc.overlays, ['debian', 'debian-openrc', 'common', 'openrc'].map((tree) => join(PROJECT_ROOT, 'overlays', tree)));
   t.deepEqual(systemd.servicesOff, ['nginx', 'prosody', 'coturn']);
   t.true(systemd.cleanup.includes('machine-id') && systemd.cleanup.includes('snakeoil-cert'));
   t.is(systemd.files.length, 5, "top file and four included parts");

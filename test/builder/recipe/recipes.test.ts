@@ -29,7 +29,11 @@ test("the gentoo recipe: Jitsi's section shared with Debian, Gentoo's atoms per 
     t.is(recipe.distro, 'gentoo');
     t.deepEqual(recipe.packages, [], 'no Debian package names');
     t.deepEqual(recipe.jitsi, debian.jitsi, "the same Jitsi repository, key and packages as Debian's");
-    t.deepEqual(recipe.overlays, (await resolveRecipe(join(PROJECT_ROOT, 'recipes', 'debian-bookworm.yaml'), { projectRoot: PROJECT_ROOT, init })).overlays);
+    // The trees every distribution shares (image-policy.yaml), then Gentoo's own; none of Debian's.
+    const trees = init === 'systemd' ? ['common', 'systemd', 'gentoo', 'gentoo-systemd'] : ['common', 'openrc', 'gentoo', 'gentoo-openrc', 'openrc-native'];
+    t.deepEqual(recipe.overlays, trees.map((tree) => join(PROJECT_ROOT, 'overlays', tree)));
+    const debianTrees = (await resolveRecipe(join(PROJECT_ROOT, 'recipes', 'debian-bookworm.yaml'), { projectRoot: PROJECT_ROOT, init })).overlays.filter((dir) => !recipe.overlays.includes(dir));
+    t.deepEqual(debianTrees.map((dir) => dir.slice(join(PROJECT_ROOT, 'overlays').length + 1)), init === 'systemd' ? ['debian'] : ['debian', 'debian-openrc']);
     for (const step of ['portage-gnupg', 'portage-distfiles', 'machine-id', 'logs'] as const) t.true(recipe.cleanup.includes(step), step);
     const plan = emergePlan({ gentoo: recipe.gentoo!, init, jobs: 2 });
     for (const atom of ['www-servers/nginx', 'net-im/prosody', 'net-im/coturn', 'dev-java/openjdk-bin:21', 'net-libs/nodejs', 'app-crypt/certbot']) t.true(plan.atoms.includes(atom), atom);
@@ -42,6 +46,10 @@ test("the gentoo recipe: Jitsi's section shared with Debian, Gentoo's atoms per 
       t.regex(files.get('etc/portage/package.accept_keywords/nspawn-jitsi')!, /^net-im\/coturn$/m);
       t.is(/^net-im\/prosody$/m.test(files.get('etc/portage/package.accept_keywords/nspawn-jitsi')!), architecture === 'arm64');
       t.regex(files.get('etc/portage/package.use/nspawn-jitsi')!, /^net-im\/prosody LUA_SINGLE_TARGET: -\* lua5-4$/m);
+      // The site's `listen ... ssl http2` needs nginx's http_v2 module, off unless asked for;
+      // nginx requires mime-types[nginx] (our nginx.conf includes its file).
+      t.regex(files.get('etc/portage/package.use/nspawn-jitsi')!, /^www-servers\/nginx nginx_modules_http_v2$/m);
+      t.regex(files.get('etc/portage/package.use/nspawn-jitsi')!, /^app-misc\/mime-types nginx$/m);
       t.regex(files.get('etc/portage/binrepos.conf/gentoobinhost.conf')!, new RegExp(`^sync-uri = https://distfiles\\.gentoo\\.org/releases/${architecture}/binpackages/23\\.0/${architecture === 'amd64' ? 'x86-64' : 'arm64'}$`, 'm'));
     }
   }

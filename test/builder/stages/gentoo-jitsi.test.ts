@@ -11,6 +11,7 @@ import { PROJECT_ROOT } from '../../../src/builder/pipeline.js';
 import { resolveRecipe } from '../../../src/builder/recipe/load.js';
 import type { BuildContext } from '../../../src/builder/stage.js';
 import { gentooJitsi, gentooJitsiWorkDir } from '../../../src/builder/stages/gentoo-jitsi.js';
+import { overlays } from '../../../src/builder/stages/overlays.js';
 import type { JitsiSource } from '../../../src/builder/jitsi-repository.js';
 import type { InitSystem } from '../../../src/lib/init-systems.js';
 import { PACKAGE_NAMES, serveStandinRepoForTests, SUITE } from '../../helpers/jitsi-standin/index.js';
@@ -41,7 +42,7 @@ async function stage3Context(init: InitSystem): Promise<BuildContext> {
     packages: [...PACKAGE_NAMES],
     servicesOff: ['jicofo', 'jitsi-videobridge2'],
   };
-  return { init, rootfs: root, workDir, recipe, jitsi, sourceDateEpoch: EPOCH, signal: new AbortController().signal, log: () => undefined } as unknown as BuildContext;
+  return { init, rootfs: root, workDir, projectRoot: PROJECT_ROOT, recipe, jitsi, sourceDateEpoch: EPOCH, signal: new AbortController().signal, log: () => undefined } as unknown as BuildContext;
 }
 
 async function names(root: string, file: string): Promise<string[]> {
@@ -56,7 +57,7 @@ test('skipped for a Debian recipe and with --jitsi-source none', async (t) => {
   t.is(gentooJitsi.skip!({ recipe: gentoo, jitsi: {} } as BuildContext), undefined);
 });
 
-test('openrc: the packages unpacked, users jicofo and jvb, /etc/init.d/jicofo our openrc-run script, control data outside the image', async (t) => {
+test('openrc: the packages unpacked, users jicofo and jvb, the Debian sysv script aside and, after the overlays stage, /etc/init.d/jicofo our openrc-run script, control data outside the image', async (t) => {
   const ctx = await stage3Context('openrc');
   await gentooJitsi.run(ctx);
   const root = ctx.rootfs;
@@ -64,6 +65,9 @@ test('openrc: the packages unpacked, users jicofo and jvb, /etc/init.d/jicofo ou
   t.true((await names(root, 'group')).includes('jitsi'));
   t.true((await lstat(join(root, 'usr/share/jicofo/jicofo.sh'))).isFile());
   t.true((await lstat(join(root, 'usr/share/jitsi-videobridge/jvb.sh'))).isFile());
+  // The overlays stage owns our service files; this stage only cleared the path.
+  await t.throwsAsync(lstat(join(root, 'etc/init.d/jicofo')));
+  await overlays.run(ctx);
   const jicofo = await readFile(join(root, 'etc/init.d/jicofo'), 'utf8');
   t.true(jicofo.startsWith('#!/sbin/openrc-run\n'));
   t.is(jicofo, await readFile(join(PROJECT_ROOT, 'overlays/openrc-native/etc/init.d/jicofo'), 'utf8'));

@@ -12,7 +12,7 @@ import { COMPONENTS, planServer } from '../../../src/configurator/components/ind
 import { COMPONENT_PACKAGES } from '../../../src/release/inspect/checks.js';
 import { PROJECT_ROOT } from '../../../src/builder/pipeline.js';
 import { loadFixture } from '../../helpers/generated-files.js';
-import { DEBIAN } from '../../../src/configurator/distribution.js';
+import { DEBIAN, GENTOO } from '../../../src/configurator/distribution.js';
 
 const read = (path: string) => readFile(join(PROJECT_ROOT, path), 'utf8');
 const words = (text: string | undefined) => (text ?? '').trim().split(/\s+/).filter(Boolean);
@@ -49,12 +49,26 @@ test('the systemd target wants and orders after every service of a component, an
 
 test("the OpenRC service needs the services Debian installs and wants Jitsi's (absent from images built without them)", async (t) => {
   const { services, serviceFromDebian, serviceFromJitsi } = await facts();
-  const script = await read('overlays/openrc/etc/init.d/jitsi-meet-server');
+  const script = await read('overlays/debian-openrc/etc/init.d/jitsi-meet-server');
   const need = words(/^\s*need (.*)$/m.exec(script)?.[1]);
   const want = words(/^\s*want (.*)$/m.exec(script)?.[1]);
   t.deepEqual(sorted([...need, ...want]), sorted(services));
   t.deepEqual(sorted(need), sorted(services.filter((name) => serviceFromDebian.get(name))));
   t.deepEqual(sorted(want), sorted(services.filter((name) => serviceFromJitsi.get(name))));
+});
+
+test("Gentoo's OpenRC service needs and wants the same services under Gentoo's names (coturn's is turnserver)", async (t) => {
+  const plan = async (distribution: typeof DEBIAN) => planServer(await loadFixture('public-nat'), { distribution, init: 'openrc' });
+  const debianNames = (await plan(DEBIAN)).services.map((service) => service.name);
+  const gentooNames = (await plan(GENTOO)).services.map((service) => service.name);
+  const debianScript = await read('overlays/debian-openrc/etc/init.d/jitsi-meet-server');
+  const gentooScript = await read('overlays/gentoo-openrc/etc/init.d/jitsi-meet-server');
+  const line = (script: string, key: string) => words(new RegExp(`^\\s*${key} (.*)$`, 'm').exec(script)?.[1]);
+  t.deepEqual(sorted([...line(gentooScript, 'need'), ...line(gentooScript, 'want')]), sorted(gentooNames));
+  // The same services in the same roles: each of Debian's names maps to Gentoo's by position in the plan.
+  const toGentoo = new Map(debianNames.map((name, index) => [name, gentooNames[index]!]));
+  for (const key of ['need', 'want']) t.deepEqual(sorted(line(debianScript, key).map((name) => toGentoo.get(name)!)), sorted(line(gentooScript, key)), key);
+  t.true(line(gentooScript, 'need').includes(GENTOO.coturn.service.openrc));
 });
 
 test('the recipe parts leave off exactly the component services they install', async (t) => {
