@@ -131,7 +131,7 @@ for (const init of ['openrc', 'systemd'] as const) {
       const configured = await container.exec(['jitsi-meet-config', '--answers', '/root/answers.yaml'], { timeoutMs: 300_000, reject: false });
       const output = `${configured.stdout}${configured.stderr}`;
       if (configured.exitCode !== 0) {
-        const status = init === 'systemd' ? 'systemctl --no-pager --failed; journalctl --no-pager -n 60' : 'rc-status -a; tail -n 30 /var/log/nginx/error.log /var/log/prosody/*';
+        const status = init === 'systemd' ? 'systemctl --no-pager --failed; journalctl --no-pager -n 60' : 'rc-status; rc-service prosody start; ls -la /run/prosody /var/log/prosody; tail -n 30 /var/log/nginx/error.log /var/log/prosody/*';
         const diagnostics = await container.exec(['sh', '-c', status], { reject: false });
         t.fail(`jitsi-meet-config exited ${configured.exitCode}:\n${output}\n${diagnostics.stdout}${diagnostics.stderr}`);
         return;

@@ -9,7 +9,8 @@
  *
  * How it is made: mmdebstrap installs Debian bookworm's packages of the same programs, then the
  * tree is re-laid out where our build and the configurator look, as Gentoo's ebuilds lay it out:
- * - os-release says Gentoo; there is /etc/gentoo-release and no /etc/debian_version;
+ * - os-release says Gentoo; there is /etc/gentoo-release and no /etc/debian_version; /bin/sh
+ *   is bash;
  * - portage's database of installed packages, /var/db/pkg/<category>/<name>-<version>/ (PF,
  *   CATEGORY, SLOT, CHOST, repository), holds the stage3's base and the recipe's atoms, each
  *   with the upstream version of the Debian package standing in for it; dpkg's and apt's
@@ -139,8 +140,7 @@ reload() { configtest || return 1; ebegin "Reloading nginx"; start-stop-daemon -
 # Stand-in of Gentoo's prosody OpenRC script (tests only).
 command=/usr/bin/prosody
 command_args=--daemonize
-command_user=prosody
-command_group=prosody
+command_user=prosody:prosody
 pidfile=/run/prosody/prosody.pid
 extra_started_commands=reload
 depend() { need net; use dns; }
@@ -151,21 +151,20 @@ start_pre() {
 }
 reload() { ebegin "Reloading prosody"; start-stop-daemon --signal HUP --pidfile "\${pidfile}"; eend $?; }
 `,
-  // Gentoo names coturn's script after the daemon; it reads /etc/turnserver.conf (no -c).
+  // Gentoo names coturn's script after the daemon; it reads /etc/turnserver.conf (no -c). Gentoo's
+  // calls OpenRC's start-stop-daemon with --user, which runs the daemon as that user; here
+  // start-stop-daemon is dpkg's, whose --user only matches processes, so the same is said the
+  // declarative way.
   turnserver: `#!/sbin/openrc-run
 # Stand-in of Gentoo's coturn OpenRC script, turnserver (tests only).
+command=/usr/bin/turnserver
+command_args="-o --pidfile /run/turnserver/turnserver.pid"
+command_user=turnserver:turnserver
+pidfile=/run/turnserver/turnserver.pid
 depend() { need net; use dns; }
-start() {
-  ebegin "Starting turnserver"
+start_pre() {
   checkpath -q -d -m 0755 -o turnserver:turnserver /run/turnserver
   checkpath -q -f -m 0660 -o turnserver:turnserver /var/log/turnserver.log
-  start-stop-daemon --start --user turnserver --exec /usr/bin/turnserver -- -o --pidfile /run/turnserver/turnserver.pid >/dev/null
-  eend $?
-}
-stop() {
-  ebegin "Stopping turnserver"
-  start-stop-daemon --stop --quiet --pidfile /run/turnserver/turnserver.pid
-  eend $?
 }
 `,
   // Gentoo's cron daemon is cronie; Debian's cron (same /etc/cron.d format) runs in its place.
@@ -382,6 +381,10 @@ async function makeStandinRoot(root: string, init: InitSystem, log: string): Pro
       if (/^(dpkg|apt)(-|$)/.test(name) || name === 'update-alternatives') await rm(join(root, dir, name), { force: true });
     }
   }
+
+  // Gentoo's /bin/sh is bash (Debian's is dash): init scripts run under it.
+  await rm(join(root, 'usr/bin/sh'));
+  await symlink('bash', join(root, 'usr/bin/sh'));
 
   // Debian's ssl-cert package made a snakeoil certificate and key; Gentoo has neither.
   for (const path of ['etc/ssl/private/ssl-cert-snakeoil.key', 'etc/ssl/certs/ssl-cert-snakeoil.pem']) await rm(join(root, path), { force: true });
