@@ -23,6 +23,7 @@ import yaml from 'js-yaml';
 import { bootContainer, type Container } from '../../src/boot/index.js';
 import type { InitSystem } from '../../src/lib/init-systems.js';
 import { giveLanAddress, LAN_ANSWERS } from '../helpers/configure-scenario.js';
+import { until } from '../helpers/jitsi-health.js';
 import { buildStandinRelease, createTestKey, serveStandin, SNAPSHOT_DATE, writeKeyFile, type ServedStandin, type TestKey } from '../helpers/gentoo-standin/index.js';
 import { standinSystemStage3 } from '../helpers/gentoo-standin/system-stage3.js';
 import { PROJECT_ROOT, runBuildCommand } from '../helpers/images.js';
@@ -137,15 +138,28 @@ for (const init of ['openrc', 'systemd'] as const) {
         return;
       }
       t.regex(configured.stdout.trimEnd().split('\n').at(-1) ?? '', /^jitsi-meet-config: SUCCESS: /, output);
-      const ps = await processes(container);
-      for (const [user, command] of [
+      // jicofo and the bridge are wanted, not needed, by the server's service: a bridge that
+      // started before prosody listened is started again by its init, so give them a while.
+      const expected = [
         ['nginx', 'nginx: worker process'],
         ['prosody', 'prosody'],
         ['turnserver', 'turnserver'],
         ['jicofo', 'java'],
         ['jvb', 'java'],
-      ] as const) {
+      ] as const;
+      let ps = '';
+      const allRunning = async () => {
+        ps = await processes(container!);
+        return expected.every(([user, command]) => new RegExp(`^${user}\\s+.*${command}`, 'm').test(ps));
+      };
+      await until('every daemon running as its user', allRunning, 90_000).catch(() => undefined);
+      for (const [user, command] of expected) {
         t.regex(ps, new RegExp(`^${user}\\s+.*${command}`, 'm'), `${command} runs as ${user}:\n${ps}`);
+      }
+      if (!(await allRunning())) {
+        const status = init === 'systemd' ? 'systemctl status --no-pager jitsi-videobridge2 jicofo; tail -n 40 /var/log/jitsi/jvb.log' : 'rc-service jitsi-videobridge2 status; tail -n 40 /var/log/jitsi/jvb.log';
+        const why = await container.exec(['sh', '-c', status], { reject: false });
+        t.log(`${why.stdout}${why.stderr}`);
       }
       const service = COTURN_SERVICE[init];
       const status = await container.exec(init === 'systemd' ? ['systemctl', 'is-active', `${service}.service`] : ['rc-service', service, 'status'], { reject: false });
