@@ -53,13 +53,13 @@ const packageName = string({
 
 const initOnly = optional(oneOf(INIT_SYSTEMS, { doc: 'Only for this init system; absent means for both.' }));
 
-/** Distributions a recipe can describe. Only Debian images can be built yet (build-options.ts DISTROS). */
+/** Distributions a recipe can describe (build-options.ts DISTROS: those images are built from). */
 export const RECIPE_DISTROS = ['debian', 'gentoo'] as const;
 export type RecipeDistro = (typeof RECIPE_DISTROS)[number];
 
 const distroField = optional(
   oneOf(RECIPE_DISTROS, {
-    doc: 'Distribution. A gentoo recipe loads (its packages are the gentoo section\'s atoms), but only Debian images can be built yet (docs/gentoo.md).',
+    doc: 'Distribution. A gentoo recipe\'s packages are its gentoo section\'s atoms; Gentoo images were built only from stand-ins so far (docs/gentoo.md).',
   }),
   { fallback: 'debian' },
 );
@@ -258,7 +258,7 @@ const gentooField = optional(
       ),
     },
     {
-      doc: "Gentoo: where the stage3 and ebuild snapshot come from (mirror, pinned keys, snapshot date) and what portage installs (a later file's section replaces an earlier one's). Only Debian images can be built yet (docs/gentoo.md).",
+      doc: "Gentoo: where the stage3 and ebuild snapshot come from (mirror, pinned keys, snapshot date) and what portage installs (a later file's section replaces an earlier one's). See docs/gentoo.md.",
     },
   ),
 );

@@ -1,11 +1,12 @@
 /**
- * gentoo-portage (Gentoo images only; Gentoo's stage list, which the build refuses yet:
- * docs/gentoo.md): writes portage's configuration from the recipe's `gentoo` section into the
+ * gentoo-portage (Gentoo images only, docs/gentoo.md): writes portage's configuration from the recipe's `gentoo` section into the
  * unpacked stage3 (make.conf, binrepos.conf, repos.conf, package.use, package.accept_keywords;
  * see gentoo/portage-config.ts), then runs the emerge plan (getuto, the profile when the recipe
  * names one, emerge of the init system's atoms with binary packages, env-update; see
  * gentoo/emerge-plan.ts), each command in the stage3 under systemd-nspawn
  * (gentoo/nspawn-run.ts). It expects the verified snapshot at /var/db/repos/gentoo.
+ * Exercised only in a stand-in stage3 whose portage commands are stand-in scripts: emerge has
+ * never really run from our build.
  */
 import { availableParallelism } from 'node:os';
 import { lstat } from 'node:fs/promises';
