@@ -101,6 +101,21 @@ for (const init of ['systemd', 'openrc'] as const) {
       t.truthy(java.find((line) => /^jicofo\s.*--role=jicofo/.test(line)), processes);
       t.true(java.length === 2 && java.every((line) => line.includes('-Xmx512m')), java.join('\n'));
 
+      // The limits of upstream's unit (LimitNPROC, LimitNOFILE: 65000), or the host's hard limit
+      // when that is lower (a container cannot raise it); OpenRC's script runs under dash on Debian.
+      // The bridge's java process, by its user; its PID is the container's, so /proc is read there.
+      const bridgePid = async () =>
+        (await run(['ps', '-eo', 'pid=,user:12=,args='])).stdout
+          .split('\n')
+          .map((line) => line.trim().split(/\s+/))
+          .find(([, user, program]) => user === 'jvb' && program?.endsWith('java'))?.[0];
+      const limits = (await run(['cat', `/proc/${await bridgePid()}/limits`])).stdout;
+      for (const [name, flag] of [['Max processes', 'u'], ['Max open files', 'n']] as const) {
+        const [soft, hard] = new RegExp(`^${name}\\s+(\\S+)\\s+(\\S+)`, 'm').exec(limits)?.slice(1) ?? [];
+        const expected = hard === 'unlimited' || Number(hard) >= 65000 ? '65000' : hard;
+        t.is(soft, expected, `${name} of the bridge (ulimit -${flag}):\n${limits}`);
+      }
+
       // Config files: readable by their users only; HOCON with upstream's keys; LAN-only health check.
       const modes = (await run(['stat', '-c', '%n %U:%G %a', '/etc/jitsi/jicofo/jicofo.conf', '/etc/jitsi/jicofo/config', '/etc/jitsi/videobridge/jvb.conf', '/etc/jitsi/videobridge/config'])).stdout;
       t.deepEqual(modes.trim().split('\n'), [
@@ -148,11 +163,6 @@ for (const init of ['systemd', 'openrc'] as const) {
 
       // A crashed bridge (killed by its PID, no stop through the init) is started again by its
       // init: supervise-daemon under OpenRC, the unit's drop-in under systemd.
-      const bridgePid = async () =>
-        (await run(['ps', '-eo', 'pid=,user:12=,args='])).stdout
-          .split('\n')
-          .map((line) => line.trim().split(/\s+/))
-          .find(([, user, program]) => user === 'jvb' && program?.endsWith('java'))?.[0];
       const crashed = await bridgePid();
       t.regex(crashed ?? '', /^\d+$/, processes);
       await run(['kill', '-KILL', crashed!]);
