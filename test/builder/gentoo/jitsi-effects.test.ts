@@ -154,9 +154,11 @@ test('openrc: group jitsi, users jicofo and jvb as upstream makes them, their di
     t.is(await owner(root, `etc/init.d/${name}`), '0:0 755');
   }
   t.is(await readFile(join(root, 'etc/init.d/jicofo'), 'utf8'), await readFile(join(PROJECT_ROOT, 'overlays/openrc-native/etc/init.d/jicofo'), 'utf8'));
-  t.deepEqual(await readdir(join(root, 'etc/init.d')), ['jicofo', 'jitsi-meet-bridge', 'jitsi-meet-server', 'jitsi-videobridge2']);
+  t.deepEqual(await readdir(join(root, 'etc/init.d')), ['host-network', 'jicofo', 'jitsi-meet-bridge', 'jitsi-meet-server', 'jitsi-videobridge2']);
   t.deepEqual(report.servicesOff, ['jicofo', 'jitsi-videobridge2']);
-  await t.throwsAsync(lstat(join(root, 'etc/runlevels')), undefined, 'no service in any runlevel');
+  // Only the overlay's host-network (what provides `net` in a container on the host's network) is in a runlevel.
+  t.deepEqual(await readdir(join(root, 'etc/runlevels')), ['boot']);
+  t.deepEqual(await readdir(join(root, 'etc/runlevels/boot')), ['host-network']);
   // No systemd files on an OpenRC image beyond the package's own unit.
   await t.throwsAsync(lstat(join(root, 'etc/systemd')));
 });
