@@ -32,6 +32,7 @@
  */
 import type { InitSystem } from '../../lib/init-systems.js';
 import type { GentooRecipe } from '../recipe/schema.js';
+import { forInit } from './portage-config.js';
 
 /** A group the image must have that no Gentoo package makes. */
 export interface ImageGroup {
@@ -71,10 +72,15 @@ export interface EmergePlanInput {
   jobs: number;
 }
 
+/** The atoms emerged into an image of `init`: the recipe's packages for it, each once. */
+export function emergedAtoms(gentoo: Pick<GentooRecipe, 'packages'>, init: InitSystem): string[] {
+  return [...new Set(forInit(gentoo.packages, init).map((pkg) => pkg.atom))];
+}
+
 export function emergePlan(input: EmergePlanInput): EmergePlan {
   const { gentoo, init, jobs } = input;
   if (!Number.isInteger(jobs) || jobs < 1) throw new Error(`emerge jobs must be a whole number >= 1, not ${jobs}`);
-  const atoms = [...new Set(gentoo.packages.filter((pkg) => !pkg.init || pkg.init === init).map((pkg) => pkg.atom))];
+  const atoms = emergedAtoms(gentoo, init);
   const env: Record<string, string> = {
     PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
     HOME: '/root',

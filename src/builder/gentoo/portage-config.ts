@@ -93,7 +93,8 @@ function comment(text: string): string {
     .join('\n');
 }
 
-function forInit<T extends { init?: InitSystem }>(items: T[], init: InitSystem): T[] {
+/** The recipe's per-item `init:` filter: the items for every init system and those for `init`. */
+export function forInit<T extends { init?: InitSystem }>(items: readonly T[], init: InitSystem): T[] {
   return items.filter((item) => !item.init || item.init === init);
 }
 

@@ -11,6 +11,7 @@ import { access, chmod, chown, mkdir, readFile, writeFile } from 'node:fs/promis
 import { dirname, join } from 'node:path';
 import { writeFileAtomically } from '../../lib/atomic-write.js';
 import { UserError } from '../../lib/errors.js';
+import { emergedAtoms } from '../gentoo/emerge-plan.js';
 import type { BuildContext, Stage } from '../stage.js';
 
 export const CONFIGURATOR_PATH = '/usr/sbin/jitsi-meet-config';
@@ -53,7 +54,7 @@ export const installConfigurator: Stage = {
   /** Before anything is downloaded: without nodejs the build would fail here after a whole bootstrap. */
   async verify(ctx: BuildContext) {
     if (ctx.recipe.distro === 'gentoo') {
-      const atoms = (ctx.recipe.gentoo?.packages ?? []).filter((pkg) => !pkg.init || pkg.init === ctx.init).map((pkg) => pkg.atom);
+      const atoms = ctx.recipe.gentoo ? emergedAtoms(ctx.recipe.gentoo, ctx.init) : [];
       if (!atoms.some((atom) => NODEJS_ATOM.test(atom))) {
         throw new UserError(`${ctx.recipe.file}: gentoo.packages: net-libs/nodejs is missing for ${ctx.init}; ${CONFIGURATOR_PATH} runs on it (add \`- { atom: net-libs/nodejs }\`, or --skip install-configurator)`);
       }
