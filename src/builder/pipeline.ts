@@ -173,8 +173,10 @@ export async function buildRootfs(options: BuildOptions): Promise<BuildResult> {
   if (!(DISTROS as readonly string[]).includes(recipe.distro)) {
     throw new UserError(`${recipeFile}: a ${recipe.distro} recipe cannot be built (${DISTROS.join(', ')} can)`);
   }
-  checkStageOptions(options, options.stages ?? stagesFor(recipe.distro), recipe.distro);
+  // Without --recipe, checkBuildOptions has checked them against --distro's list, this recipe's.
+  if (options.recipe) checkStageOptions(options, options.stages ?? stagesFor(recipe.distro), recipe.distro);
   const jitsi = resolveJitsiSource(options.jitsiSource, options.jitsiKey && resolve(cwd, options.jitsiKey), recipe.jitsi, recipeFile);
+  const gentooKeyFile = options.gentooKey ? resolve(cwd, options.gentooKey) : undefined;
   const sourceDateEpoch = sourceDateEpochFrom(process.env, recipe.sourceDateEpoch);
   const host = await hostArchitecture();
   const architecture = options.architecture ?? recipe.architecture ?? host;
@@ -205,7 +207,7 @@ export async function buildRootfs(options: BuildOptions): Promise<BuildResult> {
     });
     return await runInWorkspace(
       options,
-      { recipe, jitsi, sourceDateEpoch, compression, level, startedAt: started, architecture, hostArchitecture: host, cacheDir },
+      { recipe, jitsi, gentooKeyFile, sourceDateEpoch, compression, level, startedAt: started, architecture, hostArchitecture: host, cacheDir },
       workspace,
       interruption.signal,
     );
@@ -251,6 +253,8 @@ export function listenForInterruptions(
 interface ResolvedBuild {
   recipe: ResolvedRecipe;
   jitsi?: JitsiSource;
+  /** `--gentoo-key`, absolute. */
+  gentooKeyFile?: string;
   sourceDateEpoch: number;
   compression: Compression;
   level: number;
@@ -288,7 +292,7 @@ async function runInWorkspace(options: BuildOptions, build: ResolvedBuild, works
     ...(options.baseHandoff ? { baseHandoff: options.baseHandoff } : {}),
     recipe,
     ...(build.jitsi ? { jitsi: build.jitsi } : {}),
-    ...(options.gentooKey ? { gentooKeyFile: resolve(options.cwd ?? process.cwd(), options.gentooKey) } : {}),
+    ...(build.gentooKeyFile ? { gentooKeyFile: build.gentooKeyFile } : {}),
     sourceDateEpoch,
     compression,
     compressionLevel: level,
