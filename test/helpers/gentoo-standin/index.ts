@@ -154,14 +154,8 @@ async function writeStage3Root(root: string, options: { arch: string; flavor: st
     if (owner) await chown(join(root, path), owner[0], owner[1]);
   };
   await file('etc/gentoo-release', `${options.release}\n`);
-  await file(
-    'etc/os-release',
-    'NAME=Gentoo\nID=gentoo\nPRETTY_NAME="Gentoo Linux"\nVERSION_ID="2.17"\nHOME_URL="https://www.gentoo.org/"\n',
-  );
-  await file(
-    'etc/portage/make.conf',
-    `# Stand-in of a stage3's make.conf (tests only)\nCOMMON_FLAGS="-O2 -pipe"\nCFLAGS="\${COMMON_FLAGS}"\nCXXFLAGS="\${COMMON_FLAGS}"\nLC_MESSAGES=C.utf8\n`,
-  );
+  await file('etc/os-release', STAGE3_OS_RELEASE);
+  await file('etc/portage/make.conf', STAGE3_MAKE_CONF);
   await mkdir(join(root, 'etc/portage/package.use'), { recursive: true });
   for (const [pkg, version] of [
     ['sys-apps/baselayout', '2.17'],
@@ -189,10 +183,20 @@ async function writeStage3Root(root: string, options: { arch: string; flavor: st
   await chmod(join(root, 'root'), 0o700);
 }
 
-/** GNU tar as catalyst packs a stage: numeric owners, pax with xattrs, xz. */
-export async function packTree(tree: string, file: string): Promise<void> {
-  await execa('tar', ['--create', '--xz', `--file=${file}`, `--directory=${tree}`, '--numeric-owner', '--format=pax', '--xattrs', '--xattrs-include=*', '--sort=name', '.']);
+/**
+ * GNU tar as catalyst packs a stage: numeric owners, pax with xattrs, xz. `fast`: xz's lowest
+ * level on every core, for trees of hundreds of MB (the format is the same).
+ */
+export async function packTree(tree: string, file: string, options: { fast?: boolean } = {}): Promise<void> {
+  await execa('tar', ['--create', '--xz', `--file=${file}`, `--directory=${tree}`, '--numeric-owner', '--format=pax', '--xattrs', '--xattrs-include=*', '--sort=name', '.'], {
+    ...(options.fast ? { env: { XZ_OPT: '-1 -T0' } } : {}),
+  });
 }
+
+/** A stage3's /etc/os-release (baselayout 2.17). */
+export const STAGE3_OS_RELEASE = 'NAME=Gentoo\nID=gentoo\nPRETTY_NAME="Gentoo Linux"\nVERSION_ID="2.17"\nHOME_URL="https://www.gentoo.org/"\n';
+/** A stage3's make.conf, as the stand-ins have it. */
+export const STAGE3_MAKE_CONF = `# Stand-in of a stage3's make.conf (tests only)\nCOMMON_FLAGS="-O2 -pipe"\nCFLAGS="\${COMMON_FLAGS}"\nCXXFLAGS="\${COMMON_FLAGS}"\nLC_MESSAGES=C.utf8\n`;
 
 function hex(algorithm: string, data: Uint8Array): string {
   return createHash(algorithm).update(data).digest('hex');

@@ -44,6 +44,7 @@ import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import type { InitSystem } from '../../../src/lib/init-systems.js';
 import { acquireLock, PROJECT_ROOT } from '../images.js';
+import { packTree, STAGE3_MAKE_CONF, STAGE3_OS_RELEASE } from './index.js';
 
 export const STANDIN_CACHE = join(PROJECT_ROOT, '.cache', 'gentoo-standin');
 const DEBIAN_MIRROR = 'http://deb.debian.org/debian';
@@ -365,9 +366,8 @@ async function makeStandinRoot(root: string, init: InitSystem, log: string): Pro
   }
 
   // Gentoo's identity, not Debian's.
-  const osRelease = 'NAME=Gentoo\nID=gentoo\nPRETTY_NAME="Gentoo Linux"\nVERSION_ID="2.17"\nHOME_URL="https://www.gentoo.org/"\n';
   await rm(join(root, 'etc/os-release'), { force: true });
-  await file(root, 'usr/lib/os-release', osRelease);
+  await file(root, 'usr/lib/os-release', STAGE3_OS_RELEASE);
   await symlink('../usr/lib/os-release', join(root, 'etc/os-release'));
   await file(root, 'etc/gentoo-release', 'Gentoo Base System release 2.17 (stand-in)\n');
   await rm(join(root, 'etc/debian_version'), { force: true });
@@ -398,7 +398,7 @@ async function makeStandinRoot(root: string, init: InitSystem, log: string): Pro
   await writeFile(join(root, 'etc/shadow'), `${(await readFile(join(root, 'etc/shadow'), 'utf8')).trimEnd()}\nportage:!:20000::::::\nnginx:!:20000::::::\n`);
   await dropAccounts(root, ['etc/passwd', 'etc/shadow'], ['www-data']);
   await dropAccounts(root, ['etc/group', 'etc/gshadow'], ['www-data', 'ssl-cert']);
-  await file(root, 'etc/portage/make.conf', '# Stand-in of a stage3\'s make.conf (tests only)\nCOMMON_FLAGS="-O2 -pipe"\nCFLAGS="${COMMON_FLAGS}"\nCXXFLAGS="${COMMON_FLAGS}"\nLC_MESSAGES=C.utf8\n');
+  await file(root, 'etc/portage/make.conf', STAGE3_MAKE_CONF);
   await mkdir(join(root, 'etc/portage/package.use'), { recursive: true });
   await mkdir(join(root, 'var/lib/portage/home'), { recursive: true });
   await file(root, 'var/lib/portage/world', '');
@@ -441,13 +441,6 @@ async function makeStandinRoot(root: string, init: InitSystem, log: string): Pro
   }
 }
 
-/** catalyst packs with GNU tar: numeric owners, pax with xattrs, xz (fast here: tests only). */
-async function packStage3(root: string, tarball: string): Promise<void> {
-  await execa('tar', ['--create', '--xz', `--file=${tarball}`, `--directory=${root}`, '--numeric-owner', '--format=pax', '--xattrs', '--xattrs-include=*', '--sort=name', '.'], {
-    env: { XZ_OPT: '-1 -T0' },
-  });
-}
-
 async function inputsKey(init: InitSystem): Promise<string> {
   const self = await readFile(fileURLToPath(import.meta.url));
   return createHash('sha256').update(self).update('\0').update(init).digest('hex').slice(0, 16);
@@ -468,7 +461,7 @@ export async function standinSystemStage3(init: InitSystem): Promise<string> {
       const log = join(STANDIN_CACHE, `${init}.build.log`);
       await writeFile(log, '');
       await makeStandinRoot(join(work, 'root'), init, log);
-      await packStage3(join(work, 'root'), join(work, 'stage3.tar.xz'));
+      await packTree(join(work, 'root'), join(work, 'stage3.tar.xz'), { fast: true });
       await rename(join(work, 'stage3.tar.xz'), tarball);
     } finally {
       await rm(work, { recursive: true, force: true });
